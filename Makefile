@@ -1,0 +1,47 @@
+# fleetops.kdump: `make test` runs every check CI runs; `make demo` runs audit -> rollout -> crash verify
+# against the embedded test VM. Both set themselves up (Debian packages, .venv) first.
+SHELL := /bin/bash
+VENV ?= .venv
+export VENV
+BIN := $(abspath $(VENV))/bin
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: setup test lint sanity units build-doc vm-test test-arm64 demo changelog clean
+
+setup:
+	@tools/setup
+
+test: setup
+	@tools/stage lint $(MAKE) --no-print-directory lint
+	@tools/stage sanity $(MAKE) --no-print-directory sanity
+	@tools/stage build-and-doc $(MAKE) --no-print-directory build-doc
+	@tools/stage "unit + VM tests (pytest)" $(PYTEST) -m "not vm_arm64" tests/unit tests/integration
+
+lint:
+	@PATH="$(BIN):$$PATH" ansible-lint --offline --profile production
+	@PATH="$(BIN):$$PATH" antsibull-changelog lint
+
+sanity:
+	@tools/compile-host-python
+	@tools/sanity
+
+units: setup
+	@$(PYTEST) tests/unit
+
+build-doc:
+	@tools/build-and-doc
+
+vm-test: setup
+	@$(PYTEST) -m "vm and not vm_arm64" tests/integration
+
+test-arm64: setup
+	@$(PYTEST) -m vm_arm64 tests/integration
+
+demo: setup
+	@PATH="$(BIN):$$PATH" tools/demo
+
+changelog: setup
+	@PATH="$(BIN):$$PATH" antsibull-changelog release
+
+clean:
+	rm -rf build dist tests/output reports
