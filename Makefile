@@ -15,7 +15,8 @@ test: setup
 	@tools/stage lint $(MAKE) --no-print-directory lint
 	@tools/stage sanity $(MAKE) --no-print-directory sanity
 	@tools/stage build-and-doc $(MAKE) --no-print-directory build-doc
-	@tools/stage "unit + VM tests (pytest)" $(PYTEST) -m "not vm_arm64" tests/unit tests/integration
+	@printf "\n===== unit + VM tests (pytest; its summary is the last line) =====\n"
+	@$(PYTEST) -m "not vm_arm64"
 
 lint:
 	@PATH="$(BIN):$$PATH" ansible-lint --offline --profile production
@@ -32,10 +33,10 @@ build-doc:
 	@tools/build-and-doc
 
 vm-test: setup
-	@$(PYTEST) -m "vm and not vm_arm64" tests/integration
+	@$(PYTEST) -m "vm and not vm_arm64"
 
 test-arm64: setup
-	@$(PYTEST) -m vm_arm64 tests/integration
+	@$(PYTEST) -m vm_arm64
 
 demo: setup
 	@PATH="$(BIN):$$PATH" tools/demo
