@@ -1,0 +1,1301 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The crashkernel= engine: parse, format, predict what a kernel reserves, and plan the args for a host.
+
+Everything here is a pure function of its arguments (text, numbers, the kdump facts dict); nothing reads
+the host. The kernel behaviour modelled here was read from the kernel sources; docs/crashkernel.md lists
+each rule with the file, function and version it comes from, and tests/unit/module_utils/
+test_crashkernel_reserve.py checks every rule against a table that cites the same sources.
+
+Two parsers live here on purpose:
+- ``parse`` is strict: it accepts exactly what the kernel accepts and rejects text the kernel would reject
+  or silently ignore, with a message that quotes the kernel's own complaint. It is for operator input.
+- the ``_k_*`` functions repeat the kernel's parsing step by step (last token wins, left-to-right range
+  scan, 64-bit wrap-around, trailing text ignored) and are what ``reserve`` uses on a real command line.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+
+from typing import Any, Dict, List, Optional, Tuple
+
+MIB = 1 << 20
+GIB = 1 << 30
+U64_MASK = (1 << 64) - 1
+
+CRASHKERNEL = "crashkernel="
+KINDS = ("simple", "ranges", "high", "low", "cma")
+SUFFIX_OF_KIND = {"high": ",high", "low": ",low", "cma": ",cma"}
+
+# memparse() suffixes, largest first (lib/cmdline.c).
+SIZE_SUFFIXES = (("E", 60), ("P", 50), ("T", 40), ("G", 30), ("M", 20), ("K", 10))
+_SHIFT_OF_CHAR = dict((letter.lower(), shift) for letter, shift in SIZE_SUFFIXES)
+_SHIFT_OF_CHAR.update((letter, shift) for letter, shift in SIZE_SUFFIXES)
+
+# Range matching rounds System RAM up to this step (kernel/crash_core.c parse_crashkernel_mem(), 6.0+).
+RAM_ROUND_STEP = 128 * MIB
+# Low memory assumed taken (kernel image, initrd, early allocations, firmware holes) before the
+# crashkernel reservation runs; a low attempt fits when size <= low RAM - LOW_MARGIN.
+LOW_MARGIN = 64 * MIB
+# Low limit assumed when the facts do not say how much RAM is low (arm64 DMA limit / x86 4 GiB).
+ASSUMED_LOW_LIMIT = 4 * GIB
+ARM64_DEFAULT_LOW = 128 * MIB          # arm64 DEFAULT_CRASH_KERNEL_LOW_SIZE (6.2+)
+X86_SWIOTLB_DEFAULT = 64 * MIB         # IO_TLB_DEFAULT_SIZE
+X86_OLD_LOW_LIMIT = 896 * MIB          # x86_64 CRASH_ADDR_LOW_MAX before 5.2
+IO_TLB_SHIFT = 11
+IO_TLB_SEGSIZE = 128
+
+# Kernel behaviour models (see docs/crashkernel.md).
+MODEL_ARM64_LEGACY = "arm64-legacy"    # arm64 < 5.19, RHEL 8, RHEL 9 before 5.14.0-162
+MODEL_ARM64_519 = "arm64-5.19"         # arm64 5.19 - 6.1, RHEL 9 from 5.14.0-162
+MODEL_ARM64_62 = "arm64-6.2"           # arm64 6.2 - 6.6
+MODEL_X86_OLD = "x86_64-legacy"        # x86_64 < 5.2
+MODEL_X86_52 = "x86_64-5.2"            # x86_64 5.2 - 6.6, RHEL 8 and 9
+MODEL_GENERIC = "generic"              # 6.7+ both arches (kernel/crash_reserve.c)
+MODELS = (MODEL_ARM64_LEGACY, MODEL_ARM64_519, MODEL_ARM64_62, MODEL_X86_OLD, MODEL_X86_52, MODEL_GENERIC)
+
+RHEL9_HIGH_LOW_BUILD = 162             # RHEL 9.1 kernel 5.14.0-162 carries the 5.19 arm64 series
+
+PRESETS = ("altra", "kdump-utils", "debian")
+KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
+
+# Sizing tables, (start, end or None, size) in bytes; sources in docs/crashkernel.md.
+TABLE_ALTRA = [(512 * MIB, 12 * GIB, 128 * MIB), (12 * GIB, 64 * GIB, 256 * MIB),
+               (64 * GIB, 128 * GIB, 512 * MIB), (128 * GIB, None, 768 * MIB)]
+ALTRA_LOW = 16 * MIB
+TABLE_KDUMP_UTILS = {
+    "aarch64": [(2 * GIB, 4 * GIB, 256 * MIB), (4 * GIB, 64 * GIB, 320 * MIB), (64 * GIB, None, 576 * MIB)],
+    "x86_64": [(2 * GIB, 64 * GIB, 256 * MIB), (64 * GIB, None, 512 * MIB)],
+}
+TABLE_DEBIAN = {
+    "aarch64": [(2 * GIB, 4 * GIB, 320 * MIB), (4 * GIB, 32 * GIB, 512 * MIB), (32 * GIB, 64 * GIB, 1024 * MIB),
+                (64 * GIB, 128 * GIB, 2048 * MIB), (128 * GIB, None, 4096 * MIB)],
+    "x86_64": [(384 * MIB, None, 128 * MIB)],
+}
+
+ARCH_ALIASES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64"}
+
+
+class CrashkernelError(ValueError):
+    """Bad crashkernel input. The message names what is wrong and how to fix it."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sizes
+
+def format_size(value):
+    # type: (int) -> str
+    """Canonical memparse text for a byte count: the largest exact suffix, '0' for zero."""
+    if value == 0:
+        return "0"
+    for letter, shift in SIZE_SUFFIXES:
+        if value % (1 << shift) == 0:
+            return "%d%s" % (value >> shift, letter)
+    return str(value)
+
+
+def human_size(value):
+    # type: (Optional[int]) -> str
+    """Size for sentences: '256 MiB', '1.5 GiB', '4097 bytes'."""
+    if value is None:
+        return "unknown"
+    units = (("TiB", 1 << 40), ("GiB", GIB), ("MiB", MIB))
+    for unit, size in units:
+        if value >= size and value % size == 0:
+            return "%d %s" % (value // size, unit)
+        if value >= size and (value * 10) % size == 0:
+            return "%.1f %s" % (value / float(size), unit)
+    for unit, size in units:
+        if value >= size:
+            return "%.2f %s" % (value / float(size), unit)
+    return "%d bytes" % value
+
+
+def _at(text, index):
+    # type: (str, int) -> str
+    """The character at index, or NUL past the end (C string semantics)."""
+    if 0 <= index < len(text):
+        return text[index]
+    return "\0"
+
+
+def _digit_value(char):
+    # type: (str) -> int
+    return "0123456789abcdef".find(char.lower()) if len(char) == 1 and char != "\0" else -1
+
+
+def _scan_number(text, pos):
+    # type: (str, int) -> Tuple[int, int]
+    """simple_strtoull(text+pos, &end, 0): base from the prefix (0x hex, 0 octal), exact value and end."""
+    base = 10
+    if _at(text, pos) == "0":
+        if _at(text, pos + 1) in ("x", "X") and 0 <= _digit_value(_at(text, pos + 2)) < 16:
+            base = 16
+            pos += 2
+        else:
+            base = 8
+    value = 0
+    while True:
+        digit = _digit_value(_at(text, pos))
+        if digit < 0 or digit >= base:
+            break
+        value = value * base + digit
+        pos += 1
+    return value, pos
+
+
+def _memparse(text, pos):
+    # type: (str, int) -> Tuple[int, int]
+    """memparse(): a number then one optional K/M/G/T/P/E suffix (either case). Exact, not wrapped."""
+    value, end = _scan_number(text, pos)
+    shift = _SHIFT_OF_CHAR.get(_at(text, end))
+    if shift is not None:
+        value <<= shift
+        end += 1
+    return value, end
+
+
+def parse_size(text, what="size"):
+    # type: (Any, str) -> int
+    """A whole size: an int (bytes) or memparse text like '512M', '0x20000000', '16M'."""
+    if isinstance(text, bool):
+        raise CrashkernelError("%s: expected a size like '512M' or a number of bytes, got %r" % (what, text))
+    if isinstance(text, int):
+        if text < 0 or text > U64_MASK:
+            raise CrashkernelError("%s: %d is outside 0 .. 2^64-1 bytes" % (what, text))
+        return text
+    if not isinstance(text, str):
+        raise CrashkernelError("%s: expected a size like '512M' or a number of bytes, got %r" % (what, text))
+    stripped = text.strip()
+    value, end = _memparse(stripped, 0)
+    if _scan_number(stripped, 0)[1] == 0 or end != len(stripped):
+        raise CrashkernelError("%s: %r is not a size; write a number with an optional K, M, G, T, P or E "
+                               "suffix, e.g. '512M'" % (what, text))
+    if value > U64_MASK:
+        raise CrashkernelError("%s: %r overflows 64 bits (the kernel would wrap it to %d)"
+                               % (what, text, value & U64_MASK))
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# Strict parse and canonical format
+
+def _token(kind, size=None, ranges=None, offset=None):
+    # type: (str, Optional[int], Optional[List[Dict[str, Any]]], Optional[int]) -> Dict[str, Any]
+    return {"kind": kind, "size": size, "ranges": ranges, "offset": offset}
+
+
+def _reject(value, pos, complaint, advice=""):
+    # type: (str, int, str, str) -> None
+    message = "crashkernel=%s: the kernel rejects this with \"crashkernel: %s\" at character %d" % (
+        value, complaint, pos + 1)
+    raise CrashkernelError(message + ("; " + advice if advice else ""))
+
+
+def _checked(value, text, number):
+    # type: (str, str, int) -> int
+    if number > U64_MASK:
+        raise CrashkernelError("crashkernel=%s: %r overflows 64 bits; the kernel would silently wrap it to %d"
+                               % (value, text, number & U64_MASK))
+    return number
+
+
+def _strict_number(value, pos, complaint):
+    # type: (str, int, str) -> Tuple[int, int]
+    number, end = _memparse(value, pos)
+    if end == pos:
+        _reject(value, pos, complaint)
+    if _scan_number(value, pos)[1] == pos:
+        raise CrashkernelError("crashkernel=%s: %r at character %d has no digits, so the kernel silently reads it "
+                               "as 0; write a number such as 512M" % (value, value[pos:end], pos + 1))
+    return _checked(value, value[pos:end], number), end
+
+
+def parse_value(value):
+    # type: (str) -> Dict[str, Any]
+    """One crashkernel= value (without the 'crashkernel=' prefix) in structured form."""
+    if not isinstance(value, str):
+        raise CrashkernelError("a crashkernel value must be text, got %r" % (value,))
+    if value == "":
+        _reject(value, 0, "memory value expected", "give a size such as 512M")
+    for kind in ("high", "low", "cma"):
+        suffix = SUFFIX_OF_KIND[kind]
+        if value.endswith(suffix):
+            body = value[:-len(suffix)]
+            size, end = _strict_number(value, 0, "memory value expected")
+            if end != len(body):
+                _reject(value, end, "unrecognized char: %s" % _at(value, end),
+                        "the %s form takes one plain size (no ranges, no @offset)" % suffix)
+            return _token(kind, size=size)
+    if ":" in value:
+        return _parse_ranges_strict(value)
+    size, end = _strict_number(value, 0, "memory value expected")
+    offset = None
+    if _at(value, end) == "@":
+        offset, after = _memparse(value, end + 1)
+        if after == end + 1:
+            raise CrashkernelError("crashkernel=%s: nothing usable follows '@', so the kernel silently takes "
+                                   "offset 0 (no fixed offset); give an offset or drop the '@'" % value)
+        offset, end = _checked(value, value[end + 1:after], offset), after
+        if end != len(value):
+            raise CrashkernelError("crashkernel=%s: the kernel stops after the offset and silently ignores %r; "
+                                   "remove it" % (value, value[end:]))
+    if end != len(value):
+        if _at(value, end) == ",":
+            _reject(value, end, "unrecognized char: ,", "known suffixes are ,high ,low and ,cma")
+        _reject(value, end, "unrecognized char: %s" % value[end])
+    return _token("simple", size=size, offset=offset)
+
+
+def _parse_ranges_strict(value):
+    # type: (str) -> Dict[str, Any]
+    ranges = []  # type: List[Dict[str, Any]]
+    cur = 0
+    while True:
+        start, cur = _strict_number(value, cur, "Memory value expected")
+        if _at(value, cur) != "-":
+            _reject(value, cur, "'-' expected", "each range is START-[END]:SIZE")
+        cur += 1
+        end = None  # type: Optional[int]
+        if _at(value, cur) != ":":
+            end, cur = _strict_number(value, cur, "Memory value expected")
+            if end <= start:
+                _reject(value, cur - 1, "end <= start", "a range's END must be above its START")
+        if _at(value, cur) != ":":
+            _reject(value, cur, "':' expected", "each range is START-[END]:SIZE")
+        size, cur = _strict_number(value, cur + 1, "Memory value expected")
+        ranges.append({"start": start, "end": end, "size": size})
+        if _at(value, cur) != ",":
+            break
+        cur += 1
+    offset = None
+    if _at(value, cur) == "@":
+        offset, cur = _strict_number(value, cur + 1, "Memory value expected after '@'")
+    if cur != len(value):
+        raise CrashkernelError(
+            "crashkernel=%s: the kernel stops reading at character %d and silently ignores %r; remove it "
+            "(ranges are START-[END]:SIZE separated by commas, then an optional @OFFSET)"
+            % (value, cur + 1, value[cur:]))
+    return _token("ranges", ranges=ranges, offset=offset)
+
+
+def parse(text):
+    # type: (Any) -> List[Dict[str, Any]]
+    """Structured form of every crashkernel= token of a command line, or of bare values ('512M')."""
+    if not isinstance(text, str):
+        raise CrashkernelError("crashkernel_parse expects text (a command line or a value such as '512M'), "
+                               "got %r" % (text,))
+    words = text.split()
+    tokens = [word for word in words if word.startswith(CRASHKERNEL)]
+    if tokens:
+        return [parse_value(word[len(CRASHKERNEL):]) for word in tokens]
+    if any("=" in word for word in words):
+        return []
+    return [parse_value(word) for word in words]
+
+
+def _int_field(where, name, value, allow_none=False):
+    # type: (str, str, Any, bool) -> Optional[int]
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CrashkernelError("%s: '%s' must be a whole number of bytes, got %r" % (where, name, value))
+    if value < 0 or value > U64_MASK:
+        raise CrashkernelError("%s: '%s' = %d is outside 0 .. 2^64-1" % (where, name, value))
+    return value
+
+
+def format_value(token):
+    # type: (Any) -> str
+    """Canonical value text (without 'crashkernel=') of one structured token."""
+    if not isinstance(token, dict):
+        raise CrashkernelError("crashkernel_format: each token must be a dict like those crashkernel_parse "
+                               "returns, got %r" % (token,))
+    unknown = sorted(set(token) - {"kind", "size", "ranges", "offset"})
+    if unknown:
+        raise CrashkernelError("crashkernel_format: unknown key(s) %s; a token has kind, size, ranges, offset"
+                               % ", ".join(unknown))
+    kind = token.get("kind")
+    if kind not in KINDS:
+        raise CrashkernelError("crashkernel_format: kind must be one of %s, got %r" % (", ".join(KINDS), kind))
+    where = "crashkernel_format (%s token)" % kind
+    offset = _int_field(where, "offset", token.get("offset"), allow_none=True)
+    if kind == "ranges":
+        ranges = token.get("ranges")
+        if not isinstance(ranges, list) or not ranges:
+            raise CrashkernelError("%s: 'ranges' must be a non-empty list of {start, end, size}" % where)
+        if token.get("size") is not None:
+            raise CrashkernelError("%s: 'size' must be null; each range carries its own size" % where)
+        parts = []
+        for entry in ranges:
+            if not isinstance(entry, dict) or set(entry) - {"start", "end", "size"}:
+                raise CrashkernelError("%s: each range must be a dict with start, end, size; got %r" % (where, entry))
+            start = _int_field(where, "start", entry.get("start"))
+            end = _int_field(where, "end", entry.get("end"), allow_none=True)
+            size = _int_field(where, "size", entry.get("size"))
+            if end is not None and end <= start:
+                raise CrashkernelError("%s: range end %d is not above start %d" % (where, end, start))
+            parts.append("%s-%s:%s" % (format_size(start), "" if end is None else format_size(end),
+                                       format_size(size)))
+        text = ",".join(parts)
+    else:
+        if token.get("ranges") is not None:
+            raise CrashkernelError("%s: 'ranges' must be null; only the ranges kind has ranges" % where)
+        text = format_size(_int_field(where, "size", token.get("size")))
+        if kind != "simple":
+            if offset is not None:
+                raise CrashkernelError("%s: the %s form takes no @offset" % (where, SUFFIX_OF_KIND[kind]))
+            return text + SUFFIX_OF_KIND[kind]
+    if offset is not None:
+        text += "@" + format_size(offset)
+    return text
+
+
+def format_tokens(structure):
+    # type: (Any) -> str
+    """'crashkernel=...' text for one token (dict) or a list of tokens, in canonical form."""
+    if isinstance(structure, dict):
+        structure = [structure]
+    if not isinstance(structure, list):
+        raise CrashkernelError("crashkernel_format expects a token dict or the list crashkernel_parse returns, "
+                               "got %r" % (structure,))
+    return " ".join(CRASHKERNEL + format_value(token) for token in structure)
+
+
+def format_args(structure):
+    # type: (List[Dict[str, Any]]) -> List[str]
+    return [CRASHKERNEL + format_value(token) for token in structure]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Kernel releases and behaviour models
+
+_RELEASE_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
+_RHEL_RE = re.compile(r"\.el(\d+)(?:_\d+)*(?=$|[.+~])")
+_BUILD_RE = re.compile(r"^\s*\d+\.\d+(?:\.\d+)?-(\d+)")
+
+
+def parse_kernel_release(release):
+    # type: (Any) -> Dict[str, Any]
+    """'6.1.0-27-arm64' -> version (6, 1, 0); '5.14.0-427.el9.aarch64' -> also rhel 9, build 427."""
+    if not isinstance(release, str):
+        raise CrashkernelError("kernel: expected a release string like '6.1.0-27-arm64', got %r" % (release,))
+    match = _RELEASE_RE.match(release)
+    if not match:
+        raise CrashkernelError("kernel: %r is not a kernel release; expected something like '6.1.0-27-arm64' "
+                               "or '5.14.0-427.el9.aarch64' (uname -r)" % release)
+    version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+    rhel = _RHEL_RE.search(release)
+    build = _BUILD_RE.match(release)
+    return {"release": release, "version": version, "rhel": int(rhel.group(1)) if rhel else None,
+            "build": int(build.group(1)) if build else None}
+
+
+def normalize_arch(arch):
+    # type: (Any) -> str
+    name = ARCH_ALIASES.get(str(arch).strip().lower()) if arch is not None else None
+    if name is None:
+        raise CrashkernelError("arch: %r is not modelled; use aarch64 or x86_64" % (arch,))
+    return name
+
+
+def kernel_model(arch, release=None, high_low_supported=None, model=None):
+    # type: (str, Optional[str], Optional[bool], Optional[str]) -> Dict[str, Any]
+    """Which reservation code a kernel runs: name, RAM rounding, ,cma support, notes on assumptions."""
+    arch = normalize_arch(arch)
+    notes = []  # type: List[str]
+    if release is None or release == "":
+        info = {"release": None, "version": (99, 0, 0), "rhel": None, "build": None}  # type: Dict[str, Any]
+        notes.append("The kernel release is unknown, so the newest upstream behaviour is assumed.")
+    else:
+        info = parse_kernel_release(release)
+    version, rhel, build = info["version"], info["rhel"], info["build"]
+    if arch == "aarch64":
+        if rhel == 8:
+            name = MODEL_ARM64_LEGACY
+        elif rhel == 9:
+            if build is not None and build < RHEL9_HIGH_LOW_BUILD:
+                name = MODEL_ARM64_LEGACY
+            else:
+                name = MODEL_ARM64_519
+                notes.append("RHEL 9 (5.14.0-162 and later) is modelled like upstream 5.19-6.1: it knows "
+                             ",high/,low but a plain crashkernel= is not assumed to fall back above 4 GiB.")
+        elif version < (5, 19, 0):
+            name = MODEL_ARM64_LEGACY
+        elif version < (6, 2, 0):
+            name = MODEL_ARM64_519
+        elif version < (6, 7, 0):
+            name = MODEL_ARM64_62
+        else:
+            name = MODEL_GENERIC
+        if high_low_supported is True and name == MODEL_ARM64_LEGACY:
+            name = MODEL_ARM64_519
+            notes.append("The facts report that this kernel reserves high+low regions (a backport), so it is "
+                         "modelled like upstream 5.19-6.1.")
+    else:
+        if rhel in (8, 9):
+            name = MODEL_X86_52
+        elif version < (5, 2, 0):
+            name = MODEL_X86_OLD
+        elif version < (6, 7, 0):
+            name = MODEL_X86_52
+        else:
+            name = MODEL_GENERIC
+    if model is not None:
+        if model not in MODELS:
+            raise CrashkernelError("model: %r is unknown; use one of %s" % (model, ", ".join(MODELS)))
+        if model.startswith("arm64") and arch != "aarch64" or model.startswith("x86") and arch != "x86_64":
+            raise CrashkernelError("model: %r does not match arch %s" % (model, arch))
+        name = model
+    roundup = version >= (6, 0, 0) or (rhel is not None and rhel >= 8)
+    cma_suffix = version >= (6, 17, 0) and rhel is None
+    suffixes = (",high", ",low", ",cma") if cma_suffix else (",high", ",low")
+    return {
+        "name": name,
+        "arch": arch,
+        "release": info["release"],
+        "version": version,
+        "rhel": rhel,
+        "roundup": roundup,
+        "suffixes": suffixes,
+        "cma_reserve": cma_suffix and arch == "x86_64" and name == MODEL_GENERIC,
+        "swiotlb_areas": version >= (6, 0, 0),
+        "notes": notes,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# The kernel's own parsing (kernel/crash_core.c until 6.8, kernel/crash_reserve.c from 6.9)
+
+def _k_last_token(cmdline, suffix, known_suffixes):
+    # type: (str, Optional[str], Tuple[str, ...]) -> Optional[int]
+    """get_last_crashkernel(): value position of the last matching 'crashkernel=' (found by strstr)."""
+    chosen = None
+    found = cmdline.find(CRASHKERNEL)
+    while found != -1:
+        end = cmdline.find(" ", found)
+        if end == -1:
+            end = len(cmdline)
+        if suffix is None:
+            if not any(cmdline[end - len(known):end] == known for known in known_suffixes):
+                chosen = found
+        elif cmdline[end - len(suffix):end] == suffix:
+            chosen = found
+        found = cmdline.find(CRASHKERNEL, found + 1)
+    return None if chosen is None else chosen + len(CRASHKERNEL)
+
+
+def _k_simple(cmdline, pos):
+    # type: (str, int) -> Tuple[str, int, int, str]
+    size, cur = _memparse(cmdline, pos)
+    if cur == pos:
+        return "invalid", 0, 0, "memory value expected"
+    base = 0
+    char = _at(cmdline, cur)
+    if char == "@":
+        base, cur = _memparse(cmdline, cur + 1)
+    elif char not in (" ", "\0"):
+        return "invalid", 0, 0, "unrecognized char: %s" % char
+    return "ok", size & U64_MASK, base & U64_MASK, ""
+
+
+def _k_ranges(cmdline, pos, system_ram, roundup):
+    # type: (str, int, int, bool) -> Tuple[str, int, int, str]
+    """parse_crashkernel_mem(): entries left to right, size checked as read, first match wins."""
+    total = -(-system_ram // RAM_ROUND_STEP) * RAM_ROUND_STEP if roundup else system_ram
+    cur = pos
+    chosen = 0
+    while True:
+        start, tmp = _memparse(cmdline, cur)
+        if tmp == cur:
+            return "invalid", 0, 0, "Memory value expected"
+        start &= U64_MASK
+        cur = tmp
+        if _at(cmdline, cur) != "-":
+            return "invalid", 0, 0, "'-' expected"
+        cur += 1
+        end = U64_MASK
+        if _at(cmdline, cur) != ":":
+            end, tmp = _memparse(cmdline, cur)
+            if tmp == cur:
+                return "invalid", 0, 0, "Memory value expected"
+            end &= U64_MASK
+            cur = tmp
+            if end <= start:
+                return "invalid", 0, 0, "end <= start"
+        if _at(cmdline, cur) != ":":
+            return "invalid", 0, 0, "':' expected"
+        cur += 1
+        size, tmp = _memparse(cmdline, cur)
+        if tmp == cur:
+            return "invalid", 0, 0, "Memory value expected"
+        size &= U64_MASK
+        cur = tmp
+        if size >= total:
+            return "invalid", 0, 0, "invalid size (%s is not below the %s of RAM used for matching)" % (
+                human_size(size), human_size(total))
+        if start <= total < end:
+            chosen = size
+            if size == 0:
+                return "ok", 0, 0, "zero-match"
+            break
+        char = _at(cmdline, cur)
+        cur += 1
+        if char != ",":
+            break
+    base = 0
+    if chosen > 0:
+        while _at(cmdline, cur) not in ("\0", " ", "@"):
+            cur += 1
+        if _at(cmdline, cur) == "@":
+            base, tmp = _memparse(cmdline, cur + 1)
+            if tmp == cur + 1:
+                return "invalid", 0, 0, "Memory value expected after '@'"
+            base &= U64_MASK
+    return "ok", chosen, base, ""
+
+
+def _k_suffix(cmdline, pos, suffix):
+    # type: (str, int, str) -> Tuple[str, int, int, str]
+    size, cur = _memparse(cmdline, pos)
+    if cur == pos:
+        return "invalid", 0, 0, "memory value expected"
+    if cmdline[cur:cur + len(suffix)] != suffix:
+        return "invalid", 0, 0, "unrecognized char: %s" % _at(cmdline, cur)
+    cur += len(suffix)
+    if _at(cmdline, cur) not in (" ", "\0"):
+        return "invalid", 0, 0, "unrecognized char: %s" % _at(cmdline, cur)
+    return "ok", size & U64_MASK, 0, ""
+
+
+def _k_parse(cmdline, system_ram, suffix, model):
+    # type: (str, int, Optional[str], Dict[str, Any]) -> Tuple[str, int, int, str, str]
+    """__parse_crashkernel(): (status absent|invalid|ok, size, base, kernel message, token text)."""
+    pos = _k_last_token(cmdline, suffix, model["suffixes"])
+    if pos is None:
+        return "absent", 0, 0, "", ""
+    end = cmdline.find(" ", pos)
+    token = CRASHKERNEL + cmdline[pos:] if end == -1 else CRASHKERNEL + cmdline[pos:end]
+    if suffix is not None:
+        result = _k_suffix(cmdline, pos, suffix)
+    else:
+        colon = cmdline.find(":", pos)
+        space = cmdline.find(" ", pos)
+        if colon != -1 and (space == -1 or colon < space):
+            result = _k_ranges(cmdline, pos, system_ram, model["roundup"])
+        else:
+            result = _k_simple(cmdline, pos)
+    return result[0], result[1], result[2], result[3], token
+
+
+def swiotlb_size(cmdline, areas=True):
+    # type: (str, bool) -> int
+    """swiotlb_size_or_default() after the swiotlb= early params (kernel/dma/swiotlb.c)."""
+    nslabs = X86_SWIOTLB_DEFAULT >> IO_TLB_SHIFT
+    for word in cmdline.split():
+        if not word.startswith("swiotlb="):
+            continue
+        arg = word[len("swiotlb="):]
+        cur = 0
+        if _at(arg, cur).isdigit():
+            count, cur = _scan_number(arg, cur)
+            count &= U64_MASK
+            nslabs = -(-count // IO_TLB_SEGSIZE) * IO_TLB_SEGSIZE
+        if _at(arg, cur) == ",":
+            cur += 1
+        if areas and _at(arg, cur).isdigit():
+            count, cur = _scan_number(arg, cur)
+            nareas = 1 if count == 0 else 1 << (count - 1).bit_length()
+            if nslabs < IO_TLB_SEGSIZE * nareas:
+                nslabs = IO_TLB_SEGSIZE * nareas
+            elif nslabs & (nslabs - 1):
+                nslabs = 1 << nslabs.bit_length()
+    return nslabs << IO_TLB_SHIFT
+
+
+def default_low_size(arch, cmdline, model):
+    # type: (str, str, Dict[str, Any]) -> int
+    """The low region a kernel adds on its own: 128 MiB on arm64, max(swiotlb + 8 MiB, 256 MiB) on x86_64."""
+    if arch == "aarch64":
+        return ARM64_DEFAULT_LOW
+    return max(swiotlb_size(cmdline, model["swiotlb_areas"]) + 8 * MIB, 256 * MIB)
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a kernel reserves
+
+class _Outcome:
+    """Collects the sentences that explain a prediction and builds the result dict."""
+
+    def __init__(self, model):
+        # type: (Dict[str, Any]) -> None
+        self.model = model
+        self.notes = list(model["notes"])  # type: List[str]
+
+    def say(self, sentence):
+        # type: (str) -> None
+        self.notes.append(sentence)
+
+    def result(self, region, size=0, low_size=0, base=None, cause=None, cma_size=0):
+        # type: (str, int, int, Optional[int], Optional[str], int) -> Dict[str, Any]
+        return {
+            "region": region,
+            "size": size if region != "none" else 0,
+            "low_size": low_size if region != "none" else 0,
+            "base": base if region != "none" else None,
+            "cma_size": cma_size if region != "none" else 0,
+            "reason": " ".join(self.notes),
+            "cause": cause,
+            "model": self.model["name"],
+        }
+
+    def none(self, cause, sentence):
+        # type: (str, str) -> Dict[str, Any]
+        self.say(sentence)
+        return self.result("none", cause=cause)
+
+
+def _to_cmdline(cmdline):
+    # type: (Any) -> str
+    if cmdline is None:
+        return ""
+    if isinstance(cmdline, (list, tuple)):
+        if not all(isinstance(arg, str) for arg in cmdline):
+            raise CrashkernelError("cmdline: a list must hold strings such as 'crashkernel=512M'")
+        return " ".join(cmdline)
+    if not isinstance(cmdline, str):
+        raise CrashkernelError("cmdline: expected the kernel command line (text) or a list of args, got %r"
+                               % (cmdline,))
+    return cmdline
+
+
+def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=None, page_size=4096,
+            model=None, high_low_supported=None):
+    # type: (Any, Any, Any, Optional[str], Any, Any, Any, Optional[str], Optional[bool]) -> Dict[str, Any]
+    """Predict what a kernel reserves for this command line.
+
+    ram: System RAM in bytes (what memblock_phys_mem_size() sees). low_ram: RAM below the low limit, or
+    None to assume low attempts succeed (up to 4 GiB). Returns {region: low|high|fixed|none, size,
+    low_size, base, cma_size, reason, cause, model}; sizes in bytes.
+    """
+    text = _to_cmdline(cmdline)
+    ram_bytes = parse_size(ram, "ram")
+    if ram_bytes <= 0:
+        raise CrashkernelError("ram: must be above zero (bytes of System RAM)")
+    low_bytes = None if low_ram is None else parse_size(low_ram, "low_ram")
+    margin = LOW_MARGIN if low_margin is None else parse_size(low_margin, "low_margin")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 4096 or \
+            page_size & (page_size - 1):
+        raise CrashkernelError("page_size: expected 4096, 16384 or 65536, got %r" % (page_size,))
+    kmodel = kernel_model(arch, kernel, high_low_supported, model)
+    return _reserve(text, ram_bytes, low_bytes, margin, page_size, kmodel)
+
+
+def _reserve(cmdline, ram, low_ram, margin, page_size, model):
+    # type: (str, int, Optional[int], int, int, Dict[str, Any]) -> Dict[str, Any]
+    out = _Outcome(model)
+    name, arch = model["name"], model["arch"]
+    low_cap = min(ram, ASSUMED_LOW_LIMIT)
+    if low_ram is None:
+        low_free, high_free = low_cap, ram - low_cap
+    else:
+        low_free, high_free = max(0, min(low_ram, ram) - margin), max(0, ram - low_ram)
+    plain_low_free = min(low_free, X86_OLD_LOW_LIMIT) if name == MODEL_X86_OLD else low_free
+    legacy_x86 = name in (MODEL_X86_OLD, MODEL_X86_52)
+
+    status, size, base, message, token = _k_parse(cmdline, ram, None, model)
+    high = False
+    low_size = 0
+    cma_size = 0
+    if status == "ok":
+        out.say("The last plain crashkernel= is '%s'." % token)
+        if message == "zero-match":
+            out.say("Its matching range asks for zero bytes.")
+        elif ":" in token and size == 0:
+            out.say("No range matches %s of System RAM%s." % (human_size(ram), _rounding_note(ram, model)))
+        elif ":" in token:
+            out.say("Its ranges select %s for %s of System RAM%s." % (
+                human_size(size), human_size(ram), _rounding_note(ram, model)))
+    elif status == "invalid":
+        out.say("The last plain crashkernel= ('%s') is invalid: the kernel says \"crashkernel: %s\"."
+                % (token, message))
+    use_high = status == "absent" or (legacy_x86 and (status != "ok" or size == 0))
+    if use_high:
+        if status == "absent" and name == MODEL_ARM64_LEGACY:
+            if _k_last_token(cmdline, ",high", model["suffixes"]) is not None:
+                return out.none("no-crashkernel", "This kernel has no ,high/,low support (arm64 before 5.19), so "
+                                                  "crashkernel=X,high is ignored and nothing is reserved.")
+            return out.none("no-crashkernel", "There is no crashkernel= on the command line.")
+        if status == "absent" and _k_last_token(cmdline, ",high", model["suffixes"]) is None:
+            return out.none("no-crashkernel", "There is no plain crashkernel= and no crashkernel=X,high.")
+        hstatus, hsize, _unused, hmessage, htoken = _k_parse(cmdline, ram, ",high", model)
+        if hstatus == "absent":
+            if status == "invalid":
+                cause = "invalid"
+            elif status == "ok":
+                cause = "no-range-match" if ":" in token and message != "zero-match" else "zero-size"
+            else:
+                cause = "no-crashkernel"
+            return out.none(cause, "There is no crashkernel=X,high to use instead.")
+        if hstatus == "invalid":
+            return out.none("invalid", "'%s' is invalid: the kernel says \"crashkernel: %s\"." % (htoken, hmessage))
+        if hsize == 0:
+            return out.none("zero-size", "'%s' asks for zero bytes." % htoken)
+        if status != "absent":
+            out.say("This kernel then falls back to '%s'." % htoken)
+        else:
+            out.say("There is no plain crashkernel=, so '%s' is used." % htoken)
+        size, base, high = hsize, 0, True
+        if not legacy_x86:
+            lstatus, lsize, _unused, lmessage, ltoken = _k_parse(cmdline, ram, ",low", model)
+            if lstatus == "invalid":
+                return out.none("invalid", "'%s' is invalid (the kernel says \"crashkernel: %s\"), and an "
+                                           "invalid ,low cancels the whole reservation." % (ltoken, lmessage))
+            if lstatus == "ok":
+                low_size = lsize
+                out.say("'%s' sets the low region to %s." % (ltoken, human_size(lsize)))
+            elif name == MODEL_ARM64_519:
+                out.say("Without crashkernel=Y,low this kernel (arm64 5.19-6.1) adds no low region.")
+            else:
+                low_size = default_low_size(arch, cmdline, model)
+                out.say("Without crashkernel=Y,low the kernel adds its default low region of %s."
+                        % human_size(low_size))
+    elif status == "invalid":
+        return out.none("invalid", "An invalid plain crashkernel= also hides any crashkernel=X,high, so nothing "
+                                   "is reserved.")
+    elif size == 0:
+        return out.none("no-range-match" if ":" in token and message != "zero-match" else "zero-size",
+                        "Nothing is reserved.")
+    elif _k_last_token(cmdline, ",low", model["suffixes"]) is not None and not legacy_x86:
+        out.say("crashkernel=Y,low is ignored next to a plain crashkernel= on this kernel.")
+
+    if model["cma_reserve"]:
+        cstatus, csize, _unused, _msg, ctoken = _k_parse(cmdline, ram, ",cma", model)
+        if cstatus == "ok" and csize:
+            cma_size = csize
+            out.say("'%s' adds %s of CMA that the running system may still use." % (ctoken, human_size(csize)))
+    elif ",cma" in model["suffixes"] and _k_last_token(cmdline, ",cma", model["suffixes"]) is not None:
+        out.say("crashkernel=X,cma is recognised but not reserved by this arch/kernel.")
+
+    if size >= ram:
+        return out.none("size-exceeds-ram", "%s is not below the %s of System RAM, so the kernel cannot reserve "
+                                            "it." % (human_size(size), human_size(ram)))
+    if name in (MODEL_ARM64_LEGACY, MODEL_ARM64_519, MODEL_ARM64_62) and size % page_size:
+        size = -(-size // page_size) * page_size
+        out.say("The size is rounded up to the %d-byte page: %s." % (page_size, human_size(size)))
+    if size >= ram:
+        return out.none("size-exceeds-ram", "That is not below the System RAM, so nothing is reserved.")
+
+    if base:
+        return _reserve_fixed(out, legacy_x86, size, base, low_free, cmdline, ram, model, cma_size)
+
+    def fits_low(amount):
+        # type: (int) -> bool
+        return amount <= low_free
+
+    def fits_high(amount):
+        # type: (int) -> bool
+        return amount <= high_free
+
+    low_text = _low_text(low_ram, low_free, margin)
+    if high:
+        if fits_high(size):
+            out.say("%s is placed above the low limit." % human_size(size))
+            region = "high"
+        elif fits_low(size):
+            out.say("%s does not fit above the low limit (%s there), so it is placed in low memory and no "
+                    "low region is added." % (human_size(size), human_size(high_free)))
+            return out.result("low", size, 0, None, None, cma_size)
+        else:
+            return out.none("does-not-fit", "%s fits neither above the low limit (%s) nor below it (%s)."
+                            % (human_size(size), human_size(high_free), low_text))
+    else:
+        if size <= plain_low_free:
+            out.say("%s is placed below the low limit (%s)." % (human_size(size), low_text))
+            return out.result("low", size, 0, None, None, cma_size)
+        if name == MODEL_X86_OLD:
+            return out.none("low-memory-short", "%s does not fit below 896 MiB (%s), the only place this kernel "
+                                                "(x86_64 before 5.2) searches for a plain crashkernel=."
+                            % (human_size(size), low_text))
+        if name in (MODEL_ARM64_LEGACY, MODEL_ARM64_519):
+            return out.none("low-memory-short", "%s does not fit below the low limit (%s) and this kernel "
+                                                "(%s) does not fall back above it." % (human_size(size), low_text, name))
+        if not fits_high(size):
+            return out.none("does-not-fit", "%s fits neither below the low limit (%s) nor above it (%s)."
+                            % (human_size(size), low_text, human_size(high_free)))
+        region = "high"
+        if legacy_x86:
+            out.say("%s does not fit below 4 GiB (%s), so it falls back above 4 GiB." % (human_size(size), low_text))
+        else:
+            low_size = default_low_size(arch, cmdline, model)
+            out.say("%s does not fit below the low limit (%s), so it falls back above it and the kernel adds "
+                    "its default low region of %s (any crashkernel=Y,low is ignored)."
+                    % (human_size(size), low_text, human_size(low_size)))
+    if legacy_x86:
+        low_size = _x86_legacy_low(out, cmdline, ram, model)
+    if low_size:
+        if not fits_low(low_size):
+            return out.none("low-region-does-not-fit", "The %s low region does not fit below the low limit (%s), "
+                                                       "so the kernel frees the high region too and nothing is "
+                                                       "reserved." % (human_size(low_size), low_text))
+        out.say("The %s low region fits below the low limit." % human_size(low_size))
+    return out.result(region, size, low_size, None, None, cma_size)
+
+
+def _reserve_fixed(out, legacy_x86, size, base, low_free, cmdline, ram, model, cma_size):
+    # type: (_Outcome, bool, int, int, int, str, int, Dict[str, Any], int) -> Dict[str, Any]
+    if legacy_x86:
+        align = MIB
+    elif model["arch"] == "x86_64":
+        align = 16 * MIB
+    else:
+        align = 2 * MIB
+    if base % align:
+        return out.none("misaligned-base", "The offset %s is not %s-aligned, so the fixed reservation fails."
+                        % (format_size(base), human_size(align)))
+    out.say("%s is requested at the fixed offset %s; whether that range is free RAM is not known here."
+            % (human_size(size), format_size(base)))
+    low_size = 0
+    if legacy_x86 and base >= 4 * GIB:
+        low_size = _x86_legacy_low(out, cmdline, ram, model)
+        if low_size and low_size > low_free:
+            return out.none("low-region-does-not-fit", "Its %s low region does not fit below 4 GiB."
+                            % human_size(low_size))
+    return out.result("fixed", size, low_size, base, None, cma_size)
+
+
+def _x86_legacy_low(out, cmdline, ram, model):
+    # type: (_Outcome, str, int, Dict[str, Any]) -> int
+    """x86_64 before 6.7: reserve_crashkernel_low() whenever the main region is above 4 GiB."""
+    status, size, _unused, message, token = _k_parse(cmdline, ram, ",low", model)
+    if status == "ok":
+        if size == 0:
+            out.say("'%s' turns the low region off." % token)
+        else:
+            out.say("'%s' sets the low region to %s." % (token, human_size(size)))
+        return size
+    size = default_low_size("x86_64", cmdline, model)
+    if status == "invalid":
+        out.say("'%s' is invalid (\"crashkernel: %s\"), so this kernel uses its default low region of %s."
+                % (token, message, human_size(size)))
+    else:
+        out.say("The kernel adds its default low region of %s." % human_size(size))
+    return size
+
+
+def _rounding_note(ram, model):
+    # type: (int, Dict[str, Any]) -> str
+    if not model["roundup"]:
+        return " (this kernel does not round RAM up)"
+    rounded = -(-ram // RAM_ROUND_STEP) * RAM_ROUND_STEP
+    if rounded == ram:
+        return ""
+    return " (rounded up to %s for matching)" % human_size(rounded)
+
+
+def _low_text(low_ram, low_free, margin):
+    # type: (Optional[int], int, int) -> str
+    if low_ram is None:
+        return "low RAM unknown, assumed to fit up to %s" % human_size(low_free)
+    return "%s usable = %s low RAM - %s margin" % (human_size(low_free), human_size(low_ram), human_size(margin))
+
+
+def select_range(ranges, ram, roundup=True):
+    # type: (List[Tuple[int, Optional[int], int]], int, bool) -> Tuple[Optional[int], str]
+    """The size a kernel picks from a range table for this RAM: (size or None, why not)."""
+    total = -(-ram // RAM_ROUND_STEP) * RAM_ROUND_STEP if roundup else ram
+    for start, end, size in ranges:
+        if size >= total:
+            return None, "the entry %s-%s:%s is not below the %s of RAM used for matching, which makes the " \
+                         "whole argument invalid" % (format_size(start), "" if end is None else format_size(end),
+                                                     format_size(size), human_size(total))
+        if start <= total and (end is None or total < end):
+            return size, ""
+    return None, "no range covers %s of RAM" % human_size(total)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Policies and the plan for one host
+
+CAUSE_FIXES = {
+    "no-crashkernel": "Set kdump_crashkernel to a preset (auto, altra, kdump-utils, debian) or a size such as '512M'.",
+    "invalid": "Correct the crashkernel= value; the reason quotes the kernel's complaint.",
+    "no-range-match": "Add a range that covers this host's RAM, or set an explicit size such as "
+                      "kdump_crashkernel: '256M'.",
+    "zero-size": "Give a size above zero.",
+    "size-exceeds-ram": "Use a size well below the host's RAM.",
+    "low-memory-short": "Use the high+low form (kdump_crashkernel: '<size>,high' plus kdump_crashkernel_low: "
+                        "'128M') on a kernel that supports it (arm64 5.19+, RHEL 9.1+), or a smaller size.",
+    "does-not-fit": "Use a smaller size.",
+    "low-region-does-not-fit": "Set a smaller kdump_crashkernel_low such as '16M', or '0' when no 32-bit DMA "
+                               "device needs bounce buffers in the capture kernel.",
+    "misaligned-base": "Drop the @offset or align it (2 MiB on arm64, 1 MiB or 16 MiB on x86_64).",
+    "facts-incomplete": "Gather the facts with fleetops.kdump.kdump_facts before planning.",
+    "arch-unsupported": "Set kdump_crashkernel by hand on this architecture; only aarch64 and x86_64 are modelled.",
+    "kernel-unknown": "Gather the facts with fleetops.kdump.kdump_facts; kernel.release must be the uname -r text.",
+}
+
+
+def _finding(fid, severity, message, fix=""):
+    # type: (str, str, str, str) -> Dict[str, str]
+    return {"id": fid, "severity": severity, "message": message, "fix": fix}
+
+
+def _get(mapping, *path):
+    # type: (Any, str) -> Any
+    node = mapping
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def parse_low(low):
+    # type: (Any) -> Optional[int]
+    """kdump_crashkernel_low: None (policy default) or a size ('16M', '0' = no low region, bytes)."""
+    if low is None or isinstance(low, str) and low.strip().lower() in ("", "auto", "default"):
+        return None
+    try:
+        return parse_size(low, "kdump_crashkernel_low")
+    except CrashkernelError as exc:
+        raise CrashkernelError("%s. Fix: set kdump_crashkernel_low to a size such as '16M', to '0' for no low "
+                               "region, or leave it unset for the policy default." % exc)
+
+
+def parse_table(table):
+    # type: (Any) -> List[Tuple[int, Optional[int], int]]
+    """A kdump_crashkernel table: a list of {min, max, size} (max left out = no upper bound)."""
+    example = "[{min: 2G, max: 64G, size: 256M}, {min: 64G, size: 512M}]"
+    if isinstance(table, dict):
+        raise CrashkernelError("kdump_crashkernel: a table is a list of {min, max, size} entries, not a mapping; "
+                               "write it as %s" % example)
+    if not isinstance(table, list) or not table:
+        raise CrashkernelError("kdump_crashkernel: a table must be a non-empty list like %s" % example)
+    rows = []  # type: List[Tuple[int, Optional[int], int]]
+    for index, entry in enumerate(table, 1):
+        where = "kdump_crashkernel entry %d" % index
+        if not isinstance(entry, dict):
+            raise CrashkernelError("%s: expected a mapping {min, max, size}, got %r; e.g. %s" % (where, entry, example))
+        unknown = sorted(str(key) for key in set(entry) - {"min", "max", "size"})
+        if unknown:
+            raise CrashkernelError("%s: unknown key(s) %s; an entry has min, max (optional) and size"
+                                   % (where, ", ".join(unknown)))
+        if "min" not in entry or "size" not in entry:
+            raise CrashkernelError("%s: needs 'min' and 'size' ('max' is optional: leave it out for no upper "
+                                   "bound); e.g. %s" % (where, example))
+        start = parse_size(entry["min"], where + " min")
+        end = None if entry.get("max") in (None, "") else parse_size(entry["max"], where + " max")
+        size = parse_size(entry["size"], where + " size")
+        if end is not None and end <= start:
+            raise CrashkernelError("%s: max %s is not above min %s" % (where, format_size(end), format_size(start)))
+        if size == 0:
+            raise CrashkernelError("%s: size 0 reserves nothing; leave the range out instead" % where)
+        rows.append((start, end, size))
+    ordered = sorted(rows, key=lambda row: row[0])
+    for first, second in zip(ordered, ordered[1:]):
+        if first[1] is None or first[1] > second[0]:
+            raise CrashkernelError("kdump_crashkernel: the ranges starting at %s and %s overlap; the kernel would "
+                                   "silently use whichever comes first, so make them disjoint"
+                                   % (format_size(first[0]), format_size(second[0])))
+    return rows
+
+
+def parse_policy(policy):
+    # type: (Any) -> Dict[str, Any]
+    """Validate kdump_crashkernel: {kind: preset|explicit|table, name, tokens, table}. Raises on bad input."""
+    if policy is None:
+        policy = "auto"
+    if isinstance(policy, str):
+        text = policy.strip()
+        if text.lower() in ("auto",) + PRESETS:
+            return {"kind": "preset", "name": text.lower(), "tokens": None, "table": None}
+        if text == "":
+            raise CrashkernelError("kdump_crashkernel is empty; use auto, a preset (altra, kdump-utils, debian), a "
+                                   "size such as '512M', or a table of ranges")
+        try:
+            tokens = parse(text)
+        except CrashkernelError as exc:
+            raise CrashkernelError("kdump_crashkernel: %r is neither a preset (auto, altra, kdump-utils, debian) "
+                                   "nor a valid crashkernel value: %s" % (policy, exc))
+        if not tokens:
+            raise CrashkernelError("kdump_crashkernel: %r holds no crashkernel value; write e.g. '512M', "
+                                   "'1G-:256M' or '768M,high 16M,low'" % policy)
+        return {"kind": "explicit", "name": "explicit", "tokens": tokens, "table": None}
+    if isinstance(policy, (list, dict)):
+        return {"kind": "table", "name": "table", "tokens": None, "table": parse_table(policy)}
+    raise CrashkernelError("kdump_crashkernel: %r is not usable; use auto, a preset (altra, kdump-utils, debian), "
+                           "a size string such as '512M' (not a bare number), or a list of {min, max, size}"
+                           % (policy,))
+
+
+def _kdump_utils_delta(facts, arch, findings):
+    # type: (Dict[str, Any], str, List[Dict[str, str]]) -> int
+    """kdump-utils kdump_get_arch_recommend_crashkernel(): aarch64 additions for 64K pages, SMMU, mlx5."""
+    if arch != "aarch64":
+        return 0
+    page_size = _get(facts, "platform", "page_size")
+    smmu = _get(facts, "platform", "arm_smmu")
+    mlx5 = _get(facts, "platform", "mlx5")
+    delta = 0
+    parts = []
+    if page_size == 65536:
+        delta += 100 * MIB
+        parts.append("100 MiB for 64K pages")
+        if smmu:
+            delta += 384 * MIB
+            parts.append("384 MiB for the arm-smmu queues")
+        if mlx5:
+            delta += 200 * MIB
+            parts.append("200 MiB for mlx5")
+    elif mlx5:
+        delta += 150 * MIB
+        parts.append("150 MiB for mlx5")
+    unknown = [name for name, value in (("platform.arm_smmu", smmu), ("platform.mlx5", mlx5)) if value is None]
+    if page_size == 65536 and unknown:
+        findings.append(_finding(
+            "crashkernel-sizing-facts-missing", "info",
+            "The kdump-utils table adds memory on 64K-page kernels for an arm-smmu (384 MiB) and mlx5 NICs "
+            "(200 MiB), but %s %s not in the facts, so those additions are left out." % (
+                " and ".join(unknown), "is" if len(unknown) == 1 else "are"),
+            "Gather the facts with a kdump_facts that reports them, or set kdump_crashkernel to a larger size."))
+    if parts:
+        findings.append(_finding("crashkernel-sizing-additions", "info",
+                                 "kdump-utils sizing adds %s to every range." % ", ".join(parts)))
+    return delta
+
+
+def _table_arg(table):
+    # type: (List[Tuple[int, Optional[int], int]]) -> str
+    ranges = [{"start": start, "end": end, "size": size} for start, end, size in table]
+    return CRASHKERNEL + format_value(_token("ranges", ranges=ranges))
+
+
+def _none_expected(cause, reason):
+    # type: (str, str) -> Dict[str, Any]
+    return {"region": "none", "size": 0, "low_size": 0, "base": None, "cma_size": 0, "reason": reason,
+            "cause": cause, "model": None}
+
+
+def _refused(policy_name, cause, message, findings):
+    # type: (str, str, str, List[Dict[str, str]]) -> Dict[str, Any]
+    findings.append(_finding("crashkernel-" + cause, "error", message, CAUSE_FIXES[cause]))
+    return {"args": [], "expected": _none_expected(cause, message), "policy": policy_name, "findings": findings}
+
+
+def _version_tuple(text):
+    # type: (Any) -> Optional[Tuple[int, ...]]
+    match = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", str(text)) if text is not None else None
+    if not match:
+        return None
+    return tuple(int(part or 0) for part in match.groups())
+
+
+def plan(facts, policy="auto", low=None):
+    # type: (Any, Any, Any) -> Dict[str, Any]
+    """The crashkernel= args for one host, what its kernel will reserve with them, and findings.
+
+    facts: ansible_facts.kdump (docs/interfaces.md). policy: kdump_crashkernel. low: kdump_crashkernel_low.
+    Returns {args, expected, policy, findings}; a plan with an error finding must not be applied.
+    """
+    if isinstance(facts, dict) and "platform" not in facts and isinstance(facts.get("kdump"), dict):
+        facts = facts["kdump"]
+    if not isinstance(facts, dict):
+        raise CrashkernelError("crashkernel_plan expects ansible_facts.kdump (the dict that "
+                               "fleetops.kdump.kdump_facts returns), got %r" % (facts,))
+    spec = parse_policy(policy)
+    low_override = parse_low(low)
+    findings = []  # type: List[Dict[str, str]]
+
+    arch_raw = _get(facts, "platform", "arch")
+    try:
+        arch = normalize_arch(arch_raw)
+    except CrashkernelError:
+        return _refused(spec["name"], "arch-unsupported", "platform.arch is %r; the crashkernel rules are modelled "
+                                                          "for aarch64 and x86_64 only." % (arch_raw,), findings)
+    ram = _get(facts, "memory", "total_bytes")
+    low_ram = _get(facts, "memory", "low_bytes")
+    if isinstance(ram, bool) or not isinstance(ram, int) or ram <= 0:
+        return _refused(spec["name"], "facts-incomplete", "memory.total_bytes is %r, so no size can be planned."
+                        % (ram,), findings)
+    if isinstance(low_ram, bool) or not isinstance(low_ram, int) or low_ram < 0:
+        low_ram = None
+    page_size = _get(facts, "platform", "page_size")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 4096:
+        page_size = 4096
+    release = _get(facts, "kernel", "release")
+    try:
+        model = kernel_model(arch, release if isinstance(release, str) and release else "invalid",
+                             _get(facts, "capabilities", "high_low_reservation", "supported"))
+    except CrashkernelError:
+        return _refused(spec["name"], "kernel-unknown", "kernel.release is %r, so the kernel's crashkernel rules are "
+                                                        "unknown." % (release,), findings)
+    cmdline = _get(facts, "kernel", "cmdline")
+    base_cmdline = " ".join(word for word in (cmdline if isinstance(cmdline, str) else "").split()
+                            if not word.startswith(CRASHKERNEL))
+
+    def predict(args):
+        # type: (List[str]) -> Dict[str, Any]
+        return _reserve(" ".join([base_cmdline] + args).strip(), ram, low_ram, LOW_MARGIN, page_size, model)
+
+    policy_name = spec["name"]
+    if spec["kind"] == "preset" and policy_name == "auto":
+        policy_name = "altra" if arch == "aarch64" and _get(facts, "platform", "is_altra") is True else "kdump-utils"
+        findings.append(_finding("crashkernel-policy-auto", "info", "kdump_crashkernel is auto: %s picked %s." % (
+            "an Ampere Altra/Altra Max host" if policy_name == "altra" else "this %s host" % arch, policy_name)))
+
+    if spec["kind"] == "explicit":
+        tokens = list(spec["tokens"])
+        if low_override is not None:
+            tokens = [token for token in tokens if token["kind"] != "low"] + [_token("low", size=low_override)]
+        findings.extend(_explicit_findings(tokens, model))
+        args = format_args(_last_of_each_kind(tokens))
+    else:
+        args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
+
+    expected = predict(args)
+    findings.extend(_check_expected(expected, args, arch, ram, low_ram, model, facts))
+    return {"args": args, "expected": expected, "policy": policy_name, "findings": findings}
+
+
+def _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings):
+    # type: (Dict[str, Any], str, Dict[str, Any], str, int, Optional[int], Optional[int], Dict[str, Any], Any, List[Dict[str, str]]) -> List[str]
+    """Args for a sizing table: the plain table when the kernel honours it, else the high+low form."""
+    prefer_high_low = False
+    policy_low = None  # type: Optional[int]
+    if spec["kind"] == "table":
+        table = spec["table"]
+    elif policy_name == "altra":
+        table, prefer_high_low, policy_low = TABLE_ALTRA, True, ALTRA_LOW
+    elif policy_name == "kdump-utils":
+        delta = _kdump_utils_delta(facts, arch, findings)
+        table = [(start, end, size + delta) for start, end, size in TABLE_KDUMP_UTILS[arch]]
+    else:
+        table = TABLE_DEBIAN[arch]
+    plain = [_table_arg(table)]
+    size, _why = select_range(table, ram, model["roundup"])
+    wants_high_low = prefer_high_low or low_override is not None
+    knows_high_low = model["name"] != MODEL_ARM64_LEGACY
+    if size is None:
+        return plain
+    low_size = low_override if low_override is not None else policy_low
+    if wants_high_low and knows_high_low:
+        args = [CRASHKERNEL + format_size(size) + ",high", CRASHKERNEL + format_size(low_size or 0) + ",low"]
+        if prefer_high_low:
+            why = ("Altra has little RAM below 4 GiB, so the %s table's %s is reserved above 4 GiB with a %s low "
+                   "region; current kernels ignore crashkernel=Y,low next to a plain crashkernel=, so the "
+                   "high+low form is written instead of the seed's ranges + ,low."
+                   % (policy_name, human_size(size), human_size(low_size or 0)))
+        else:
+            why = ("kdump_crashkernel_low is set, and only the high+low form honours it on every kernel, so the "
+                   "table's %s for this host is written as %s,high with a %s low region."
+                   % (human_size(size), format_size(size), human_size(low_size or 0)))
+        findings.append(_finding("crashkernel-high-low-form", "info", why))
+        return args
+    if wants_high_low:
+        findings.append(_finding(
+            "crashkernel-high-low-unsupported", "warning",
+            "This kernel (%s, arm64 before 5.19 without the backport) cannot reserve above the DMA limit, so the "
+            "%s plan falls back to the plain table%s." % (
+                model["release"], policy_name, "" if low_override is None else
+                " and kdump_crashkernel_low cannot be honoured"),
+            "Boot a kernel with crashkernel=X,high support (upstream 5.19+, RHEL 9.1+, Ampere LTS backports)."))
+    if model["name"] == MODEL_ARM64_519:
+        trial = predict(plain)
+        if trial["cause"] == "low-memory-short":
+            args = [CRASHKERNEL + format_size(size) + ",high", CRASHKERNEL + format_size(ARM64_DEFAULT_LOW) + ",low"]
+            findings.append(_finding(
+                "crashkernel-high-low-form", "info",
+                "The %s table gives %s for this host, which does not fit below the DMA limit, and arm64 5.19-6.1 "
+                "kernels do not fall back above it; planned %s,high with a %s low region (what 6.2+ kernels do "
+                "on their own)." % (policy_name, human_size(size), format_size(size), human_size(ARM64_DEFAULT_LOW))))
+            return args
+        if low_ram is None:
+            findings.append(_finding(
+                "crashkernel-low-memory-unknown", "warning",
+                "memory.low_bytes is unknown; on this kernel a plain crashkernel= that does not fit below the DMA "
+                "limit is not moved above it, so the reservation may fail.",
+                "Gather the facts with kdump_facts (it reports memory.low_bytes), or use the high+low form."))
+    return plain
+
+
+def _token_group(token):
+    # type: (Dict[str, Any]) -> str
+    return "plain" if token["kind"] in ("simple", "ranges") else token["kind"]
+
+
+def _last_of_each_kind(tokens):
+    # type: (List[Dict[str, Any]]) -> List[Dict[str, Any]]
+    """Only the token of each kind the kernel reads (the last), in command line order."""
+    last = dict((_token_group(token), index) for index, token in enumerate(tokens))
+    return [token for index, token in enumerate(tokens) if last[_token_group(token)] == index]
+
+
+def _explicit_findings(tokens, model):
+    # type: (List[Dict[str, Any]], Dict[str, Any]) -> List[Dict[str, str]]
+    findings = []
+    counts = {}  # type: Dict[str, int]
+    for token in tokens:
+        group = _token_group(token)
+        counts[group] = counts.get(group, 0) + 1
+    repeated = sorted(group for group, count in counts.items() if count > 1)
+    if repeated:
+        findings.append(_finding("crashkernel-duplicate-token", "warning",
+                                 "kdump_crashkernel has more than one %s token; the kernel reads only the last one "
+                                 "of each kind, so only that one is planned." % " / ".join(repeated),
+                                 "Keep one token of each kind."))
+    legacy_x86 = model["name"] in (MODEL_X86_OLD, MODEL_X86_52)
+    if counts.get("plain") and counts.get("low") and not legacy_x86:
+        findings.append(_finding("crashkernel-low-ignored", "warning",
+                                 "crashkernel=Y,low next to a plain crashkernel= is ignored by this kernel (%s); "
+                                 "a plain value that falls back above the low limit gets the default low region."
+                                 % model["name"],
+                                 "To choose the low size, write the high+low form: '<size>,high <low>,low'."))
+    if counts.get("high") and model["name"] == MODEL_ARM64_LEGACY:
+        findings.append(_finding("crashkernel-high-ignored", "warning",
+                                 "This kernel (arm64 before 5.19) ignores crashkernel=X,high and ,low.",
+                                 "Use a plain size, or boot a kernel with ,high support (5.19+, RHEL 9.1+)."))
+    return findings
+
+
+def _check_expected(expected, args, arch, ram, low_ram, model, facts):
+    # type: (Dict[str, Any], List[str], str, int, Optional[int], Dict[str, Any], Dict[str, Any]) -> List[Dict[str, str]]
+    findings = []
+    if expected["region"] == "none":
+        written = " ".join(args) or "no args"
+        findings.append(_finding("crashkernel-" + expected["cause"], "error",
+                                 "With %s this kernel would reserve nothing: %s" % (written, expected["reason"]),
+                                 CAUSE_FIXES.get(expected["cause"], "")))
+        return findings
+    total = expected["size"] + expected["low_size"]
+    if total * 2 > ram:
+        findings.append(_finding("crashkernel-large-share", "warning",
+                                 "The reservation (%s) is more than half of the %s of RAM." % (
+                                     human_size(total), human_size(ram)),
+                                 "Check the size; the running system loses this memory."))
+    if low_ram is None and expected["region"] in ("low", "high"):
+        findings.append(_finding("crashkernel-low-ram-assumed", "info",
+                                 "memory.low_bytes is unknown, so the prediction assumes the low placement fits."))
+    if arch == "aarch64" and expected["region"] == "high" and expected["low_size"] > 0:
+        kexec = _version_tuple(_get(facts, "software", "kexec_tools_version"))
+        if kexec is not None and kexec < KEXEC_TOOLS_MULTI_REGION:
+            findings.append(_finding("crashkernel-kexec-tools-two-regions", "warning",
+                                     "The plan reserves two regions (high + low) but kexec-tools %s loads arm64 "
+                                     "capture kernels into one region only (2.0.24 added more)." % ".".join(
+                                         str(part) for part in kexec),
+                                     "Upgrade kexec-tools to 2.0.24 or later before relying on this reservation."))
+    if _get(facts, "platform", "is_altra") is True and expected["region"] == "low" and expected["size"] > 256 * MIB:
+        findings.append(_finding("crashkernel-altra-low-risk", "warning",
+                                 "This Altra host would reserve %s below 4 GiB; Altra has little RAM there and low "
+                                 "reservations above about 256 MiB often fail." % human_size(expected["size"]),
+                                 "Prefer the altra policy on a kernel with crashkernel=X,high support, and check "
+                                 "the reservation after the reboot."))
+    version = model["version"]
+    if arch == "aarch64" and model["rhel"] is None and version < (6, 4, 0):
+        findings.append(_finding("crashkernel-linear-map-cost", "info",
+                                 "arm64 kernels before 6.4 map all memory with pages instead of blocks once a "
+                                 "crashkernel region is reserved, which costs some performance."))
+    return findings

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Read files of a host tree: the live system ("/") or a captured copy (sosreport, image, fixture).
+
+Paths are relative to the tree's root. In a captured tree, symlinks are resolved inside the tree
+(an absolute link target is taken relative to the tree's root), so reading a copy never touches
+the controller's own files. Missing or unreadable files give None and are remembered, so callers
+can report them instead of failing.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import gzip
+import os
+
+from typing import List, Optional
+
+MAX_LINK_HOPS = 40
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+class HostTree:
+    """A root directory whose files are read as if it were '/'."""
+
+    def __init__(self, root="/"):
+        # type: (str) -> None
+        self.root = os.path.abspath(root or "/")
+        self.live = self.root == "/"  # the running system: commands may be run for it
+        self.missing = []  # type: List[str]
+        self.unreadable = []  # type: List[str]
+
+    def path(self, rel):
+        # type: (str) -> Optional[str]
+        """Absolute path of rel inside the tree, symlinks resolved within the tree; None on a link loop."""
+        rel = rel.lstrip("/")
+        if self.root == "/":
+            return os.path.join("/", rel)
+        pending = [part for part in rel.split("/") if part not in ("", ".")]
+        resolved = []  # type: List[str]
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = os.path.join(self.root, *(resolved + [part]))
+            if os.path.islink(candidate):
+                hops += 1
+                if hops > MAX_LINK_HOPS:
+                    return None
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    resolved = []
+                pending = [p for p in target.split("/") if p not in ("", ".")] + pending
+                continue
+            resolved.append(part)
+        return os.path.join(self.root, *resolved)
+
+    def _note(self, rel, record, error):
+        # type: (str, bool, Exception) -> None
+        if not record:
+            return
+        if isinstance(error, (FileNotFoundError, NotADirectoryError)):
+            self.missing.append(rel)
+        else:
+            self.unreadable.append(rel)
+
+    def read_bytes(self, rel, record=False, max_bytes=DEFAULT_MAX_BYTES):
+        # type: (str, bool, int) -> Optional[bytes]
+        """File content as bytes, None when absent or unreadable (remembered when record is true)."""
+        path = self.path(rel)
+        if path is None:
+            self._note(rel, record, OSError("symlink loop"))
+            return None
+        try:
+            with open(path, "rb") as handle:
+                return handle.read(max_bytes)
+        except (OSError, IOError) as error:
+            self._note(rel, record, error)
+            return None
+
+    def read_text(self, rel, record=False, max_bytes=DEFAULT_MAX_BYTES):
+        # type: (str, bool, int) -> Optional[str]
+        """File content decoded as UTF-8 (bad bytes replaced); gzip files (*.gz) are unpacked."""
+        data = self.read_bytes(rel, record=record, max_bytes=max_bytes)
+        if data is None:
+            return None
+        if rel.endswith(".gz"):
+            try:
+                data = gzip.decompress(data)
+            except (OSError, IOError, EOFError, ValueError) as error:
+                self._note(rel, record, error)
+                return None
+        return data.decode("utf-8", "replace")
+
+    def read_line(self, rel, record=False):
+        # type: (str, bool) -> Optional[str]
+        """First line of a small file (sysfs attributes), stripped; None when absent or empty."""
+        text = self.read_text(rel, record=record, max_bytes=65536)
+        if text is None:
+            return None
+        text = text.replace("\x00", "").strip()
+        return text.splitlines()[0].strip() if text else None
+
+    def exists(self, rel):
+        # type: (str) -> bool
+        path = self.path(rel)
+        return path is not None and os.path.exists(path)
+
+    def lexists(self, rel):
+        # type: (str) -> bool
+        """True for any directory entry, dangling symlinks included (systemd .wants links)."""
+        rel = rel.rstrip("/")
+        parent, _sep, name = rel.rpartition("/")
+        base = self.path(parent) if parent else self.root
+        return base is not None and os.path.lexists(os.path.join(base, name))
+
+    def readlink(self, rel):
+        # type: (str) -> Optional[str]
+        rel = rel.rstrip("/")
+        parent, _sep, name = rel.rpartition("/")
+        base = self.path(parent) if parent else self.root
+        if base is None:
+            return None
+        try:
+            return os.readlink(os.path.join(base, name))
+        except (OSError, IOError):
+            return None
+
+    def is_dir(self, rel):
+        # type: (str) -> bool
+        path = self.path(rel)
+        return path is not None and os.path.isdir(path)
+
+    def listdir(self, rel):
+        # type: (str) -> List[str]
+        """Sorted entry names, [] when the directory is absent or unreadable."""
+        path = self.path(rel)
+        if path is None:
+            return []
+        try:
+            return sorted(os.listdir(path))
+        except (OSError, IOError):
+            return []
