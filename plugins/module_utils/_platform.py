@@ -1,0 +1,595 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Platform identification: architecture, CPU (MIDR), SoC, SMBIOS processor, DMI, virtualization.
+
+Ampere Altra, Altra Max and AWS Graviton2 share the Neoverse N1 MIDR (0x41/0xd0c), so the SoC is
+told apart by stronger evidence first: the SMCCC SOC_ID (sysfs soc0, or the SMBIOS processor ID),
+then the SMBIOS type 4 strings, then DMI system strings, and the MIDR last.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+import struct
+
+from typing import Any, Dict, List, Optional, Tuple
+
+# MIDR implementer codes (Arm ARM, MIDR_EL1.Implementer) -> vendor name used in the facts
+IMPLEMENTERS = {
+    0x41: "arm", 0x42: "broadcom", 0x43: "cavium", 0x46: "fujitsu", 0x48: "hisilicon",
+    0x4e: "nvidia", 0x50: "ampere", 0x51: "qualcomm", 0x61: "apple", 0x6d: "microsoft",
+    0x70: "phytium", 0xc0: "ampere",
+}
+
+# (implementer, part) -> soc, only where the MIDR alone names the SoC
+MIDR_SOCS = {
+    (0xc0, 0xac3): "ampereone",
+    (0xc0, 0xac4): "ampereone",
+    (0x50, 0x000): "emag",
+    (0x48, 0xd01): "kunpeng920",
+}
+
+# Arm core parts used by AWS Graviton generations (valid only once DMI says "Amazon EC2")
+GRAVITON_PARTS = {0xd08: "graviton", 0xd0c: "graviton2", 0xd40: "graviton3", 0xd4f: "graviton4"}
+
+# SMCCC SOC_ID values: JEP106 family -> vendor; full id -> soc
+SOC_ID_FAMILIES = {"jep106:0a16": "ampere", "jep106:0426": "mediatek"}
+SOC_IDS = {"jep106:0a16:0001": "altra", "jep106:0a16:0004": "ampereone"}
+GENERIC_SOC_FAMILIES = ("jep106:091e",)  # Arm's value: says nothing about the SoC
+
+ALTRA_MAX_CORES = 128
+ALTRA_CORES = 80
+
+# systemd's DMI vendor table (detect-virt), checked in product_name, sys_vendor, board_vendor, bios_vendor, product_version
+DMI_VIRT_VENDORS = (
+    ("KVM", "kvm"), ("OpenStack", "kvm"), ("KubeVirt", "kvm"), ("Amazon EC2", "amazon"), ("QEMU", "qemu"),
+    ("VMware", "vmware"), ("VMW", "vmware"), ("innotek GmbH", "oracle"), ("VirtualBox", "oracle"),
+    ("Oracle Corporation", "oracle"), ("Xen", "xen"), ("Bochs", "bochs"), ("Parallels", "parallels"),
+    ("BHYVE", "bhyve"), ("Hyper-V", "microsoft"), ("Apple Virtualization", "apple"),
+    ("Google Compute Engine", "google"),
+)
+
+X86_VENDORS = {
+    "GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon", "CentaurHauls": "zhaoxin",
+    "  Shanghai  ": "zhaoxin",
+}
+
+SMBIOS_PROCESSOR_TYPE = 4
+SMBIOS_CHAR_ARM64_SOC_ID = 0x0200
+SMBIOS_STATUS_POPULATED = 0x40
+
+
+def _hex(value, width):
+    # type: (Optional[int], int) -> Optional[str]
+    return None if value is None else "0x%0*x" % (width, value)
+
+
+def _to_int(text):
+    # type: (Optional[str]) -> Optional[int]
+    if text is None:
+        return None
+    try:
+        return int(text.strip(), 0)
+    except ValueError:
+        return None
+
+
+def parse_cpuinfo(text):
+    # type: (Optional[str]) -> Dict[str, Any]
+    """Summary of /proc/cpuinfo: processor count and the first processor's identity (arm64 or x86)."""
+    info = {
+        "processors": 0, "implementer": None, "variant": None, "part": None, "revision": None,
+        "vendor_id": None, "model_name": None, "flags": [], "features": [],
+    }  # type: Dict[str, Any]
+    if not text:
+        return info
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip()
+        value = value.strip()
+        if key == "processor" and value.isdigit():
+            info["processors"] += 1
+        elif key == "CPU implementer" and info["implementer"] is None:
+            info["implementer"] = _to_int(value)
+        elif key == "CPU variant" and info["variant"] is None:
+            info["variant"] = _to_int(value)
+        elif key == "CPU part" and info["part"] is None:
+            info["part"] = _to_int(value)
+        elif key == "CPU revision" and info["revision"] is None:
+            info["revision"] = _to_int(value)
+        elif key == "vendor_id" and info["vendor_id"] is None:
+            info["vendor_id"] = value
+        elif key == "model name" and info["model_name"] is None:
+            info["model_name"] = value
+        elif key == "flags" and not info["flags"]:
+            info["flags"] = value.split()
+        elif key == "Features" and not info["features"]:
+            info["features"] = value.split()
+    return info
+
+
+def parse_midr(text):
+    # type: (Optional[str]) -> Optional[Dict[str, int]]
+    """Fields of a MIDR_EL1 value as sysfs prints it (0x00000000413fd0c1)."""
+    value = _to_int(text)
+    if value is None or value <= 0 or value > 0xffffffffffffffff:
+        return None
+    return {
+        "implementer": (value >> 24) & 0xff, "variant": (value >> 20) & 0xf,
+        "part": (value >> 4) & 0xfff, "revision": value & 0xf,
+    }
+
+
+def parse_cpu_list(text):
+    # type: (Optional[str]) -> Optional[int]
+    """Number of CPUs in a sysfs list such as '0-79' or '0-3,8-11'."""
+    if not text:
+        return None
+    count = 0
+    for chunk in text.strip().split(","):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        low, sep, high = chunk.partition("-")
+        if not low.isdigit() or (sep and not high.isdigit()):
+            return None
+        count += (int(high) - int(low) + 1) if sep else 1
+    return count or None
+
+
+def parse_smbios_structure(blob):
+    # type: (Optional[bytes]) -> Optional[Tuple[int, bytes, List[str]]]
+    """(type, formatted area, strings) of one SMBIOS structure; None when not even the header is there.
+
+    A truncated formatted area is kept as far as it goes; strings are read up to the double NUL.
+    """
+    if not blob or len(blob) < 4:
+        return None
+    length = blob[1]
+    if length < 4:
+        return None
+    formatted = blob[:length]
+    area = blob[length:]
+    end = area.find(b"\x00\x00")
+    if end == 0:
+        raw_strings = []  # type: List[bytes]
+    else:
+        raw_strings = (area if end < 0 else area[:end]).split(b"\x00")
+    strings = [raw.decode("utf-8", "replace").strip() for raw in raw_strings]
+    return blob[0], formatted, strings
+
+
+def _smbios_byte(formatted, offset):
+    # type: (bytes, int) -> Optional[int]
+    return formatted[offset] if offset < len(formatted) else None
+
+
+def _smbios_word(formatted, offset):
+    # type: (bytes, int) -> Optional[int]
+    if offset + 2 > len(formatted):
+        return None
+    return struct.unpack_from("<H", formatted, offset)[0]
+
+
+def _smbios_string(formatted, strings, offset):
+    # type: (bytes, List[str], int) -> Optional[str]
+    index = _smbios_byte(formatted, offset)
+    if not index or index > len(strings):
+        return None
+    return strings[index - 1] or None
+
+
+def soc_id_from_version(value):
+    # type: (int) -> Optional[str]
+    """SMCCC SOC_ID version word (JEP106 bank bits 30:24, id 22:16, SoC 15:0) as 'jep106:BBII:SSSS'."""
+    if value < 0 or value & 0x80000000:
+        return None
+    bank = (value >> 24) & 0x7f
+    ident = (value >> 16) & 0x7f
+    if not ident:
+        return None
+    return "jep106:%02x%02x:%04x" % (bank, ident, value & 0xffff)
+
+
+def parse_smbios_processor(blob):
+    # type: (Optional[bytes]) -> Optional[Dict[str, Any]]
+    """SMBIOS type 4 (Processor Information) from a raw entry blob; None when it is not one.
+
+    Offsets follow the SMBIOS specification (DSP0134). Fields past a short formatted area are None.
+    """
+    parsed = parse_smbios_structure(blob)
+    if parsed is None or parsed[0] != SMBIOS_PROCESSOR_TYPE:
+        return None
+    _type, formatted, strings = parsed
+    processor_id = None
+    if len(formatted) >= 0x10:
+        processor_id = struct.unpack_from("<Q", formatted, 0x08)[0]
+    core_count = _smbios_byte(formatted, 0x23)
+    if core_count == 0xff:
+        core_count = _smbios_word(formatted, 0x2a)
+    thread_count = _smbios_byte(formatted, 0x25)
+    if thread_count == 0xff:
+        thread_count = _smbios_word(formatted, 0x2e)
+    status = _smbios_byte(formatted, 0x18)
+    characteristics = _smbios_word(formatted, 0x26)
+    return {
+        "socket": _smbios_string(formatted, strings, 0x04),
+        "manufacturer": _smbios_string(formatted, strings, 0x07),
+        "version": _smbios_string(formatted, strings, 0x10),
+        "part": _smbios_string(formatted, strings, 0x22),
+        "core_count": core_count or None,
+        "thread_count": thread_count or None,
+        "populated": None if status is None else bool(status & SMBIOS_STATUS_POPULATED),
+        "processor_id": processor_id,
+        "soc_id_flag": None if characteristics is None else bool(characteristics & SMBIOS_CHAR_ARM64_SOC_ID),
+        "max_speed_mhz": _smbios_word(formatted, 0x14) or None,
+    }
+
+
+def parse_smbios_table(blob):
+    # type: (Optional[bytes]) -> List[Dict[str, Any]]
+    """Every type 4 structure of a whole SMBIOS table (/sys/firmware/dmi/tables/DMI)."""
+    found = []  # type: List[Dict[str, Any]]
+    if not blob:
+        return found
+    offset = 0
+    while offset + 4 <= len(blob):
+        kind, length = blob[offset], blob[offset + 1]
+        if length < 4 or kind == 127:
+            break
+        end = blob.find(b"\x00\x00", offset + length)
+        if end < 0:
+            end = len(blob) - 2
+        chunk = blob[offset:end + 2]
+        if kind == SMBIOS_PROCESSOR_TYPE:
+            processor = parse_smbios_processor(chunk)
+            if processor is not None:
+                found.append(processor)
+        offset = end + 2
+    return found
+
+
+def parse_dmidecode(text):
+    # type: (Optional[str]) -> Dict[str, Any]
+    """System, base board and processor strings from `dmidecode` text (as a sosreport stores it)."""
+    result = {"system": {}, "baseboard": {}, "processors": []}  # type: Dict[str, Any]
+    if not text:
+        return result
+    section = None  # type: Optional[Dict[str, Any]]
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not line.startswith(("\t", " ")):
+            if stripped == "System Information":
+                section = result["system"]
+            elif stripped == "Base Board Information":
+                section = result["baseboard"]
+            elif stripped == "Processor Information":
+                section = {}
+                result["processors"].append(section)
+            else:
+                section = None
+            continue
+        if section is None:
+            continue
+        key, sep, value = stripped.partition(":")
+        if sep and value.strip():
+            section.setdefault(key.strip(), value.strip())
+    return result
+
+
+def _normalize(text):
+    # type: (Optional[str]) -> str
+    text = (text or "").lower()
+    text = re.sub(r"\((r|tm|c)\)", " ", text)
+    return " ".join(text.split())
+
+
+def _smbios_soc(version, part):
+    # type: (Optional[str], Optional[str]) -> Optional[str]
+    name = _normalize(version)
+    part_name = (part or "").strip().upper()
+    if "altra max" in name or "altramax" in name:
+        return "altra_max"
+    if "altra" in name:
+        return "altra"
+    if "ampereone" in name or "ampere one" in name:
+        return "ampereone"
+    if "emag" in name:
+        return "emag"
+    match = re.search(r"graviton\s*(\d*)", name)
+    if match:
+        return "graviton" + match.group(1)
+    if re.match(r"^M\d{2,3}-\d", part_name):
+        return "altra_max"
+    if re.match(r"^Q\d{2}-\d", part_name):
+        return "altra"
+    return None
+
+
+def _smbios_vendor(manufacturer, version):
+    # type: (Optional[str], Optional[str]) -> Optional[str]
+    name = _normalize(manufacturer) + " " + _normalize(version)
+    if "ampere" in name:
+        return "ampere"
+    if "amazon" in name or "aws" in name.split() or "graviton" in name:
+        return "amazon"
+    return None
+
+
+def identify_soc(arch, cpu, soc_id, smbios, dmi, cpu_count, sockets):
+    # type: (Optional[str], Dict[str, Any], Optional[str], List[Dict[str, Any]], Dict[str, Optional[str]], Optional[int], Optional[int]) -> Dict[str, Any]
+    """vendor, soc, is_altra and the evidence used. x86_64: soc None. arm64 without evidence: 'unknown'."""
+    implementer = cpu.get("implementer")
+    part = cpu.get("part")
+    evidence = []  # type: List[str]
+    if arch not in ("aarch64", "arm64"):
+        vendor_id = cpu.get("vendor_id")
+        vendor = X86_VENDORS.get(vendor_id or "", "unknown") if vendor_id else "unknown"
+        return {"vendor": vendor, "soc": None, "is_altra": False,
+                "evidence": ["cpuinfo vendor_id %s" % vendor_id] if vendor_id else []}
+
+    vendor = None  # type: Optional[str]
+    soc = None  # type: Optional[str]
+    if soc_id:
+        family = ":".join(soc_id.split(":")[:2])
+        if soc_id in SOC_IDS:
+            soc = SOC_IDS[soc_id]
+            evidence.append("SOC_ID %s" % soc_id)
+        if family in SOC_ID_FAMILIES:
+            vendor = SOC_ID_FAMILIES[family]
+            if soc is None:
+                evidence.append("SOC_ID family %s" % family)
+    first = smbios[0] if smbios else {}
+    smbios_soc = _smbios_soc(first.get("version"), first.get("part")) if first else None
+    smbios_vendor = _smbios_vendor(first.get("manufacturer"), first.get("version")) if first else None
+    if smbios_soc and (soc is None or (soc == "altra" and smbios_soc == "altra_max")):
+        soc = smbios_soc
+        evidence.append("SMBIOS processor %r" % (first.get("version") or first.get("part")))
+    if vendor is None and smbios_vendor:
+        vendor = smbios_vendor
+        if soc is None:
+            evidence.append("SMBIOS manufacturer %r" % first.get("manufacturer"))
+    sys_vendor = (dmi.get("sys_vendor") or "").strip()
+    if sys_vendor.startswith("Amazon EC2"):
+        if vendor is None:
+            vendor = "amazon"
+        if soc is None and implementer == 0x41 and part in GRAVITON_PARTS:
+            soc = GRAVITON_PARTS[part]
+            evidence.append("DMI sys_vendor 'Amazon EC2' + MIDR part 0x%03x" % part)
+    if soc is None and (dmi.get("product_family") or "").strip().lower() in ("altra", "altra max"):
+        soc = "altra_max" if "max" in dmi["product_family"].lower() else "altra"
+        vendor = vendor or "ampere"
+        evidence.append("DMI product_family %r" % dmi["product_family"])
+    if soc is None and (implementer, part) in MIDR_SOCS:
+        soc = MIDR_SOCS[(implementer, part)]
+        evidence.append("MIDR 0x%02x/0x%03x" % (implementer, part))
+    if vendor is None:
+        vendor = IMPLEMENTERS.get(implementer, "unknown") if implementer is not None else "unknown"
+    if soc == "altra" and smbios_soc is None:
+        # SOC_ID and DMI say "Altra" for both models: the core count per socket decides
+        cores = first.get("core_count") if first else None
+        if cores is None and cpu_count:
+            cores = cpu_count // (sockets or 1)
+        if cores is not None and cores > ALTRA_CORES:
+            soc = "altra_max"
+            evidence.append("%d cores per socket (Altra has at most %d)" % (cores, ALTRA_CORES))
+    if soc is None:
+        soc = "unknown"
+        if implementer is not None:
+            evidence.append("MIDR 0x%02x/0x%03x alone does not name the SoC" % (implementer, part or 0))
+    if soc.startswith("graviton"):
+        vendor = "amazon"
+    if soc in ("altra", "altra_max", "ampereone", "emag"):
+        vendor = "ampere"
+    return {"vendor": vendor, "soc": soc, "is_altra": soc in ("altra", "altra_max"), "evidence": evidence}
+
+
+def detect_virtualization(dmi, cpu_flags, hypervisor_type, dt_hypervisor, have_evidence=True):
+    # type: (Dict[str, Optional[str]], List[str], Optional[str], Optional[str], bool) -> Optional[str]
+    """systemd-detect-virt style name from files only: none, kvm, qemu, amazon, xen, vm-other, ..."""
+    if hypervisor_type and hypervisor_type.strip() == "xen":
+        return "xen"
+    if dt_hypervisor:
+        lowered = dt_hypervisor.lower()
+        for needle, name in (("linux,kvm", "kvm"), ("xen", "xen"), ("vmware", "vmware")):
+            if needle in lowered:
+                return name
+    product = dmi.get("product_name") or ""
+    if (dmi.get("sys_vendor") or "").startswith("Microsoft Corporation") and product.startswith("Virtual Machine"):
+        return "microsoft"
+    for field in ("product_name", "sys_vendor", "board_vendor", "bios_vendor", "product_version"):
+        value = dmi.get(field) or ""
+        for prefix, name in DMI_VIRT_VENDORS:
+            if value.startswith(prefix):
+                if name == "amazon" and product.endswith(".metal"):
+                    return "none"
+                return name
+    if "hypervisor" in cpu_flags:
+        return "vm-other"
+    return "none" if have_evidence else None
+
+
+def page_size_from(config, release, arch):
+    # type: (Optional[Dict[str, Optional[str]]], Optional[str], Optional[str]) -> Optional[int]
+    """Kernel page size from the kernel config, else from release naming (-64k, el7/el8 aarch64)."""
+    if config:
+        for size, symbol in ((65536, "CONFIG_ARM64_64K_PAGES"), (16384, "CONFIG_ARM64_16K_PAGES"),
+                             (4096, "CONFIG_ARM64_4K_PAGES")):
+            if config.get(symbol) == "y":
+                return size
+    if arch == "x86_64":
+        return 4096
+    if arch in ("aarch64", "arm64") and release:
+        lowered = release.lower()
+        if "64k" in lowered or re.search(r"\.el[78]", lowered):
+            return 65536
+        if "16k" in lowered:
+            return 16384
+    return None
+
+
+def arch_from(kernel_arch, uname_text, release, cpu):
+    # type: (Optional[str], Optional[str], Optional[str], Dict[str, Any]) -> Optional[str]
+    """uname -m style architecture from the best available file."""
+    if kernel_arch:
+        return kernel_arch.strip()
+    if uname_text:
+        for token in reversed(uname_text.split()):
+            if token in ("aarch64", "x86_64", "ppc64le", "s390x", "riscv64", "armv7l", "i686"):
+                return token
+    lowered = (release or "").lower()
+    for suffix, arch in ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
+                         (".x86_64", "x86_64"), ("-amd64", "x86_64")):
+        if lowered.endswith(suffix) or (suffix + "+") in lowered:
+            return arch
+    if cpu.get("implementer") is not None:
+        return "aarch64"
+    if cpu.get("vendor_id") and "lm" in cpu.get("flags", []):
+        return "x86_64"
+    return None
+
+
+def _soc_id_from_sysfs(tree):
+    # type: (Any) -> Optional[str]
+    candidates = ["sys/bus/soc/devices/%s" % name for name in tree.listdir("sys/bus/soc/devices")]
+    candidates.append("sys/devices/soc0")
+    for base in candidates:
+        value = tree.read_line(base + "/soc_id")
+        if value and value.startswith("jep106:"):
+            return value
+    return None
+
+
+def _smbios_processors(tree, dmidecode):
+    # type: (Any, Dict[str, Any]) -> List[Dict[str, Any]]
+    processors = []  # type: List[Dict[str, Any]]
+    for entry in tree.listdir("sys/firmware/dmi/entries"):
+        if entry.startswith("4-"):
+            parsed = parse_smbios_processor(tree.read_bytes("sys/firmware/dmi/entries/%s/raw" % entry))
+            if parsed is not None:
+                processors.append(parsed)
+    if not processors:
+        processors = parse_smbios_table(tree.read_bytes("sys/firmware/dmi/tables/DMI"))
+    if not processors:
+        for record in dmidecode["processors"]:
+            cores = record.get("Core Count")
+            processors.append({
+                "manufacturer": record.get("Manufacturer"), "version": record.get("Version"),
+                "part": record.get("Part Number"),
+                "core_count": int(cores) if cores and cores.isdigit() else None,
+                "populated": "Populated" in (record.get("Status") or "Populated"),
+                "processor_id": None, "soc_id_flag": None,
+            })
+    return processors
+
+
+def _dmi_ids(tree, dmidecode):
+    # type: (Any, Dict[str, Any]) -> Dict[str, Optional[str]]
+    dmi = {}  # type: Dict[str, Optional[str]]
+    for name in ("sys_vendor", "product_name", "product_family", "product_version", "board_name",
+                 "board_vendor", "bios_vendor"):
+        dmi[name] = tree.read_line("sys/class/dmi/id/" + name)
+    if not any(dmi.values()):
+        system, board = dmidecode["system"], dmidecode["baseboard"]
+        dmi.update({
+            "sys_vendor": system.get("Manufacturer"), "product_name": system.get("Product Name"),
+            "product_family": system.get("Family"), "product_version": system.get("Version"),
+            "board_name": board.get("Product Name"), "board_vendor": board.get("Manufacturer"),
+        })
+    return dmi
+
+
+def detect_arm_smmu(tree, resource_names):
+    # type: (Any, List[str]) -> Optional[bool]
+    """An Arm SMMU is present (kdump-utils adds 384 MiB on 64K-page kernels): platform devices, else iomem."""
+    if tree.is_dir("sys/devices/platform"):
+        return any(name.startswith("arm-smmu") for name in tree.listdir("sys/devices/platform"))
+    if resource_names:
+        return any(name.startswith("arm-smmu") for name in resource_names)
+    return None
+
+
+def detect_mlx5(tree):
+    # type: (Any) -> Optional[bool]
+    """A Mellanox ConnectX (mlx5_core) NIC is bound (kdump-utils adds memory for it)."""
+    if tree.is_dir("sys/bus/pci/drivers"):
+        return tree.is_dir("sys/bus/pci/drivers/mlx5_core")
+    modules = tree.read_text("proc/modules")
+    if modules is not None:
+        return any(line.split(" ", 1)[0] == "mlx5_core" for line in modules.splitlines())
+    return None
+
+
+def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_names=None):
+    # type: (Any, Dict[str, Any], Optional[str], Optional[int], Optional[List[str]]) -> Dict[str, Any]
+    """The `platform` facts of a host tree (a HostTree).
+
+    kernel: the `kernel` facts (release, config). resource_names: /proc/iomem names (an SMMU hint).
+    """
+    cpuinfo_text = tree.read_text("proc/cpuinfo", record=True)
+    cpu = parse_cpuinfo(cpuinfo_text)
+    midr = parse_midr(tree.read_line("sys/devices/system/cpu/cpu0/regs/identification/midr_el1"))
+    if midr and cpu["implementer"] is None:
+        cpu.update(midr)
+    arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), kernel.get("release"), cpu)
+    if arch is None:
+        arch = live_arch
+    cpu_count = parse_cpu_list(tree.read_line("sys/devices/system/cpu/online")) or cpu["processors"] or None
+
+    dmidecode = parse_dmidecode(tree.read_text("sos_commands/hardware/dmidecode"))
+    smbios = _smbios_processors(tree, dmidecode)
+    populated = [p for p in smbios if p.get("populated") is not False]
+    sockets = len(populated) or None
+    dmi = _dmi_ids(tree, dmidecode)
+
+    soc_id = _soc_id_from_sysfs(tree)
+    soc_id_source = "soc0" if soc_id else None
+    is_arm = arch in ("aarch64", "arm64")
+    if soc_id is None and is_arm and populated and populated[0].get("processor_id") is not None:
+        candidate = soc_id_from_version(populated[0]["processor_id"] & 0xffffffff)
+        midr_word = None
+        if cpu["implementer"] is not None and cpu["part"] is not None:
+            midr_word = (cpu["implementer"] << 24) | ((cpu["variant"] or 0) << 20) | (0xf << 16) \
+                | (cpu["part"] << 4) | (cpu["revision"] or 0)
+        known_family = candidate is not None and ":".join(candidate.split(":")[:2]) in SOC_ID_FAMILIES
+        if candidate and (populated[0].get("soc_id_flag") or known_family) \
+                and (populated[0]["processor_id"] & 0xffffffff) != midr_word:
+            soc_id, soc_id_source = candidate, "smbios"
+
+    identity = identify_soc(arch, cpu, soc_id, populated, dmi, cpu_count, sockets)
+    if soc_id and soc_id_source == "smbios":
+        identity["evidence"].append("SOC_ID read from the SMBIOS processor ID")
+    first = populated[0] if populated else {}
+    if tree.is_dir("sys/firmware/acpi/tables"):
+        agdi = tree.exists("sys/firmware/acpi/tables/AGDI")  # type: Optional[bool]
+    else:
+        agdi = False if tree.is_dir("proc/device-tree") else None
+    page_size = live_page_size or page_size_from(kernel.get("config"), kernel.get("release"), arch)
+    return {
+        "arch": arch,
+        "cpu_implementer": _hex(cpu["implementer"], 2) if is_arm else None,
+        "cpu_part": _hex(cpu["part"], 3) if is_arm else None,
+        "cpu_count": cpu_count,
+        "vendor": identity["vendor"],
+        "soc": identity["soc"],
+        "is_altra": identity["is_altra"],
+        "soc_id": soc_id,
+        "soc_evidence": identity["evidence"],
+        "smbios_processor": {
+            "manufacturer": first.get("manufacturer"), "version": first.get("version"),
+            "part": first.get("part"), "core_count": first.get("core_count"), "sockets": sockets,
+        },
+        "dmi": {key: dmi.get(key) for key in ("sys_vendor", "product_name", "product_family", "board_name")},
+        "virtualization": detect_virtualization(
+            dmi, cpu["flags"], tree.read_line("sys/hypervisor/type"),
+            tree.read_line("proc/device-tree/hypervisor/compatible"),
+            have_evidence=bool(cpuinfo_text) or any(dmi.values())),
+        "agdi": agdi,
+        "page_size": page_size,
+        "arm_smmu": detect_arm_smmu(tree, resource_names or []) if is_arm else None,
+        "mlx5": detect_mlx5(tree),
+    }

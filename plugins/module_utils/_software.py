@@ -1,0 +1,410 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Kernel (release, command line, config) and kdump software (distro, packages, service) of a host tree.
+
+Package versions come from files (dpkg status, a sosreport's installed-rpms) so a captured tree can
+be audited offline; commands (rpm, systemctl) are only run on the live system, through a runner the
+caller passes in.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+# runner(argv) -> (rc, stdout, stderr); only given for the live system
+Runner = Callable[[List[str]], Tuple[int, str, str]]
+
+CONFIG_SYMBOLS = (
+    "CONFIG_KEXEC", "CONFIG_KEXEC_FILE", "CONFIG_KEXEC_CORE", "CONFIG_KEXEC_SIG", "CONFIG_CRASH_DUMP",
+    "CONFIG_CRASH_CORE", "CONFIG_CRASH_RESERVE", "CONFIG_CRASH_HOTPLUG", "CONFIG_PROC_VMCORE",
+    "CONFIG_ZONE_DMA", "CONFIG_ZONE_DMA32", "CONFIG_ARM64_4K_PAGES", "CONFIG_ARM64_16K_PAGES",
+    "CONFIG_ARM64_64K_PAGES", "CONFIG_RELOCATABLE", "CONFIG_RANDOMIZE_BASE", "CONFIG_MAGIC_SYSRQ",
+    "CONFIG_DEBUG_INFO_BTF", "CONFIG_ACPI_AGDI", "CONFIG_ARM_SDE_INTERFACE", "CONFIG_SWIOTLB",
+    "CONFIG_CMA", "CONFIG_IKCONFIG_PROC",
+)
+
+FAMILY_IDS = {
+    "debian": "debian", "ubuntu": "debian", "linuxmint": "debian", "raspbian": "debian",
+    "rhel": "redhat", "centos": "redhat", "fedora": "redhat", "rocky": "redhat", "almalinux": "redhat",
+    "ol": "redhat", "amzn": "redhat", "anolis": "redhat", "openEuler": "redhat", "cloudlinux": "redhat",
+    "sles": "suse", "sled": "suse", "opensuse": "suse", "opensuse-leap": "suse", "opensuse-tumbleweed": "suse",
+}
+
+KDUMP_LAYOUT = {
+    # family: (service, config file)
+    "debian": ("kdump-tools", "/etc/default/kdump-tools"),
+    "redhat": ("kdump", "/etc/kdump.conf"),
+    "suse": ("kdump", "/etc/sysconfig/kdump"),
+}
+
+RPM_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-utils", "kdump")
+DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
+
+_RELEASE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
+_CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
+
+
+def kernel_version(release):
+    # type: (Optional[str]) -> Optional[List[int]]
+    """[major, minor, patch] of a release string such as 6.1.0-27-arm64 or 5.14.0-427.el9.aarch64."""
+    match = _RELEASE.match((release or "").strip())
+    if not match:
+        return None
+    return [int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)]
+
+
+def release_from_uname(text):
+    # type: (Optional[str]) -> Optional[str]
+    """Kernel release from `uname -a` output (sosreports keep it in a file named uname)."""
+    fields = (text or "").split()
+    if len(fields) >= 3 and kernel_version(fields[2]):
+        return fields[2]
+    return None
+
+
+def crashkernel_tokens(cmdline):
+    # type: (Optional[str]) -> List[str]
+    """crashkernel= arguments of a kernel command line, in order (quotes removed)."""
+    tokens = []  # type: List[str]
+    for token in (cmdline or "").split():
+        token = token.strip("'\"")
+        if token == "--":
+            break
+        if token.startswith("crashkernel="):
+            tokens.append(token)
+    return tokens
+
+
+def parse_kernel_config(text):
+    # type: (Optional[str]) -> Optional[Dict[str, Optional[str]]]
+    """The kdump-relevant symbols of a kernel .config: "y", "m", a value, "n" (is not set) or None (absent)."""
+    if not text:
+        return None
+    wanted = set(CONFIG_SYMBOLS)
+    values = {}  # type: Dict[str, str]
+    seen = False
+    for line in text.splitlines():
+        if line.startswith("CONFIG_"):
+            key, sep, value = line.partition("=")
+            if sep:
+                seen = True
+                if key in wanted:
+                    values[key] = value.strip().strip('"')
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            seen = True
+            key = line[2:-len(" is not set")]
+            if key in wanted:
+                values[key] = "n"
+    if not seen:
+        return None
+    return {symbol: values.get(symbol) for symbol in CONFIG_SYMBOLS}
+
+
+def config_enabled(config, symbol):
+    # type: (Optional[Dict[str, Optional[str]]], str) -> Optional[bool]
+    """True/False from a known config (absent = not enabled), None when the config is unknown."""
+    if config is None:
+        return None
+    return config.get(symbol) in ("y", "m")
+
+
+def parse_os_release(text):
+    # type: (Optional[str]) -> Dict[str, str]
+    values = {}  # type: Dict[str, str]
+    for line in (text or "").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            values[key] = value.strip().strip("'\"")
+    return values
+
+
+def distro_family(os_release):
+    # type: (Dict[str, str]) -> str
+    ids = [os_release.get("ID", "")] + os_release.get("ID_LIKE", "").split()
+    for ident in ids:
+        if ident in FAMILY_IDS:
+            return FAMILY_IDS[ident]
+        if "suse" in ident:
+            return "suse"
+    return "unknown"
+
+
+def version_tuple(version):
+    # type: (Optional[str]) -> Optional[Tuple[int, ...]]
+    """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25))."""
+    match = re.match(r"^(\d+(?:\.\d+)*)", (version or "").strip())
+    if not match:
+        return None
+    return tuple(int(part) for part in match.group(1).split("."))
+
+
+def upstream_version(debian_version):
+    # type: (str) -> str
+    """Upstream part of a Debian version: 1:2.0.25-3+b1 -> 2.0.25."""
+    version = debian_version.strip()
+    if ":" in version:
+        version = version.split(":", 1)[1]
+    if "-" in version:
+        version = version.rsplit("-", 1)[0]
+    return version
+
+
+def _dpkg_stanzas(text, name):
+    # type: (str, str) -> List[str]
+    """Every stanza of a dpkg status file whose Package field is name (str.find: the file can be megabytes)."""
+    stanzas = []
+    needle = "Package: %s\n" % name
+    position = text.find(needle)
+    while position >= 0:
+        if position == 0 or text[position - 1] == "\n":
+            end = text.find("\n\n", position)
+            stanzas.append(text[position:] if end < 0 else text[position:end])
+        position = text.find(needle, position + len(needle))
+    return stanzas
+
+
+def parse_dpkg_status(text, names):
+    # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
+    """{package: upstream version or None} for installed packages among names; absent ones are None."""
+    found = {name: None for name in names}  # type: Dict[str, Optional[str]]
+    if not text:
+        return found
+    for name in names:
+        for stanza in _dpkg_stanzas(text, name):
+            fields = {}  # type: Dict[str, str]
+            for line in stanza.splitlines():
+                key, sep, value = line.partition(": ")
+                if sep and key in ("Status", "Version"):
+                    fields[key] = value.strip()
+            if fields.get("Status", "").split()[-1:] == ["installed"] and fields.get("Version"):
+                found[name] = upstream_version(fields["Version"])
+                break
+    return found
+
+
+def parse_installed_rpms(text, names):
+    # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
+    """{package: version} from a sosreport installed-rpms file (name-version-release.arch per line)."""
+    found = {name: None for name in names}  # type: Dict[str, Optional[str]]
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        nevra = fields[0]
+        for name in names:
+            prefix = name + "-"
+            if nevra.startswith(prefix) and nevra[len(prefix):len(prefix) + 1].isdigit() and found[name] is None:
+                rest = nevra[len(prefix):]
+                if "-" in rest:
+                    version = rest.split("-", 1)[0]
+                    found[name] = version.split(":", 1)[-1]
+    return found
+
+
+def parse_rpm_query(text, names):
+    # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
+    """{package: version} from `rpm -q --qf '%{NAME} %{VERSION}\\n' ...` output."""
+    found = {name: None for name in names}  # type: Dict[str, Optional[str]]
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[0] in found and version_tuple(fields[1]) is not None:
+            found[fields[0]] = fields[1]
+    return found
+
+
+def parse_unit_files(text, unit):
+    # type: (Optional[str], str) -> Optional[bool]
+    """Enabled state of unit in `systemctl list-unit-files` output (a sosreport keeps it)."""
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == unit:
+            return fields[1] in ("enabled", "enabled-runtime")
+    return None
+
+
+def _major(version):
+    # type: (Optional[str]) -> Optional[int]
+    parsed = version_tuple(version)
+    return parsed[0] if parsed else None
+
+
+def kdump_split_packages(os_release):
+    # type: (Dict[str, str]) -> bool
+    """True where kdump-utils and makedumpfile are packages of their own (Fedora 40+, EL10+)."""
+    ident = os_release.get("ID", "")
+    major = _major(os_release.get("VERSION_ID"))
+    if major is None:
+        return False
+    if ident == "fedora":
+        return major >= 40
+    if ident == "amzn":
+        return False
+    return major >= 10
+
+
+def _service_enabled_from_tree(tree, service):
+    # type: (Any, str) -> Optional[bool]
+    unit = service + ".service"
+    etc = "etc/systemd/system"
+    if tree.readlink("%s/%s" % (etc, unit)) == "/dev/null":
+        return False  # masked
+    if tree.is_dir(etc):
+        for base in (etc, "usr/lib/systemd/system", "lib/systemd/system"):
+            for entry in tree.listdir(base):
+                if entry.endswith(".wants") and tree.lexists("%s/%s/%s" % (base, entry, unit)):
+                    return True
+        return False
+    listed = parse_unit_files(tree.read_text("sos_commands/systemd/systemctl_list-unit-files"), unit)
+    if listed is not None:
+        return listed
+    for level in ("2", "3", "5"):
+        if any(name.startswith("S") and name[3:] == service for name in tree.listdir("etc/rc%s.d" % level)):
+            return True
+    return None
+
+
+ENABLED_STATES = ("enabled", "enabled-runtime")
+
+
+def systemctl_state(result, true_states):
+    # type: (Tuple[int, str, str], Tuple[str, ...]) -> Optional[bool]
+    """True/False from `systemctl is-enabled|is-active` output; None when systemctl gave no state at all."""
+    _rc, out, err = result
+    words = out.split()
+    if words:
+        return words[0] in true_states
+    if "No such file" in err or "not-found" in err or "not loaded" in err:
+        return False  # the unit does not exist: not enabled, not active
+    return None
+
+
+def _systemd_running(tree):
+    # type: (Any) -> bool
+    return tree.live and tree.is_dir("run/systemd/system")
+
+
+def software_facts(tree, runner=None):
+    # type: (Any, Optional[Runner]) -> Dict[str, Any]
+    """The `software` facts. runner is used only when the tree is the live system."""
+    os_text = tree.read_text("etc/os-release") or tree.read_text("usr/lib/os-release")
+    if os_text is None:
+        tree.missing.append("etc/os-release")
+    os_release = parse_os_release(os_text)
+    family = distro_family(os_release)
+    split = kdump_split_packages(os_release)
+    versions = {}  # type: Dict[str, Optional[str]]
+    package_source = None  # type: Optional[str]
+    if family == "debian" or (family == "unknown" and tree.exists("var/lib/dpkg/status")):
+        status = tree.read_text("var/lib/dpkg/status", record=True)
+        if status is not None:
+            versions = parse_dpkg_status(status, DEB_PACKAGES)
+            package_source = "dpkg"
+    elif family in ("redhat", "suse"):
+        listing = tree.read_text("installed-rpms")
+        if listing is not None:
+            versions = parse_installed_rpms(listing, RPM_PACKAGES)
+            package_source = "installed-rpms"
+        elif tree.live:
+            if runner is not None and tree.exists("usr/bin/rpm"):
+                _rc, out, _err = runner(["rpm", "-q", "--qf", "%{NAME} %{VERSION}\\n"] + list(RPM_PACKAGES))
+                if out:
+                    versions = parse_rpm_query(out, RPM_PACKAGES)
+                    package_source = "rpm"
+        else:
+            tree.missing.append("installed-rpms")
+    known = package_source is not None
+
+    def installed(name):
+        # type: (str) -> Optional[bool]
+        return versions.get(name) is not None if known else None
+
+    kexec_installed = installed("kexec-tools")
+    makedumpfile_version = versions.get("makedumpfile")
+    makedumpfile_installed = installed("makedumpfile")
+    if family == "redhat" and not split and known:
+        makedumpfile_installed = kexec_installed  # EL <= 9 and Fedora < 40 ship it inside kexec-tools
+    if any(tree.exists(path) for path in ("usr/sbin/makedumpfile", "sbin/makedumpfile", "usr/bin/makedumpfile")):
+        makedumpfile_installed = True
+
+    if family == "debian":
+        kdump_package = "kdump-tools"
+    elif family == "suse":
+        kdump_package = "kdump"
+    elif family == "redhat":
+        kdump_package = "kdump-utils" if split else "kexec-tools"
+    else:
+        kdump_package = None
+    service, config_file = KDUMP_LAYOUT.get(family, (None, None))
+
+    enabled = active = None  # type: Optional[bool]
+    if service:
+        if _systemd_running(tree) and runner is not None:
+            enabled = systemctl_state(runner(["systemctl", "is-enabled", service + ".service"]), ENABLED_STATES)
+            active = systemctl_state(runner(["systemctl", "is-active", service + ".service"]), ("active",))
+        if enabled is None:
+            enabled = _service_enabled_from_tree(tree, service)
+
+    use_kdump = None  # type: Optional[bool]
+    if family == "debian":
+        defaults = parse_os_release(tree.read_text("etc/default/kdump-tools"))
+        if "USE_KDUMP" in defaults:
+            use_kdump = defaults["USE_KDUMP"] == "1"
+
+    return {
+        "family": family,
+        "distro": os_release.get("ID") or None,
+        "version": os_release.get("VERSION_ID") or None,
+        "package_source": package_source,
+        "kexec_tools_version": versions.get("kexec-tools"),
+        "kexec_tools_installed": kexec_installed,
+        "makedumpfile_version": makedumpfile_version,
+        "makedumpfile_installed": makedumpfile_installed,
+        "kdump_package": kdump_package,
+        "kdump_package_installed": installed(kdump_package) if kdump_package else None,
+        "service": service,
+        "service_enabled": enabled,
+        "service_active": active,
+        "config_file": config_file,
+        "config_file_present": tree.exists(config_file) if config_file else None,
+        "use_kdump": use_kdump,
+    }
+
+
+def kernel_facts(tree, live_release=None):
+    # type: (Any, Optional[str]) -> Dict[str, Any]
+    """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""
+    release = tree.read_line("proc/sys/kernel/osrelease") or release_from_uname(tree.read_text("uname"))
+    if release is None:
+        release = live_release
+        if release is None:
+            tree.missing.append("proc/sys/kernel/osrelease")
+    cmdline_text = tree.read_text("proc/cmdline", record=True)
+    cmdline = " ".join(cmdline_text.split()) if cmdline_text is not None else None
+    config = None
+    config_source = None
+    candidates = []
+    if release:
+        candidates = ["boot/config-%s" % release, "usr/lib/modules/%s/config" % release, "lib/modules/%s/config" % release]
+    candidates.append("proc/config.gz")
+    for candidate in candidates:
+        config = parse_kernel_config(tree.read_text(candidate))
+        if config is not None:
+            config_source = "/" + candidate
+            break
+    if config is None:
+        tree.missing.append(candidates[0])
+    sysrq = tree.read_line("proc/sys/kernel/sysrq")
+    return {
+        "release": release,
+        "version": kernel_version(release),
+        "cmdline": cmdline,
+        "crashkernel": crashkernel_tokens(cmdline),
+        "config": config,
+        "config_source": config_source,
+        "sysrq": int(sysrq) if sysrq is not None and sysrq.isdigit() else None,
+    }
