@@ -1,0 +1,687 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Find kdump dumps under a crash directory and check that each one is a complete, readable dump.
+
+Formats (layouts as written by makedumpfile and the kernel):
+- kdump-compressed: 8-byte signature ``KDUMP   ``, a disk_dump_header in block 0, a sub header of
+  ``sub_hdr_size`` blocks, two bitmaps of ``bitmap_blocks`` blocks together, then one 24-byte page
+  descriptor per page set in the 2nd bitmap, then the page data. All fields in the dumped host's byte order.
+- flattened (``makedumpfile -F``, ssh targets): a 4096-byte header starting ``makedumpfile``, then
+  (offset, size) big-endian segment headers each followed by data, ending with a (-1, -1) segment header.
+- ELF core (``cp /proc/vmcore`` or ``makedumpfile -E``): ``\\x7fELF`` with e_type ET_CORE.
+
+Everything here takes a root path (``/`` on a host, a fixture tree in tests) and never reads ``/`` itself.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import bz2
+import os
+import re
+import struct
+import zlib
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
+
+try:
+    import lzma
+    DECODE_ERRORS = (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError)  # type: Tuple[Any, ...]
+except ImportError:  # some minimal Pythons are built without liblzma
+    lzma = None
+    DECODE_ERRORS = (zlib.error, OSError, EOFError, ValueError)
+
+FORMATS = ("kdump_compressed", "flattened", "elf", "unknown")
+
+KDUMP_SIGNATURE = b"KDUMP   "
+FLAT_SIGNATURE = b"makedumpfile"
+FLAT_HEADER_SIZE = 4096
+FLAT_END_MARKER = b"\xff" * 16
+ELF_MAGIC = b"\x7fELF"
+ET_CORE = 4
+PT_LOAD = 1
+PT_NOTE = 4
+PN_XNUM = 0xFFFF
+
+# disk_dump_header: signature[8], int header_version, 6 x char[65] utsname, struct timeval, then ten 32-bit fields.
+UTSNAME_OFFSET = 12
+UTSNAME_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
+UTSNAME_LEN = 65
+# (word size, timeval offset, timeval format, offset of the 32-bit fields after it)
+HEADER_LAYOUTS = ((64, 408, "qq", 424), (32, 404, "ii", 412))
+HEADER_TAIL_FORMAT = "IiiIIIIIIi"
+HEADER_TAIL_FIELDS = ("status", "block_size", "sub_hdr_size", "bitmap_blocks", "max_mapnr",
+                      "total_ram_blocks", "device_blocks", "written_blocks", "current_cpu", "nr_cpus")
+KDUMP_HEADER_READ = 464
+STATUS_INCOMPLETE = 0x8
+STATUS_COMPRESSION = ((0x1, "zlib"), (0x2, "lzo"), (0x4, "snappy"), (0x20, "zstd"))
+# kdump_sub_header on 64-bit hosts: offsets of dump_level, split, max_mapnr_64 (header_version >= 6).
+SUB_HEADER_64_SIZE = 104
+PAGE_DESC_SIZE = 24
+# Count 2nd-bitmap bits only up to this size (~4 s; 4 TiB of physical address space with 4 KiB pages).
+BITMAP_CHECK_LIMIT = 128 * 1024 * 1024
+READ_CHUNK = 1024 * 1024
+
+ELF_MACHINES = {3: "i386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm", 62: "x86_64",
+                183: "aarch64", 243: "riscv64", 258: "loongarch64"}
+NOTE_READ_LIMIT = 4 * 1024 * 1024
+PHDR_LIMIT = 1 << 22
+
+# (magic, name) of whole-file compressors (kdump-tools KDUMP_COMPRESSION)
+OUTER_COMPRESSION = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
+                     (b"\x04\x22\x4d\x18", "lz4"), (b"\x28\xb5\x2f\xfd", "zstd"))
+OUTER_PEEK_INPUT = 2 * 1024 * 1024
+
+DUMP_NAME_RE = re.compile(r"^(?:vmcore|dump)\d*(?:$|[.-])")
+DEBIAN_STAMP_RE = re.compile(r"^(?:dump|vmcore)\.(\d[\w-]*?)(?:\.(?:gz|bz2|xz|lz4|zst))?$")
+INCOMPLETE_SUFFIX = ".incomplete"
+SYSRQ_CRASH_RE = re.compile(
+    r"sysrq\s*:\s*trigger a crash|kernel panic - not syncing: sysrq triggered crash", re.IGNORECASE)
+DMESG_READ_LIMIT = 32 * 1024 * 1024
+
+
+class VmcoreError(Exception):
+    """Bad input (missing marker, unreadable directory): the message says what to fix."""
+
+
+def _cstring(raw):
+    # type: (bytes) -> str
+    return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
+
+
+def _is_power_of_two(value):
+    # type: (int) -> bool
+    return value > 0 and value & (value - 1) == 0
+
+
+def _read_at(handle, offset, length):
+    # type: (Any, int, int) -> bytes
+    handle.seek(offset)
+    return handle.read(length)
+
+
+def detect_format(head):
+    # type: (bytes) -> str
+    """Name the dump format from the first bytes of a file."""
+    if head.startswith(KDUMP_SIGNATURE):
+        return "kdump_compressed"
+    if head.startswith(FLAT_SIGNATURE):
+        return "flattened"
+    if head.startswith(ELF_MAGIC):
+        return "elf"
+    return "unknown"
+
+
+def detect_outer_compression(head):
+    # type: (bytes) -> Optional[str]
+    for magic, name in OUTER_COMPRESSION:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def parse_kdump_header(data):
+    # type: (bytes) -> Dict[str, Any]
+    """Decode a disk_dump_header; raise VmcoreError when it is not a sane kdump-compressed header.
+
+    Byte order comes from header_version (small positive number); word size from which layout gives a
+    power-of-two block_size and a sub header of at least one block.
+    """
+    if not data.startswith(KDUMP_SIGNATURE):
+        raise VmcoreError("no kdump-compressed signature")
+    if len(data) < KDUMP_HEADER_READ - 12:
+        raise VmcoreError("kdump-compressed header is cut short (%d bytes)" % len(data))
+    order = None
+    version = 0
+    for candidate in ("<", ">"):
+        version = struct.unpack_from(candidate + "i", data, 8)[0]
+        if 0 < version < 1000:
+            order = candidate
+            break
+    if order is None:
+        raise VmcoreError("kdump-compressed header_version %d is not plausible" % version)
+
+    header = {"header_version": version, "byte_order": "little" if order == "<" else "big"}  # type: Dict[str, Any]
+    for index, field in enumerate(UTSNAME_FIELDS):
+        start = UTSNAME_OFFSET + index * UTSNAME_LEN
+        header[field] = _cstring(data[start:start + UTSNAME_LEN])
+
+    first_tail = None
+    for word_size, time_offset, time_format, tail_offset in HEADER_LAYOUTS:
+        if len(data) < tail_offset + struct.calcsize(HEADER_TAIL_FORMAT):
+            continue
+        tail = dict(zip(HEADER_TAIL_FIELDS, struct.unpack_from(order + HEADER_TAIL_FORMAT, data, tail_offset)))
+        if first_tail is None:
+            first_tail = tail
+        if _is_power_of_two(tail["block_size"]) and 512 <= tail["block_size"] <= (1 << 20) \
+                and 1 <= tail["sub_hdr_size"] <= (1 << 20):
+            seconds, micro = struct.unpack_from(order + time_format, data, time_offset)
+            header.update(tail)
+            header["word_size"] = word_size
+            header["timestamp"] = seconds + micro / 1e6
+            header["compression"] = [name for flag, name in STATUS_COMPRESSION if tail["status"] & flag]
+            header["incomplete_flag"] = bool(tail["status"] & STATUS_INCOMPLETE)
+            return header
+    if first_tail is None:
+        raise VmcoreError("kdump-compressed header is cut short (%d bytes)" % len(data))
+    raise VmcoreError("kdump-compressed header is not sane: block_size=%d sub_hdr_size=%d"
+                      % (first_tail["block_size"], first_tail["sub_hdr_size"]))
+
+
+def kdump_header_problems(header):
+    # type: (Dict[str, Any]) -> List[str]
+    """What is wrong with a decoded header on its own (without looking at the file size)."""
+    problems = []
+    if header["incomplete_flag"]:
+        problems.append("the header's status marks the dump incomplete (makedumpfile ran out of space)")
+    blocks = header["bitmap_blocks"]
+    mapnr = header.get("max_mapnr_64") or header["max_mapnr"]
+    if blocks <= 0 or blocks % 2:
+        problems.append("bitmap_blocks=%d is not a positive even number (two bitmaps)" % blocks)
+    elif mapnr <= 0:
+        problems.append("max_mapnr is 0: the header describes no memory")
+    elif blocks // 2 * header["block_size"] * 8 < mapnr:
+        problems.append("bitmaps of %d blocks cannot cover max_mapnr=%d pages" % (blocks, mapnr))
+    return problems
+
+
+def kdump_data_offset(header):
+    # type: (Dict[str, Any]) -> int
+    """Offset of the page descriptor table = size of header + sub header + both bitmaps."""
+    return (1 + header["sub_hdr_size"] + header["bitmap_blocks"]) * header["block_size"]
+
+
+def _read_sub_header(handle, header, size):
+    # type: (Any, Dict[str, Any], int) -> None
+    if header["word_size"] != 64 or size < header["block_size"] + SUB_HEADER_64_SIZE:
+        return
+    order = "<" if header["byte_order"] == "little" else ">"
+    raw = _read_at(handle, header["block_size"], SUB_HEADER_64_SIZE)
+    if len(raw) < SUB_HEADER_64_SIZE:
+        return
+    header["dump_level"] = struct.unpack_from(order + "i", raw, 8)[0]
+    header["split"] = bool(header["header_version"] >= 2 and struct.unpack_from(order + "i", raw, 12)[0])
+    if header["header_version"] >= 6:
+        header["max_mapnr_64"] = struct.unpack_from(order + "Q", raw, 96)[0]
+
+
+def count_bits(handle, offset, length):
+    # type: (Any, int, int) -> int
+    """Number of set bits in length bytes at offset (stops early at the end of the file)."""
+    handle.seek(offset)
+    total = 0
+    remaining = length
+    while remaining > 0:
+        chunk = handle.read(min(READ_CHUNK, remaining))
+        if not chunk:
+            break
+        total += bin(int.from_bytes(chunk, "little")).count("1")
+        remaining -= len(chunk)
+    return total
+
+
+def _check_page_descriptors(handle, header, size):
+    # type: (Any, Dict[str, Any], int) -> List[str]
+    """The last page descriptor must be written and its page data must lie inside the file."""
+    block = header["block_size"]
+    half = header["bitmap_blocks"] // 2 * block
+    second_bitmap = (1 + header["sub_hdr_size"]) * block + half
+    pages = count_bits(handle, second_bitmap, half)
+    if pages == 0:
+        return ["the 2nd bitmap selects no pages: the dump holds no memory"]
+    table = kdump_data_offset(header)
+    table_end = table + pages * PAGE_DESC_SIZE
+    if size < table_end:
+        return ["file ends inside the page descriptor table (%d bytes, table for %d pages ends at %d): truncated"
+                % (size, pages, table_end)]
+    order = "<" if header["byte_order"] == "little" else ">"
+    raw = _read_at(handle, table_end - PAGE_DESC_SIZE, PAGE_DESC_SIZE)
+    data_offset, data_size, _flags, _page_flags = struct.unpack(order + "qIIQ", raw)
+    if data_offset == 0 and data_size == 0:
+        return ["the last page descriptor is empty: the dump was cut off before all pages were written"]
+    if not 0 < data_size <= block or data_offset < table_end:
+        return ["the last page descriptor is corrupt (offset %d, size %d)" % (data_offset, data_size)]
+    if data_offset + data_size > size:
+        return ["the last page's data ends at byte %d but the file has %d bytes: truncated"
+                % (data_offset + data_size, size)]
+    return []
+
+
+def inspect_kdump_compressed(handle, size):
+    # type: (Any, int) -> Dict[str, Any]
+    """Header, size and page descriptor checks of a kdump-compressed file."""
+    result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
+    try:
+        header = parse_kdump_header(_read_at(handle, 0, KDUMP_HEADER_READ))
+    except VmcoreError as exc:
+        result["problems"].append(str(exc))
+        return result
+    _read_sub_header(handle, header, size)
+    result["header"] = header
+    result["checked"].append("header")
+    problems = kdump_header_problems(header)
+    if problems:
+        result["problems"].extend(problems)
+        return result
+    header["min_size"] = kdump_data_offset(header)
+    result["checked"].append("size")
+    if size < header["min_size"]:
+        result["problems"].append(
+            "file is %d bytes, smaller than its header + bitmaps (%d bytes): truncated" % (size, header["min_size"]))
+        return result
+    if header.get("split") or header["bitmap_blocks"] // 2 * header["block_size"] > BITMAP_CHECK_LIMIT:
+        return result
+    result["checked"].append("page_descriptors")
+    result["problems"].extend(_check_page_descriptors(handle, header, size))
+    return result
+
+
+def _elf_layout(head):
+    # type: (bytes) -> Tuple[str, bool]
+    if len(head) < 64 or head[4:5] not in (b"\x01", b"\x02") or head[5:6] not in (b"\x01", b"\x02"):
+        raise VmcoreError("ELF identification is invalid or cut short")
+    return ("<" if head[5:6] == b"\x01" else ">"), head[4:5] == b"\x02"
+
+
+def parse_elf_header(head):
+    # type: (bytes) -> Dict[str, Any]
+    """The fields of an ELF header a core file check needs."""
+    order, is64 = _elf_layout(head)
+    e_type, e_machine = struct.unpack_from(order + "HH", head, 16)
+    if is64:
+        phoff, shoff = struct.unpack_from(order + "QQ", head, 32)
+        phentsize, phnum, shentsize = struct.unpack_from(order + "HHH", head, 54)
+    else:
+        phoff, shoff = struct.unpack_from(order + "II", head, 28)
+        phentsize, phnum, shentsize = struct.unpack_from(order + "HHH", head, 42)
+    return {"class": 64 if is64 else 32, "byte_order": "little" if order == "<" else "big", "e_type": e_type,
+            "e_machine": e_machine, "machine": ELF_MACHINES.get(e_machine), "phoff": phoff, "phnum": phnum,
+            "phentsize": phentsize, "shoff": shoff, "shentsize": shentsize}
+
+
+def _vmcoreinfo_release(notes):
+    # type: (bytes) -> Optional[str]
+    match = re.search(rb"OSRELEASE=([^\n\x00]+)", notes)
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def inspect_elf(handle, size):
+    # type: (Any, int) -> Dict[str, Any]
+    """ET_CORE type, program header table inside the file, every segment's data inside the file."""
+    result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
+    try:
+        header = parse_elf_header(_read_at(handle, 0, 64))
+    except VmcoreError as exc:
+        result["problems"].append(str(exc))
+        return result
+    result["header"] = header
+    result["checked"].append("header")
+    if header["e_type"] != ET_CORE:
+        result["problems"].append("ELF file is not a core dump (e_type=%d, ET_CORE=4)" % header["e_type"])
+        return result
+    order = "<" if header["byte_order"] == "little" else ">"
+    is64 = header["class"] == 64
+    phnum = header["phnum"]
+    if phnum == PN_XNUM and header["shoff"] and size >= header["shoff"] + header["shentsize"]:
+        # the real count lives in section header 0's sh_info
+        section = _read_at(handle, header["shoff"], header["shentsize"])
+        phnum = struct.unpack_from(order + "I", section, 44 if is64 else 28)[0]
+    header["phnum"] = phnum
+    entry_size = 56 if is64 else 32
+    if phnum == 0 or header["phentsize"] != entry_size:
+        result["problems"].append("ELF core has no usable program headers (phnum=%d, phentsize=%d)"
+                                  % (phnum, header["phentsize"]))
+        return result
+    if phnum > PHDR_LIMIT:
+        result["problems"].append("ELF core claims %d program headers, more than %d: corrupt" % (phnum, PHDR_LIMIT))
+        return result
+    table_end = header["phoff"] + phnum * entry_size
+    result["checked"].append("size")
+    if table_end > size:
+        result["problems"].append("file is %d bytes but its program headers end at %d: truncated" % (size, table_end))
+        return result
+    loads = 0
+    data_end = 0
+    notes = []  # type: List[Tuple[int, int]]
+    handle.seek(header["phoff"])
+    for _index in range(phnum):
+        raw = handle.read(entry_size)
+        if is64:
+            p_type, _flags, p_offset, _vaddr, _paddr, p_filesz = struct.unpack_from(order + "IIQQQQ", raw)
+        else:
+            p_type, p_offset, _vaddr, _paddr, p_filesz = struct.unpack_from(order + "IIIII", raw)
+        loads += p_type == PT_LOAD
+        if p_type == PT_NOTE:
+            notes.append((p_offset, p_filesz))
+        data_end = max(data_end, p_offset + p_filesz)
+    header["load_segments"] = loads
+    if loads == 0:
+        result["problems"].append("ELF core has no PT_LOAD segment: it holds no memory")
+    if data_end > size:
+        result["problems"].append("segment data ends at byte %d but the file has %d bytes: truncated"
+                                  % (data_end, size))
+        return result
+    note_bytes = b""
+    for offset, length in notes:
+        note_bytes += _read_at(handle, offset, min(length, NOTE_READ_LIMIT - len(note_bytes)))
+        if len(note_bytes) >= NOTE_READ_LIMIT:
+            break
+    header["release"] = _vmcoreinfo_release(note_bytes)
+    return result
+
+
+def inspect_flattened(handle, size):
+    # type: (Any, int) -> Dict[str, Any]
+    """Flattened header type, the dump header carried by the first segment, and the end marker."""
+    result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
+    head = _read_at(handle, 0, 32)
+    if size < FLAT_HEADER_SIZE + len(FLAT_END_MARKER) or len(head) < 32:
+        result["problems"].append("file is %d bytes, shorter than a flattened header: truncated" % size)
+        return result
+    flat_type, flat_version = struct.unpack_from(">qq", head, 16)
+    if head[len(FLAT_SIGNATURE):16].strip(b"\x00") or flat_type != 1:
+        result["problems"].append("flattened header is not sane (type %d)" % flat_type)
+        return result
+    header = {"flat_version": flat_version, "inner_format": "unknown"}  # type: Dict[str, Any]
+    result["header"] = header
+    result["checked"].append("header")
+    seg_offset, seg_size = struct.unpack(">qq", _read_at(handle, FLAT_HEADER_SIZE, 16))
+    if seg_offset == 0 and seg_size > 0:
+        first = _read_at(handle, FLAT_HEADER_SIZE + 16, min(seg_size, KDUMP_HEADER_READ))
+        header["inner_format"] = detect_format(first)
+        try:
+            if header["inner_format"] == "kdump_compressed":
+                inner = parse_kdump_header(first)
+                header.update(inner)
+                if inner["incomplete_flag"]:
+                    result["problems"].append("the dump header's status marks the dump incomplete")
+            elif header["inner_format"] == "elf":
+                inner = parse_elf_header(first)
+                header.update(inner)
+                if inner["e_type"] != ET_CORE:
+                    result["problems"].append("ELF data is not a core dump (e_type=%d)" % inner["e_type"])
+        except VmcoreError as exc:
+            result["problems"].append(str(exc))
+    if header["inner_format"] == "unknown":
+        result["problems"].append("the first flattened segment does not start with a dump header")
+    result["checked"].append("end_marker")
+    if _read_at(handle, size - len(FLAT_END_MARKER), len(FLAT_END_MARKER)) != FLAT_END_MARKER:
+        result["problems"].append("no end marker: the flattened stream was cut off while being written")
+    return result
+
+
+def _decompress_head(handle, compression, wanted):
+    # type: (Any, str, int) -> Optional[bytes]
+    """The first decompressed bytes of a gzip/bzip2/xz file, or None when Python cannot read it."""
+    if compression == "gzip":
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)  # type: Any
+    elif compression == "bzip2":
+        decoder = bz2.BZ2Decompressor()
+    elif compression == "xz" and lzma is not None:
+        decoder = lzma.LZMADecompressor()
+    else:
+        return None
+    handle.seek(0)
+    output = b""
+    consumed = 0
+    try:
+        while len(output) < wanted and consumed < OUTER_PEEK_INPUT:
+            chunk = handle.read(64 * 1024)
+            if not chunk:
+                break
+            consumed += len(chunk)
+            output += decoder.decompress(chunk)
+    except DECODE_ERRORS as exc:
+        raise VmcoreError("%s data is corrupt: %s" % (compression, exc))
+    return output
+
+
+def inspect_outer_compressed(handle, compression):
+    # type: (Any, str) -> Dict[str, Any]
+    """A dump compressed as a whole file: check only the dump header inside (the tail needs a full read)."""
+    result = {"header": None, "problems": [], "checked": ["compression"], "format": "unknown"}  # type: Dict[str, Any]
+    try:
+        head = _decompress_head(handle, compression, FLAT_HEADER_SIZE + 16 + KDUMP_HEADER_READ)
+    except VmcoreError as exc:
+        result["problems"].append(str(exc))
+        return result
+    if head is None:
+        result["problems"].append("cannot look inside %s-compressed data with the Python standard library"
+                                  % compression)
+        return result
+    result["format"] = detect_format(head)
+    result["checked"].append("signature")
+    try:
+        if result["format"] == "kdump_compressed":
+            result["header"] = parse_kdump_header(head)
+            result["problems"].extend(kdump_header_problems(result["header"]))
+        elif result["format"] == "flattened" and len(head) >= FLAT_HEADER_SIZE + 16 + KDUMP_HEADER_READ:
+            inner = head[FLAT_HEADER_SIZE + 16:]
+            result["header"] = {"inner_format": detect_format(inner)}
+            if result["header"]["inner_format"] == "kdump_compressed":
+                result["header"].update(parse_kdump_header(inner))
+        elif result["format"] == "elf":
+            result["header"] = parse_elf_header(head)
+            if result["header"]["e_type"] != ET_CORE:
+                result["problems"].append("ELF data is not a core dump (e_type=%d)" % result["header"]["e_type"])
+    except VmcoreError as exc:
+        result["problems"].append(str(exc))
+    if result["header"] is not None:
+        result["checked"].append("header")
+    if result["format"] == "unknown":
+        result["problems"].append("the decompressed data has no dump signature")
+    return result
+
+
+def inspect_dump_file(real_path):
+    # type: (str) -> Dict[str, Any]
+    """Format, header and completeness of one dump file (path as seen by this process)."""
+    stat = os.stat(real_path)
+    size = stat.st_size
+    result = {"format": "unknown", "compression": None, "size": size, "mtime": stat.st_mtime,
+              "header": None, "problems": [], "checked": []}  # type: Dict[str, Any]
+    if size == 0:
+        result["problems"].append("file is empty")
+        return result
+    with open(real_path, "rb") as handle:
+        head = handle.read(16)
+        compression = detect_outer_compression(head)
+        if compression:
+            result["compression"] = compression
+            found = inspect_outer_compressed(handle, compression)
+            result["format"] = found.pop("format")
+        else:
+            result["format"] = detect_format(head)
+            inspectors = {"kdump_compressed": inspect_kdump_compressed, "flattened": inspect_flattened,
+                          "elf": inspect_elf}
+            if result["format"] in inspectors:
+                found = inspectors[result["format"]](handle, size)
+            else:
+                found = {"header": None, "checked": ["signature"], "problems": [
+                    "unknown format: starts with %s, not a kdump-compressed, flattened or ELF signature"
+                    % (head[:8].hex() or "nothing")]}
+    result.update(found)
+    return result
+
+
+def is_dump_name(name, siblings):
+    # type: (str, Any) -> bool
+    """True for names kdump tools give dumps: vmcore, vmcore.flat, vmcore-incomplete, dump.<stamp>, ..."""
+    if name.endswith((".txt", ".log")) or name.startswith("vmcore-dmesg") or name.startswith("vmcoreinfo"):
+        return False
+    if name.endswith(INCOMPLETE_SUFFIX) and name[:-len(INCOMPLETE_SUFFIX)] in siblings:
+        return False  # a marker for its sibling, not a dump
+    return bool(DUMP_NAME_RE.match(name))
+
+
+def incomplete_reasons(name, siblings, per_crash_dir):
+    # type: (str, Any, bool) -> List[str]
+    """A dump named *-incomplete, or with a *.incomplete marker beside it, is not finished."""
+    reasons = []
+    if "-incomplete" in name or name.endswith(INCOMPLETE_SUFFIX):
+        reasons.append("the name says the dump was never finished (tools rename it when done)")
+    markers = sorted(s for s in siblings if s.endswith(INCOMPLETE_SUFFIX) and s != name
+                     and (per_crash_dir or s == name + INCOMPLETE_SUFFIX))
+    if markers:
+        reasons.append("incomplete marker next to the dump: %s" % ", ".join(markers))
+    return reasons
+
+
+def find_dmesg(real_dir, name, siblings, per_crash_dir):
+    # type: (str, str, Any, bool) -> Optional[str]
+    """Name of the dmesg file saved with a dump (RHEL, Debian, SUSE layouts), or None."""
+    candidates = ["vmcore-dmesg.txt"]
+    stamp = DEBIAN_STAMP_RE.match(name)
+    if stamp:
+        candidates.append("dmesg." + stamp.group(1))
+    if per_crash_dir:
+        candidates.append("dmesg.txt")
+        candidates.append("vmcore-dmesg-incomplete.txt")
+        candidates.extend(sorted(s for s in siblings if s.startswith("dmesg")))
+    for candidate in candidates:
+        if candidate in siblings and os.path.isfile(os.path.join(real_dir, candidate)):
+            return candidate
+    return None
+
+
+def dmesg_crash_line(real_path):
+    # type: (str) -> Optional[str]
+    """The line of a saved dmesg that shows the sysrq crash, or None (reads the last 32 MiB at most)."""
+    with open(real_path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - DMESG_READ_LIMIT))
+        text = handle.read().decode("utf-8", "replace")
+    match = SYSRQ_CRASH_RE.search(text)
+    if not match:
+        return None
+    start = text.rfind("\n", 0, match.start()) + 1
+    end = text.find("\n", match.end())
+    return text[start:end if end >= 0 else len(text)].strip()
+
+
+def host_path(root, real_path):
+    # type: (str, str) -> str
+    """The path a host sees for a file under root."""
+    if root in ("", "/"):
+        return real_path
+    relative = os.path.relpath(real_path, os.path.abspath(root))
+    return "/" if relative == "." else "/" + relative
+
+
+def under_root(root, path):
+    # type: (str, str) -> str
+    """Path as seen from this process for a host path inside root (symlinks resolved inside root)."""
+    resolved = HostTree(root).path(path)
+    if resolved is None:
+        raise VmcoreError("%s: symlink loop below %s" % (path, root))
+    return resolved
+
+
+def _list_dir(real_dir):
+    # type: (str) -> List[str]
+    try:
+        return sorted(os.listdir(real_dir))
+    except OSError as exc:
+        raise VmcoreError("cannot read %s: %s" % (real_dir, exc.strerror or exc))
+
+
+def describe_dump(root, real_dir, name, siblings, per_crash_dir):
+    # type: (str, str, str, Any, bool) -> Dict[str, Any]
+    """One entry of the dumps list."""
+    real_path = os.path.join(real_dir, name)
+    found = inspect_dump_file(real_path)
+    problems = incomplete_reasons(name, siblings, per_crash_dir) + found["problems"]
+    header = found["header"] or {}
+    dmesg = find_dmesg(real_dir, name, siblings, per_crash_dir)
+    crash_line = dmesg_crash_line(os.path.join(real_dir, dmesg)) if dmesg else None
+    return {
+        "path": host_path(root, real_path),
+        "dir": host_path(root, real_dir),
+        "name": name,
+        "format": found["format"],
+        "compression": found["compression"],
+        "complete": not problems,
+        "problems": problems,
+        "checked": found["checked"],
+        "size": found["size"],
+        "mtime": found["mtime"],
+        "release": header.get("release"),
+        "machine": header.get("machine"),
+        "header": found["header"],
+        "dmesg_path": host_path(root, os.path.join(real_dir, dmesg)) if dmesg else None,
+        "dmesg_has_sysrq": crash_line is not None,
+        "dmesg_crash_line": crash_line,
+    }
+
+
+def find_dumps(root, crash_dir):
+    # type: (str, str) -> List[Dict[str, Any]]
+    """Every dump in crash_dir and its direct subdirectories (one per crash), oldest first."""
+    real_top = under_root(root, crash_dir)
+    dumps = []
+    places = [(real_top, False)]
+    for entry in _list_dir(real_top):
+        full = os.path.join(real_top, entry)
+        if os.path.isdir(full) and not os.path.islink(full):
+            places.append((full, True))
+    for real_dir, per_crash_dir in places:
+        siblings = set(_list_dir(real_dir))
+        for name in sorted(siblings):
+            full = os.path.join(real_dir, name)
+            if os.path.islink(full) or not os.path.isfile(full) or not is_dump_name(name, siblings):
+                continue
+            try:
+                dumps.append(describe_dump(root, real_dir, name, siblings, per_crash_dir))
+            except (IOError, OSError) as exc:
+                raise VmcoreError("cannot read %s: %s" % (host_path(root, full), exc.strerror or exc))
+    dumps.sort(key=lambda dump: (dump["mtime"], dump["path"]))
+    return dumps
+
+
+def resolve_newer_than(value, root="/"):
+    # type: (Any, str) -> Optional[float]
+    """Epoch seconds from a number, a numeric string or the mtime of a marker file under root."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise VmcoreError("newer_than: %r is neither epoch seconds nor a marker file path" % value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    if not text.startswith("/"):
+        raise VmcoreError("newer_than: %r is neither epoch seconds nor an absolute marker file path" % text)
+    real = under_root(root, text)
+    try:
+        return os.stat(real).st_mtime
+    except OSError:
+        raise VmcoreError("newer_than: marker file %s does not exist; give epoch seconds or an existing file" % text)
+
+
+def vmcore_report(root="/", path="/var/crash", newer_than=None):
+    # type: (str, str, Any) -> Dict[str, Any]
+    """The vmcore_info result: dumps newer than newer_than (all when None), oldest first, and the latest."""
+    if not path.startswith("/"):
+        raise VmcoreError("path: %r must be an absolute path such as /var/crash" % path)
+    if not os.path.isdir(root):
+        raise VmcoreError("root: %s is not a directory" % root)
+    threshold = resolve_newer_than(newer_than, root)
+    real_top = under_root(root, path)
+    exists = os.path.exists(real_top)
+    if exists and not os.path.isdir(real_top):
+        raise VmcoreError("path: %s is not a directory; point it at the kdump dump directory" % path)
+    dumps = find_dumps(root, path) if exists else []
+    if threshold is not None:
+        dumps = [dump for dump in dumps if dump["mtime"] > threshold]
+    return {
+        "path": path,
+        "path_exists": exists,
+        "newer_than": threshold,
+        "dumps": dumps,
+        "latest": dumps[-1] if dumps else None,
+    }
