@@ -6,30 +6,33 @@ of the kdump chain (findings, each with a stable id, a severity and a fix).
 
 Evidence beats version numbers: vendor kernels backport (RHEL 9's 5.14, Ampere's LTS kernels), so a
 "Crash kernel" region above the low limit proves high reservations work whatever the version says.
+
+crashkernel= values are never parsed here: the crashkernel engine (_crashkernel.py) reads them exactly as
+the kernel does and predicts what it reserves (reserve()), so the facts and crashkernel_plan agree.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import re
-
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
+    CRASHKERNEL, MODEL_ARM64_519, MODEL_ARM64_LEGACY, RHEL9_HIGH_LOW_BUILD, SUFFIX_OF_KIND, TABLE_ALTRA,
+    CrashkernelError, format_value, kernel_model, parse_kernel_release, reserve,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
     config_enabled, version_tuple,
 )
 
 MIB = 1 << 20
 GIB = 1 << 30
-RANGE_RAM_ROUNDING = 128 * MIB
 KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
-ARM64_HIGH_LOW = (5, 19)
-ARM64_LOW_FALLBACK = (6, 2)
 ARM64_LINEAR_MAP_FIXED = (6, 4)
 ARM64_KEXEC_FILE_CRASH = (5, 6)
-RHEL9_HIGH_LOW_BUILD = 162  # RHEL 9.1's 5.14.0-162 carries the arm64 5.19 crashkernel series
+FORM_RAM = 1 << 40  # RAM assumed when /proc/iomem is unreadable and only the form of crashkernel= matters
 # the Ampere seed's table: what an Altra needs when the command line says nothing
-SEED_TABLE = "512M-12G:128M,12G-64G:256M,64G-128G:512M,128G-:768M"
+SEED_TABLE = format_value({"kind": "ranges", "size": None, "offset": None,
+                           "ranges": [{"start": start, "end": end, "size": size} for start, end, size in TABLE_ALTRA]})
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 INPUT_MEANING = {
@@ -44,99 +47,62 @@ INPUT_MEANING = {
     "sys/kernel/kexec_crash_loaded": "whether a capture kernel is loaded",
 }
 
-_MEMPARSE = re.compile(r"^(0[xX][0-9a-fA-F]+|\d+)([KkMmGgTtPpEe]?)$")
-_SHIFTS = {"": 0, "k": 10, "m": 20, "g": 30, "t": 40, "p": 50, "e": 60}
 
+class Predictor:
+    """The crashkernel engine's reserve() for one host: its crashkernel= args, RAM, page size and kernel.
 
-def memparse(text):
-    # type: (str) -> Optional[int]
-    """Bytes of a kernel size string (memparse): 512M, 4G, 0x1000000, 16777216; None when malformed."""
-    match = _MEMPARSE.match(text.strip())
-    if not match:
-        return None
-    number = match.group(1)
-    value = int(number, 16) if number.lower().startswith("0x") else int(number)
-    return value << _SHIFTS[match.group(2).lower()]
+    Every call returns reserve()'s result, or None when the facts cannot feed it (RAM unknown, an
+    architecture or kernel release the engine does not model). Malformed crashkernel= values are not
+    an error here: the engine predicts what the kernel does with them (reject them, reserve nothing).
+    """
 
+    def __init__(self, facts, high_low_supported=None):
+        # type: (Dict[str, Any], Optional[bool]) -> None
+        ram = facts["memory"].get("total_bytes")
+        page_size = facts["platform"].get("page_size")
+        self.ram = ram if isinstance(ram, int) and not isinstance(ram, bool) and ram > 0 else None
+        self.cmdline = " ".join(facts["kernel"].get("crashkernel") or [])
+        self.arch = facts["platform"].get("arch")
+        self.release = facts["kernel"].get("release") or None
+        try:
+            parse_kernel_release(self.release)
+        except CrashkernelError:
+            self.release = None  # not a release: the engine then assumes the newest kernel, as for an unknown one
+        self.page_size = page_size if page_size in (4096, 16384, 65536) else 4096
+        self.high_low_supported = high_low_supported
 
-def parse_crashkernel(token):
-    # type: (str) -> Optional[Dict[str, Any]]
-    """One crashkernel= argument: {kind: plain|high|low|cma, size or ranges, offset}; None when malformed."""
-    value = token.split("=", 1)[1] if token.startswith("crashkernel=") else token
-    for suffix in ("high", "low", "cma"):
-        if value.endswith("," + suffix):
-            size = memparse(value[:-len(suffix) - 1])
-            return None if size is None else {"kind": suffix, "size": size, "ranges": None, "offset": None}
-    offset = None
-    if "@" in value:
-        value, _sep, at = value.rpartition("@")
-        offset = memparse(at)
-        if offset is None:
+    def __call__(self, low_ram, low_margin=None, model=None, cmdline=None, ram=None):
+        # type: (Optional[int], Optional[int], Optional[str], Optional[str], Optional[int]) -> Optional[Dict[str, Any]]
+        """reserve() with low_ram bytes below the low limit (None: assume low placements fit); ram
+        replaces the host's RAM (for questions about the form of the command line when it is unknown)."""
+        ram = ram or self.ram
+        if ram is None:
             return None
-    if ":" not in value:
-        size = memparse(value)
-        return None if size is None else {"kind": "plain", "size": size, "ranges": None, "offset": offset}
-    ranges = []  # type: List[Tuple[int, Optional[int], int]]
-    for entry in value.split(","):
-        span, sep, size_text = entry.partition(":")
-        start_text, dash, end_text = span.partition("-")
-        start, size = memparse(start_text), memparse(size_text)
-        end = memparse(end_text) if end_text else None
-        if not sep or not dash or start is None or size is None or (end_text and end is None):
+        try:
+            return reserve(self.cmdline if cmdline is None else cmdline, ram, self.arch, self.release,
+                           low_ram=low_ram, low_margin=low_margin, page_size=self.page_size, model=model,
+                           high_low_supported=self.high_low_supported)
+        except CrashkernelError:
             return None
-        ranges.append((start, end, size))
-    return {"kind": "plain", "size": None, "ranges": ranges, "offset": offset}
 
+    def upstream_model(self):
+        # type: () -> Optional[Dict[str, Any]]
+        """The engine's model of the running kernel from its release alone (no backport evidence)."""
+        try:
+            return kernel_model(self.arch, self.release) if self.release else None
+        except CrashkernelError:
+            return None
 
-def size_for_ram(parsed, ram):
-    # type: (Dict[str, Any], Optional[int]) -> Optional[int]
-    """Bytes a parsed crashkernel= asks for on a host with ram bytes of System RAM (0 = no match)."""
-    if parsed["ranges"] is None:
-        return parsed["size"]
-    if ram is None:
-        return None
-    rounded = -(-ram // RANGE_RAM_ROUNDING) * RANGE_RAM_ROUNDING
-    for start, end, size in parsed["ranges"]:
-        if size >= rounded:
-            return 0
-        if start <= rounded and (end is None or rounded < end):
-            return size
-    return 0
+    def asked(self, model=None, cmdline=None):
+        # type: (Optional[str], Optional[str]) -> Optional[int]
+        """Bytes the kernel reads from the command line for this RAM (0: nothing usable; None: unknown).
 
-
-def requested(tokens, ram):
-    # type: (List[str], Optional[int]) -> Dict[str, Any]
-    """What the command line asks for: the last plain crashkernel= wins; ,high only without a plain one."""
-    plain = high = low = None  # type: Optional[Dict[str, Any]]
-    plain_token = None
-    for token in tokens:
-        parsed = parse_crashkernel(token)
-        if parsed is None:
-            continue
-        if parsed["kind"] == "plain":
-            plain, plain_token = parsed, token
-        elif parsed["kind"] == "high":
-            high = parsed
-        elif parsed["kind"] == "low":
-            low = parsed
-    if plain is not None:
-        return {"mode": "plain", "size": size_for_ram(plain, ram), "token": plain_token,
-                "low_size": low["size"] if low else None}
-    if high is not None:
-        return {"mode": "high", "size": high["size"], "token": None, "low_size": low["size"] if low else None}
-    return {"mode": None, "size": None, "token": None, "low_size": low["size"] if low else None}
-
-
-def _rhel_backport(release):
-    # type: (str) -> bool
-    """RHEL 9 from 5.14.0-162 (9.1) and RHEL 10+ kernels know arm64 crashkernel=,high/,low."""
-    match = re.search(r"\.el(\d+)", release)
-    if not match or int(match.group(1)) < 9:
-        return False
-    if int(match.group(1)) > 9:
-        return True
-    build = re.match(r"^\d+\.\d+\.\d+-(\d+)", release)
-    return build is not None and int(build.group(1)) >= RHEL9_HIGH_LOW_BUILD
+        Counting all RAM as low makes every request the kernel accepts fit, so the size is what it read.
+        """
+        result = self(low_ram=self.ram, low_margin=0, model=model, cmdline=cmdline)
+        if result is None:
+            return None
+        return result["size"] if result["region"] != "none" else 0
 
 
 def _supported(value, why):
@@ -164,6 +130,30 @@ def _regions_split(facts):
     return regions, any(r["start"] < limit for r in regions), any(r["end"] > limit for r in regions)
 
 
+def _high_low_by_release(release):
+    # type: (str) -> str
+    """Why the engine's model of this arm64 release knows ,high/,low ('' when it does not or is unknown)."""
+    try:
+        model = kernel_model("aarch64", release) if release else None
+    except CrashkernelError:
+        return ""
+    if model is None or model["name"] == MODEL_ARM64_LEGACY:
+        return ""
+    if model["rhel"] is not None and model["version"] < (5, 19, 0):
+        return "RHEL 9.1+ kernels (5.14.0-%d and later) carry the arm64 ,high/,low backport" % RHEL9_HIGH_LOW_BUILD
+    return "arm64 supports ,high/,low since Linux 5.19 (running %s)" % release
+
+
+def _high_ignored(predict):
+    # type: (Predictor) -> bool
+    """The command line's crashkernel=,high would reserve memory on a kernel that knows it, and this one
+    (arm64 before 5.19) reads nothing usable from it."""
+    without = predict(low_ram=None, model=MODEL_ARM64_LEGACY)
+    knowing = predict(low_ram=None, model=MODEL_ARM64_519)
+    return without is not None and knowing is not None and without["cause"] == "no-crashkernel" \
+        and knowing["region"] != "none"
+
+
 def capabilities(facts):
     # type: (Dict[str, Any]) -> Dict[str, Dict[str, Any]]
     """high_low_reservation, kexec_multiple_regions, kexec_file_crash: {supported, why}."""
@@ -180,16 +170,13 @@ def capabilities(facts):
         high_low = _supported(None, "not checked for %s" % (arch or "an unknown architecture"))
     elif has_high:
         high_low = _supported(True, "a Crash kernel region lies above the low limit in /proc/iomem")
-    elif version and not _older(version, ARM64_HIGH_LOW):
-        high_low = _supported(True, "arm64 supports ,high/,low since Linux 5.19 (running %s)" % release)
-    elif _rhel_backport(release):
-        high_low = _supported(True, "RHEL 9.1+ kernels (5.14.0-%d and later) carry the arm64 ,high/,low backport"
-                              % RHEL9_HIGH_LOW_BUILD)
+    elif _high_low_by_release(release):
+        high_low = _supported(True, _high_low_by_release(release))
     elif "ampere" in release.lower():
         high_low = _supported(True, "Ampere LTS kernels carry the arm64 ,high/,low backport")
     elif version is None:
         high_low = _supported(None, "kernel release unknown")
-    elif requested(kernel.get("crashkernel") or [], None)["mode"] == "high" and regions == []:
+    elif regions == [] and _high_ignored(Predictor(facts)):
         high_low = _supported(False, "the kernel ignored crashkernel=,high: nothing is reserved")
     else:
         high_low = _supported(False, "arm64 %s predates 5.19 and /proc/iomem shows no region above the low limit "
@@ -267,8 +254,8 @@ def _reserved(facts):
     return None
 
 
-def _reservation_findings(facts, out):
-    # type: (Dict[str, Any], _Findings) -> None
+def _reservation_findings(facts, predict, out):
+    # type: (Dict[str, Any], Predictor, _Findings) -> None
     kernel, memory, reservation = facts["kernel"], facts["memory"], facts["reservation"]
     tokens = kernel.get("crashkernel") or []
     reserved = _reserved(facts)
@@ -277,8 +264,12 @@ def _reservation_findings(facts, out):
                 "/proc/iomem shows only zero addresses (read without root): RAM and Crash kernel regions are unknown.",
                 "Gather facts with become: true.")
     if reserved is False and tokens:
+        expected = predict(low_ram=memory.get("low_bytes"))
+        why = ""
+        if expected is not None and expected["region"] == "none":
+            why = " The crashkernel engine agrees: %s" % expected["reason"]
         out.add("crashkernel-reservation-failed", "error",
-                "The command line asks for %s but the kernel reserved nothing." % " ".join(tokens),
+                "The command line asks for %s but the kernel reserved nothing.%s" % (" ".join(tokens), why),
                 "Read `dmesg | grep -i crashkernel`; on arm64 hosts with little RAM below 4 GiB (Altra) use "
                 "crashkernel=<size>,high crashkernel=<small>,low (kdump_crashkernel: auto does), then reboot.")
     elif reserved is False:
@@ -293,50 +284,69 @@ def _reservation_findings(facts, out):
                 % (facts["software"].get("service") or "kdump"))
 
 
-def _arm64_findings(facts, caps, out):
-    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
+def _last_plain(tokens):
+    # type: (List[str]) -> str
+    """The crashkernel= the kernel reads as the plain one: the last without a ,high/,low/,cma suffix."""
+    plain = [token for token in tokens if not token.endswith(tuple(SUFFIX_OF_KIND.values()))]
+    return plain[-1] if plain else "crashkernel="
+
+
+def _arm64_findings(facts, caps, predict, out):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], Predictor, _Findings) -> None
     kernel, memory, software = facts["kernel"], facts["memory"], facts["software"]
     version = kernel.get("version")
     tokens = kernel.get("crashkernel") or []
-    ask = requested(tokens, memory.get("total_bytes"))
-    regions, has_low, has_high = _regions_split(facts)
+    _regions, has_low, has_high = _regions_split(facts)
     reserved = _reserved(facts)
     low_bytes = memory.get("low_bytes")
+    high_low = caps["high_low_reservation"]
 
-    wants_two = (has_low and has_high) or ask["mode"] == "high" or ask["low_size"] is not None
+    # two regions: present in /proc/iomem, or what this kernel makes of the command line (with RAM unknown,
+    # read as on a host with plenty of RAM above the low limit, where every ,high request is honoured)
+    if predict.ram is None:
+        expected = predict(low_ram=None, ram=FORM_RAM)
+    else:
+        expected = predict(low_ram=low_bytes)
+    two_expected = expected is not None and expected["region"] == "high" and expected["low_size"] > 0
     kexec_version = version_tuple(software.get("kexec_tools_version"))
-    if wants_two and kexec_version is not None and kexec_version < KEXEC_TOOLS_MULTI_REGION \
-            and not facts["reservation"].get("kexec_crash_loaded"):
+    if (has_low and has_high or two_expected) and kexec_version is not None \
+            and kexec_version < KEXEC_TOOLS_MULTI_REGION and not facts["reservation"].get("kexec_crash_loaded"):
         out.add("kexec-tools-too-old-for-high-low", "error",
                 "kexec-tools %s cannot load an arm64 capture kernel into a high + low reservation (needs >= 2.0.24)."
                 % software["kexec_tools_version"],
                 "Upgrade kexec-tools to 2.0.24 or later, or reserve one low region only.")
 
-    need = ask["size"]
-    if not need and memory.get("total_bytes"):
-        need = size_for_ram(parse_crashkernel(SEED_TABLE) or {}, memory["total_bytes"])
-    short = bool(low_bytes is not None and need and need > low_bytes // 4)
-    if short and caps["high_low_reservation"]["supported"] is not True:
-        severity = "warning" if caps["high_low_reservation"]["supported"] is False else "info"
-        out.add("high-low-unsupported-low-ram-short", severity,
-                "This arm64 kernel cannot reserve crashkernel above the low limit (%s), and %s of RAM lies below it "
-                "for a %s reservation." % (caps["high_low_reservation"]["why"], _fmt(low_bytes), _fmt(need)),
-                "Boot a kernel with arm64 ,high/,low support (upstream 5.19+, RHEL 9, Ampere LTS) or keep the "
-                "reservation small enough for low RAM.")
+    # the size the command line asks for in any form (read as a kernel that knows ,high would), else the
+    # seed table's for this RAM; a kernel without ,high support has to find all of it below the low limit
+    if high_low["supported"] is not True and low_bytes is not None:
+        need = predict.asked(MODEL_ARM64_519) or predict.asked(MODEL_ARM64_519, CRASHKERNEL + SEED_TABLE)
+        if need and need > low_bytes // 4:
+            out.add("high-low-unsupported-low-ram-short", "warning" if high_low["supported"] is False else "info",
+                    "This arm64 kernel cannot reserve crashkernel above the low limit (%s), and %s of RAM lies below "
+                    "it for a %s reservation." % (high_low["why"], _fmt(low_bytes), _fmt(need)),
+                    "Boot a kernel with arm64 ,high/,low support (upstream 5.19+, RHEL 9, Ampere LTS) or keep the "
+                    "reservation small enough for low RAM.")
 
-    in_window = version is not None and not _older(version, ARM64_HIGH_LOW) and _older(version, ARM64_LOW_FALLBACK)
-    if in_window and ask["mode"] == "plain" and ask["size"]:
-        if reserved is False:
-            out.add("plain-crashkernel-low-only", "error",
-                    "%s is a plain reservation: arm64 %s searches only below the low limit and does not fall back "
-                    "above it, and nothing got reserved." % (ask["token"], kernel.get("release")),
-                    "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto), then reboot."
-                    % _fmt(ask["size"]))
-        elif reserved is None and low_bytes is not None and ask["size"] > low_bytes // 4:
-            out.add("plain-crashkernel-low-only", "warning",
-                    "%s must fit below the low limit on arm64 %s (no fallback above it), where only %s of RAM lies."
-                    % (ask["token"], kernel.get("release"), _fmt(low_bytes)),
-                    "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto)." % _fmt(ask["size"]))
+    # upstream arm64 5.19-6.1 places a plain crashkernel=X low or not at all. RHEL 9 and vendor backports,
+    # which the engine plans like 5.19 to stay safe, may fall back like 6.2+, so they are not accused here.
+    # With no low RAM at all the engine says low-memory-short exactly when a plain value is what counts.
+    upstream = predict.upstream_model()
+    if upstream is not None and upstream["name"] == MODEL_ARM64_519 and upstream["rhel"] is None:
+        low_only = predict(low_ram=0, low_margin=0, model=MODEL_ARM64_519)
+        size = predict.asked(MODEL_ARM64_519)
+        if low_only is not None and low_only["cause"] == "low-memory-short" and size:
+            token = _last_plain(tokens)
+            if reserved is False:
+                out.add("plain-crashkernel-low-only", "error",
+                        "%s is a plain reservation: arm64 %s searches only below the low limit and does not fall "
+                        "back above it, and nothing got reserved." % (token, kernel.get("release")),
+                        "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto), then reboot."
+                        % _fmt(size))
+            elif reserved is None and low_bytes is not None and size > low_bytes // 4:
+                out.add("plain-crashkernel-low-only", "warning",
+                        "%s must fit below the low limit on arm64 %s (no fallback above it), where only %s of RAM "
+                        "lies." % (token, kernel.get("release"), _fmt(low_bytes)),
+                        "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto)." % _fmt(size))
 
     if version is not None and _older(version, ARM64_LINEAR_MAP_FIXED) and (reserved or tokens):
         out.add("arm64-linear-map-cost", "info",
@@ -411,9 +421,10 @@ def findings(facts, caps, missing_inputs, live=False):
     # type: (Dict[str, Any], Dict[str, Dict[str, Any]], List[str], bool) -> List[Dict[str, str]]
     """Every finding for a host's facts, errors first. live: the facts come from the running system."""
     out = _Findings()
-    _reservation_findings(facts, out)
+    predict = Predictor(facts, caps["high_low_reservation"]["supported"])
+    _reservation_findings(facts, predict, out)
     if _is_arm64(facts):
-        _arm64_findings(facts, caps, out)
+        _arm64_findings(facts, caps, predict, out)
     _kernel_config_findings(facts, out)
     _software_findings(facts, out)
     platform = facts["platform"]

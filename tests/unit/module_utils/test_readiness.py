@@ -6,7 +6,10 @@ import os
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from ansible_collections.fleetops.kdump.plugins.module_utils import _crashkernel as ck
 from ansible_collections.fleetops.kdump.plugins.module_utils import _readiness as rd
 
 GIB = 1 << 30
@@ -52,48 +55,89 @@ NOTHING_RESERVED = {"reservation__regions": [], "reservation__kexec_crash_size":
                     "reservation__kexec_crash_loaded": False}
 
 
-# ---------------------------------------------------------------- crashkernel parsing
+# ---------------------------------------------------------------- crashkernel= through the engine
 
-@pytest.mark.parametrize("text,value", [("512M", 512 * MIB), ("4G", 4 * GIB), ("0x1000", 4096), ("16777216", 16 * MIB),
-                                        ("1T", 1 << 40), ("64k", 64 << 10), ("12Q", None), ("", None), ("M", None)])
-def test_memparse(text, value):
-    assert rd.memparse(text) == value
-
-
-def test_parse_crashkernel_forms():
-    assert rd.parse_crashkernel("crashkernel=256M") == {"kind": "plain", "size": 256 * MIB, "ranges": None,
-                                                        "offset": None}
-    assert rd.parse_crashkernel("crashkernel=256M@16M")["offset"] == 16 * MIB
-    assert rd.parse_crashkernel("crashkernel=768M,high")["kind"] == "high"
-    assert rd.parse_crashkernel("crashkernel=0,low") == {"kind": "low", "size": 0, "ranges": None, "offset": None}
-    ranges = rd.parse_crashkernel("crashkernel=512M-12G:128M,128G-:768M@64M")
-    assert ranges["ranges"] == [(512 * MIB, 12 * GIB, 128 * MIB), (128 * GIB, None, 768 * MIB)]
-    assert ranges["offset"] == 64 * MIB
+def predictor(tokens, ram=256 * GIB, release="6.1.0-27-arm64", low_bytes=1800 * MIB, supported=None):
+    facts = facts_with(kernel__crashkernel=tokens, kernel__release=release, memory__total_bytes=ram,
+                       memory__low_bytes=low_bytes)
+    return rd.Predictor(facts, supported)
 
 
-@pytest.mark.parametrize("token", ["crashkernel=abc", "crashkernel=1G-:", "crashkernel=1G:128M", "crashkernel=",
-                                   "crashkernel=1G-2G:x", "crashkernel=x,high", "crashkernel=1G@zz"])
-def test_parse_crashkernel_malformed(token):
-    assert rd.parse_crashkernel(token) is None
+def test_seed_table_comes_from_the_engine():
+    assert rd.SEED_TABLE == "512M-12G:128M,12G-64G:256M,64G-128G:512M,128G-:768M"
+    assert ck.parse(rd.SEED_TABLE)[0]["ranges"][-1] == {"start": 128 * GIB, "end": None, "size": 768 * MIB}
 
 
-def test_size_for_ram_follows_the_kernel():
-    seed = rd.parse_crashkernel(rd.SEED_TABLE)
-    assert rd.size_for_ram(seed, 256 * GIB) == 768 * MIB
-    assert rd.size_for_ram(seed, 8 * GIB) == 128 * MIB
-    assert rd.size_for_ram(seed, 300 * MIB) == 0               # no range matches (384M after rounding)
-    assert rd.size_for_ram(seed, 400 * MIB) == 128 * MIB       # rounded up to 512M: the first range matches
-    assert rd.size_for_ram(seed, 511 * MIB + 1) == 128 * MIB   # RAM is rounded up to 128 MiB first
-    assert rd.size_for_ram(rd.parse_crashkernel("crashkernel=0-:2G,1G-:128M"), 1536 * MIB) == 0  # size >= RAM
-    assert rd.size_for_ram(seed, None) is None
+@pytest.mark.parametrize("tokens,ram,asked", [
+    (["crashkernel=1G", "crashkernel=256M", "crashkernel=2G,high"], 64 * GIB, 256 * MIB),  # last plain wins
+    (["crashkernel=768M,high", "crashkernel=16M,low"], 64 * GIB, 768 * MIB),             # ,high without a plain
+    ([rd.CRASHKERNEL + rd.SEED_TABLE], 256 * GIB, 768 * MIB),
+    ([rd.CRASHKERNEL + rd.SEED_TABLE], 8 * GIB, 128 * MIB),
+    ([rd.CRASHKERNEL + rd.SEED_TABLE], 300 * MIB, 0),             # no range matches 384M (rounded up)
+    ([rd.CRASHKERNEL + rd.SEED_TABLE], 400 * MIB, 128 * MIB),     # rounded up to 512M: the first range matches
+    (["crashkernel=0-:2G,1G-:128M"], 1536 * MIB, 0),              # an entry >= RAM spoils the whole argument
+    (["crashkernel=0x20000000"], 64 * GIB, 512 * MIB),
+    (["crashkernel=1G@zz"], 64 * GIB, 1 * GIB),                   # the kernel reads base 0: no fixed offset
+    (["crashkernel=garbage"], 64 * GIB, 0),
+    (["crashkernel=garbage", "crashkernel=768M,high"], 64 * GIB, 0),  # an invalid plain one hides ,high
+    ([], 64 * GIB, 0),
+])
+def test_asked_reads_the_command_line_like_the_kernel(tokens, ram, asked):
+    assert predictor(tokens, ram=ram).asked(ck.MODEL_ARM64_519) == asked
 
 
-def test_requested_last_plain_wins_and_high_only_without_plain():
-    both = rd.requested(["crashkernel=1G", "crashkernel=256M", "crashkernel=2G,high"], 64 * GIB)
-    assert (both["mode"], both["size"], both["token"]) == ("plain", 256 * MIB, "crashkernel=256M")
-    high = rd.requested(["crashkernel=768M,high", "crashkernel=16M,low"], 64 * GIB)
-    assert (high["mode"], high["size"], high["low_size"]) == ("high", 768 * MIB, 16 * MIB)
-    assert rd.requested(["crashkernel=garbage"], 64 * GIB)["mode"] is None
+def test_predictions_need_ram_and_a_modelled_arch():
+    assert predictor(["crashkernel=512M"], ram=None).asked() is None
+    facts = facts_with(platform__arch="ppc64le")
+    assert rd.Predictor(facts)(low_ram=None) is None
+    garbage_release = predictor(["crashkernel=768M,high"], release="not-a-release")
+    assert garbage_release(low_ram=None)["model"] == ck.MODEL_GENERIC   # unknown: the newest kernel
+
+
+MALFORMED = ["crashkernel=abc", "crashkernel=", "crashkernel=1G-:", "crashkernel=1G:128M", "crashkernel=1G-2G:x",
+             "crashkernel=x,high", "crashkernel=512M,hihg", "crashkernel=0x", "crashkernel=1G-:2G,2G-1G:64M",
+             "crashkernel=\u00e9\u00e9M", "crashkernel=16E", "crashkernel=99999999999999999999999G"]
+
+
+@pytest.mark.parametrize("token", MALFORMED)
+@pytest.mark.parametrize("release", ["6.1.0-27-arm64", "5.10.0-28-arm64", "6.8.0-49-generic", None])
+def test_malformed_crashkernel_gives_a_finding_not_a_traceback(token, release):
+    facts = facts_with(kernel__crashkernel=[token], kernel__release=release,
+                       kernel__version=None if release is None else [int(p) for p in release.split("-")[0].split(".")],
+                       **NOTHING_RESERVED)
+    caps, found = run(facts)
+    failed = [item for item in found if item["id"] == "crashkernel-reservation-failed"]
+    assert failed and failed[0]["severity"] == "error" and token in failed[0]["message"]
+    assert caps["high_low_reservation"]["supported"] in (True, False, None)
+
+
+def test_reservation_failed_quotes_the_kernels_complaint():
+    _caps, found = run(facts_with(kernel__crashkernel=["crashkernel=abc"], **NOTHING_RESERVED))
+    message = [item["message"] for item in found if item["id"] == "crashkernel-reservation-failed"][0]
+    assert "invalid" in message and "crashkernel: memory value expected" in message
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tokens=st.lists(st.text(alphabet="0123456789xXabcdefKMGTPE@:,-. highlowcma", max_size=24)
+                       .map(lambda value: "crashkernel=" + value), max_size=3),
+       release=st.sampled_from(["6.1.0-27-arm64", "5.10.0-28-arm64", "6.8.0-49-generic", "5.15.0-1001-ampere",
+                                "5.14.0-427.el9.aarch64", "", None, "x"]),
+       ram=st.one_of(st.none(), st.integers(min_value=0, max_value=1 << 44)),
+       low=st.one_of(st.none(), st.integers(min_value=0, max_value=8 * GIB)),
+       state=st.sampled_from(["reserved", "nothing", "unknown"]),
+       arch=st.sampled_from(["aarch64", "x86_64", "ppc64le", None]))
+def test_any_command_line_gives_findings_never_an_exception(tokens, release, ram, low, state, arch):
+    changes = {"kernel__crashkernel": tokens, "kernel__release": release, "memory__total_bytes": ram,
+               "memory__low_bytes": low, "platform__arch": arch}
+    if state == "nothing":
+        changes.update(NOTHING_RESERVED)
+    elif state == "unknown":
+        changes.update(reservation__regions=None, reservation__kexec_crash_size=None,
+                       reservation__kexec_crash_loaded=None)
+    _caps, found = run(facts_with(**changes))
+    assert all(item["severity"] in rd.SEVERITY_ORDER and item["fix"] for item in found)
+    if state == "nothing" and tokens:
+        assert "crashkernel-reservation-failed" in ids(found)
 
 
 # ---------------------------------------------------------------- capabilities
@@ -216,6 +260,79 @@ def test_low_ram_short_uses_the_seed_table_without_a_crashkernel_argument():
     roomy = facts_with(kernel__version=[5, 10, 0], kernel__release="5.10.0-28-arm64", kernel__crashkernel=[],
                        memory__low_bytes=3 * GIB, **NOTHING_RESERVED)
     assert "high-low-unsupported-low-ram-short" not in ids(run(roomy)[1])
+
+
+OLD_KEXEC = {"software__kexec_tools_version": "2.0.22", "reservation__kexec_crash_loaded": False,
+             "reservation__regions": None, "reservation__kexec_crash_size": None}
+
+
+@pytest.mark.parametrize("release,tokens,two", [
+    ("6.8.0-49-generic", ["crashkernel=768M,high", "crashkernel=16M,low"], True),
+    ("6.8.0-49-generic", ["crashkernel=768M,high", "crashkernel=0,low"], False),     # ,low 0: one region
+    ("6.1.0-27-arm64", ["crashkernel=768M,high"], False),      # 5.19-6.1 add no low region without ,low
+    ("6.8.0-49-generic", ["crashkernel=768M,high"], True),     # 6.2+ add their 128 MiB default
+    ("6.1.0-27-arm64", ["crashkernel=256M", "crashkernel=16M,low"], False),   # ,low next to a plain is ignored
+    ("6.8.0-49-generic", ["crashkernel=1G"], True),            # 1G does not fit 450M of low RAM: falls back high
+    ("6.8.0-49-generic", ["crashkernel=256M"], False),         # fits low: one region
+    ("5.10.0-28-arm64", ["crashkernel=768M,high", "crashkernel=16M,low"], False),   # ,high ignored: nothing
+    ("6.8.0-49-generic", ["crashkernel=1G,low"], False),       # a lone ,low reserves nothing
+])
+def test_old_kexec_tools_only_when_the_kernel_makes_two_regions(release, tokens, two):
+    facts = facts_with(kernel__release=release, kernel__version=[int(p) for p in release.split("-")[0].split(".")],
+                       kernel__crashkernel=tokens, memory__low_bytes=450 * MIB, **OLD_KEXEC)
+    assert ("kexec-tools-too-old-for-high-low" in ids(run(facts)[1])) is two
+
+
+def test_old_kexec_tools_with_ram_unknown_reads_the_form():
+    facts = facts_with(memory__total_bytes=None, memory__low_bytes=None, memory__iomem_zeroed=True, **OLD_KEXEC)
+    assert "kexec-tools-too-old-for-high-low" in ids(run(facts)[1])
+    plain = facts_with(memory__total_bytes=None, memory__low_bytes=None, kernel__crashkernel=["crashkernel=256M"],
+                       **OLD_KEXEC)
+    assert "kexec-tools-too-old-for-high-low" not in ids(run(plain)[1])
+
+
+@pytest.mark.parametrize("release,tokens,fires", [
+    ("6.1.0-27-arm64", ["crashkernel=768M"], True),
+    ("6.1.0-27-arm64", ["crashkernel=1G@zz"], True),           # the kernel reads 1G with no fixed offset
+    ("6.1.0-27-arm64", ["crashkernel=512M@2G"], False),        # a fixed offset is not searched for
+    ("6.1.0-27-arm64", ["crashkernel=768M,high"], False),
+    ("6.1.0-27-arm64", ["crashkernel=abc"], False),            # invalid: reservation-failed says why
+    ("6.1.0-27-arm64", ["crashkernel=1G-2G:128M"], False),     # no range matches 256 GiB
+    ("5.14.0-427.13.1.el9_4.aarch64", ["crashkernel=768M"], False),   # RHEL 9 may fall back like 6.2
+    ("5.15.0-1001-ampere", ["crashkernel=768M"], False),       # Ampere LTS backport
+    ("6.2.0-1-arm64", ["crashkernel=768M"], False),
+])
+def test_plain_low_only_is_upstream_5_19_to_6_1_with_a_searched_plain_value(release, tokens, fires):
+    facts = facts_with(kernel__release=release, kernel__version=[int(p) for p in release.split("-")[0].split(".")],
+                       kernel__crashkernel=tokens, **NOTHING_RESERVED)
+    found = run(facts)[1]
+    assert ("plain-crashkernel-low-only" in ids(found, "error")) is fires
+    assert "crashkernel-reservation-failed" in ids(found)
+
+
+def test_plain_low_only_agrees_with_the_planner():
+    for tokens in (["crashkernel=768M"], ["crashkernel=" + rd.SEED_TABLE, "crashkernel=16M,low"],
+                   ["crashkernel=768M,high", "crashkernel=16M,low"], ["crashkernel=2G"]):
+        facts = facts_with(kernel__release="6.1.0-27-arm64", kernel__version=[6, 1, 0], kernel__crashkernel=tokens,
+                           memory__low_bytes=700 * MIB, **NOTHING_RESERVED)
+        expected = ck.plan(facts, policy=" ".join(tokens))["expected"]
+        assert ("plain-crashkernel-low-only" in ids(run(facts)[1])) is (expected["cause"] == "low-memory-short")
+
+
+def test_low_ram_short_takes_the_size_of_any_form():
+    facts = facts_with(kernel__version=[5, 10, 0], kernel__release="5.10.0-28-arm64", memory__total_bytes=8 * GIB,
+                       kernel__crashkernel=["crashkernel=768M,high"], memory__low_bytes=1800 * MIB, **NOTHING_RESERVED)
+    message = [item["message"] for item in run(facts)[1] if item["id"] == "high-low-unsupported-low-ram-short"]
+    assert message and "768M reservation" in message[0]     # not the seed table's 128M for 8 GiB
+
+
+def test_ignored_high_needs_a_usable_high_value():
+    base = dict(kernel__version=[5, 10, 0], kernel__release="5.10.0-28-arm64", **NOTHING_RESERVED)
+    assert "ignored" in rd.capabilities(facts_with(**base))["high_low_reservation"]["why"]
+    invalid = facts_with(kernel__crashkernel=["crashkernel=x,high"], **base)
+    assert "predates 5.19" in rd.capabilities(invalid)["high_low_reservation"]["why"]
+    low_only = facts_with(kernel__crashkernel=["crashkernel=16M,low"], **base)
+    assert "predates 5.19" in rd.capabilities(low_only)["high_low_reservation"]["why"]
 
 
 def test_agdi_is_info_off_altra():
