@@ -96,6 +96,14 @@ def test_mtjade_memory_and_reservation(gathered):
     assert facts["capabilities"]["high_low_reservation"]["supported"] is True
 
 
+def test_mtjade_failure_is_explained_by_the_crashkernel_engine(gathered):
+    found = gathered["ampere-altra-mtjade"]["findings"]
+    failed = [item["message"] for item in found if item["id"] == "crashkernel-reservation-failed"][0]
+    assert "768 MiB does not fit below the low limit" in failed and "arm64-5.19" in failed
+    plain = [item for item in found if item["id"] == "plain-crashkernel-low-only"][0]
+    assert plain["message"].startswith("crashkernel=512M-12G:128M,") and "crashkernel=768M,high" in plain["fix"]
+
+
 def test_altra_max_high_low_reservation(gathered):
     facts = gathered["ampere-altra-max"]
     reservation = facts["reservation"]
@@ -255,12 +263,18 @@ def test_module_utils_run_on_python36():
     code = ("import sys, json; sys.path.insert(0, sys.argv[1])\n"
             "from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree\n"
             "from ansible_collections.fleetops.kdump.plugins.module_utils import _platform, _software, _memory\n"
+            "from ansible_collections.fleetops.kdump.plugins.module_utils import _readiness\n"
             "tree = HostTree(sys.argv[2]); kernel = _software.kernel_facts(tree)\n"
             "p = _platform.platform_facts(tree, kernel)\n"
-            "print(json.dumps([p['soc'], _software.software_facts(tree)['kexec_tools_version']]))\n")
+            "facts = {'platform': p, 'kernel': kernel, 'software': _software.software_facts(tree),\n"
+            "         'memory': {'total_bytes': 256 << 30, 'low_bytes': 761 << 20, 'low_limit_bytes': 4 << 30},\n"
+            "         'reservation': {'regions': [], 'kexec_crash_size': 0, 'kexec_crash_loaded': False}}\n"
+            "found = _readiness.findings(facts, _readiness.capabilities(facts), [])\n"
+            "print(json.dumps([p['soc'], facts['software']['kexec_tools_version'],\n"
+            "                  'plain-crashkernel-low-only' in [item['id'] for item in found]]))\n")
     collections = os.path.join(REPO, "build", "collections")
     out = subprocess.check_output([pythons[0], "-c", code, collections, os.path.join(HOSTS, "ampere-altra-mtjade")])
-    assert json.loads(out.decode()) == ["altra", "2.0.25"]
+    assert json.loads(out.decode()) == ["altra", "2.0.25", True]
 
 
 def test_ansible_cli_classifies_a_fixture():
