@@ -1,0 +1,87 @@
+"""playbooks/audit.yml on captured host trees: statuses, totals and the two report files.
+
+The hosts are fixture trees read on the controller (ansible_connection=local, kdump_facts_root=<tree>),
+plus one host with an unusable variable (failed) and one nobody answers for (unreachable).
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+FIXTURES = os.path.join(REPO, "tests", "fixtures", "hosts")
+MIB = 1024 * 1024
+
+
+def local(fixture, **extra):
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "kdump_facts_root": os.path.join(FIXTURES, fixture), "ansible_become": False}
+    host.update(extra)
+    return host
+
+
+HOSTS = {
+    "altra-max-done": local("ampere-altra-max", kdump_crashkernel="768M,high 16M,low"),
+    "fresh-debian": local("debian12-amd64-qemu"),
+    "too-big": local("debian12-amd64-qemu", kdump_crashkernel="12G"),
+    "bad-target": local("debian12-amd64-qemu", kdump_target={"type": "nfs", "location": "no-export-path"}),
+    "gone": {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_user": "nobody",
+             "ansible_ssh_common_args": "-o ConnectTimeout=3 -o BatchMode=yes"},
+}
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    work = tmp_path_factory.mktemp("audit")
+    (work / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": HOSTS}}))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
+               ANSIBLE_NOCOLOR="1", PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                          str(work / "hosts.yml"), os.path.join(REPO, "playbooks", "audit.yml"),
+                          "-e", "audit_report_dir=reports"], env=env, cwd=str(work), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    reports = work / "reports"
+    assert (reports / "kdump-audit.json").exists(), run.stdout[-6000:]
+    return {"rc": run.returncode, "output": run.stdout, "json": json.loads((reports / "kdump-audit.json").read_text()),
+            "markdown": (reports / "kdump-audit.md").read_text()}
+
+
+def test_every_host_gets_a_status(audit):
+    statuses = {row["host"]: row["status"] for row in audit["json"]["hosts"]}
+    assert statuses == {"altra-max-done": "done", "fresh-debian": "ready", "too-big": "blocked",
+                        "bad-target": "failed", "gone": "unreachable"}
+    # only the unreachable host makes ansible-playbook exit non-zero; the audit itself succeeded
+    assert audit["rc"] == 4, audit["output"][-3000:]
+
+
+def test_totals(audit):
+    rows = {row["host"]: row for row in audit["json"]["hosts"]}
+    totals = audit["json"]["totals"]
+    assert totals["hosts"] == 5 and totals["ready"] == 2 and totals["up_to_date"] == 1
+    assert totals["blocked"] == 1 and totals["unreachable"] == 2
+    # Altra Max reserves 768M + 16M now and the plan keeps it; the fresh guest plans 256M; too-big plans nothing
+    assert rows["altra-max-done"]["reserved_mib"] == 784.0 and rows["altra-max-done"]["planned_mib"] == 784.0
+    assert rows["fresh-debian"]["planned_mib"] == 256.0 and rows["fresh-debian"]["reserved_mib"] == 0.0
+    assert totals["reserved_mib"] == 784.0
+    assert totals["planned_mib"] == 784.0 + 256.0
+
+
+def test_rows_explain_themselves(audit):
+    rows = {row["host"]: row for row in audit["json"]["hosts"]}
+    assert [f["id"] for f in rows["too-big"]["blocking"]] == ["crashkernel-size-exceeds-ram"]
+    assert sorted(rows["fresh-debian"]["fixed_by_rollout"]) == [
+        "kdump-package-missing", "kexec-tools-missing", "makedumpfile-missing", "no-crashkernel-reserved"]
+    assert rows["fresh-debian"]["warnings"] == []
+    assert "kdump_target" in rows["bad-target"]["error"]
+    assert rows["altra-max-done"]["soc"] == "altra_max"
+
+
+def test_markdown_and_screen(audit):
+    markdown = audit["markdown"]
+    assert "| 5 | 2 | 1 | 1 | 2 | 784.0 | 1040.0 |" in markdown
+    assert "**blocking** `crashkernel-size-exceeds-ram`" in markdown
+    assert "| fresh-debian | ready | x86_64 |" in markdown
+    assert "hosts 5: ready 2 (already done 1), blocked 1, unreachable/failed 2" in audit["output"]

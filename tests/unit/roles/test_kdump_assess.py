@@ -1,0 +1,136 @@
+"""Role fleetops.kdump.kdump, tasks_from assess: the findings are sorted right for real host trees.
+
+One ansible-playbook run (connection local, check mode) assesses every case: the kdump_facts module reads
+a fixture tree (tests/fixtures/hosts) given as kdump_facts_root, the real crashkernel_plan filter
+plans, and each case's kdump_assessment is written to a JSON file that the tests below read.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+FIXTURES = os.path.join(REPO, "tests", "fixtures", "hosts")
+COLLECTIONS = os.path.join(REPO, "build", "collections")  # created by tests/conftest.py
+
+CASES = {
+    "fresh-debian": {"fixture": "debian12-amd64-qemu"},
+    "altra": {"fixture": "ampere-altra-mtjade"},
+    # the arguments this Altra booted with (and failed to reserve with), planned again
+    "altra-same-args": {"fixture": "ampere-altra-mtjade",
+                        "kdump_crashkernel": "512M-12G:128M,12G-64G:256M,64G-128G:512M,128G-:768M 16M,low"},
+    "ampereone": {"fixture": "ampereone"},
+    "rhel9": {"fixture": "rhel9-x86_64"},
+    "too-big": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G"},
+    "too-big-accepted": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G",
+                         "kdump_accept_findings": ["crashkernel-size-exceeds-ram"]},
+    "bogus": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "bogus",
+              "kdump_accept_findings": ["crashkernel-policy-invalid"]},
+    "halt-over-ssh-suse-style": {"fixture": "debian12-amd64-qemu", "kdump_failure_action": "dump_to_rootfs",
+                                 "kdump_target": {"type": "ssh", "location": "dump@collector",
+                                                  "ssh_key": "/nonexistent/kdump_key"}},
+}
+
+PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  check_mode: true
+  tasks:
+    - ansible.builtin.include_role:
+        name: fleetops.kdump.kdump
+        tasks_from: assess
+    - ansible.builtin.copy:
+        content: "{{ kdump_assessment | to_json }}"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
+        mode: "0644"
+      check_mode: false
+"""
+
+
+@pytest.fixture(scope="module")
+def assessments(tmp_path_factory):
+    work = tmp_path_factory.mktemp("assess")
+    hosts = {}
+    for name, case in CASES.items():
+        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                "kdump_facts_root": os.path.join(FIXTURES, case["fixture"]), "out_dir": str(work)}
+        host.update({key: value for key, value in case.items() if key != "fixture"})
+        hosts[name] = host
+    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (work / "play.yml").write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                          str(work / "inventory.yml"), str(work / "play.yml")], env=env, cwd=str(work),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    assert run.returncode == 0, run.stdout[-6000:]
+    return {name: json.loads((work / (name + ".json")).read_text()) for name in CASES}
+
+
+def ids(findings):
+    return sorted(finding["id"] for finding in findings)
+
+
+def test_fresh_debian_guest_is_ready_and_only_lacks_the_setup(assessments):
+    fresh = assessments["fresh-debian"]
+    assert fresh["ready"] is True and fresh["up_to_date"] is False
+    assert ids(fresh["deferred"]) == ["kdump-package-missing", "kexec-tools-missing", "makedumpfile-missing",
+                                      "no-crashkernel-reserved"]
+    assert fresh["warnings"] == []
+    assert fresh["blocking"] == [] and fresh["accepted"] == []
+    assert fresh["plan"]["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]
+    assert fresh["planned_bytes"] == 256 * 1024 * 1024
+    assert fresh["reserved_bytes"] == 0
+
+
+def test_altra_failed_plain_reservation_is_fixed_by_the_high_low_plan(assessments):
+    altra = assessments["altra"]
+    assert ids(altra["deferred"]) == ["crashkernel-reservation-failed", "plain-crashkernel-low-only"]
+    assert altra["ready"] is True
+    assert altra["plan"]["policy"] == "altra"
+    assert [arg.split(",")[-1] for arg in altra["plan"]["args"]] == ["high", "low"]
+    assert "agdi-present" in ids(altra["warnings"])
+
+
+def test_the_same_failed_arguments_again_block(assessments):
+    same = assessments["altra-same-args"]
+    assert same["plan"]["args"] == ["crashkernel=512M-12G:128M,12G-64G:256M,64G-128G:512M,128G-:768M",
+                                    "crashkernel=16M,low"]
+    assert "crashkernel-reservation-failed" in ids(same["blocking"])
+    assert same["ready"] is False
+
+
+def test_loaded_but_idle_capture_kernel_is_deferred(assessments):
+    one = assessments["ampereone"]
+    assert "crash-kernel-not-loaded" in ids(one["deferred"]) and one["ready"] is True
+
+
+def test_configured_rhel_host_is_ready(assessments):
+    assert assessments["rhel9"]["ready"] is True and assessments["rhel9"]["blocking"] == []
+
+
+def test_a_reservation_larger_than_ram_blocks_unless_accepted(assessments):
+    too_big = assessments["too-big"]
+    assert too_big["ready"] is False
+    blocking = {f["id"]: f for f in too_big["blocking"]}
+    assert "crashkernel-size-exceeds-ram" in blocking
+    assert blocking["crashkernel-size-exceeds-ram"]["source"] == 'kdump_crashkernel="12G"'
+    accepted = assessments["too-big-accepted"]
+    assert ids(accepted["accepted"]) == ["crashkernel-size-exceeds-ram"]
+    assert "crashkernel-size-exceeds-ram" not in ids(accepted["blocking"])
+
+
+def test_invalid_policy_blocks_and_cannot_be_accepted(assessments):
+    bogus = assessments["bogus"]
+    finding = {f["id"]: f for f in bogus["blocking"]}["crashkernel-policy-invalid"]
+    assert "kdump_crashkernel" in finding["message"] and "bogus" in finding["message"]
+    assert "Task failed" not in finding["message"]
+    assert bogus["accepted"] == [] and bogus["plan"] == {}
+
+
+def test_host_dependent_input_findings(assessments):
+    case = assessments["halt-over-ssh-suse-style"]
+    assert {"failure-action-unsupported", "ssh-key-missing"} <= set(ids(case["blocking"]))
