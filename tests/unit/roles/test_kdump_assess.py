@@ -29,9 +29,12 @@ CASES = {
                          "kdump_accept_findings": ["crashkernel-size-exceeds-ram"]},
     "bogus": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "bogus",
               "kdump_accept_findings": ["crashkernel-policy-invalid"]},
-    "halt-over-ssh-suse-style": {"fixture": "debian12-amd64-qemu", "kdump_failure_action": "dump_to_rootfs",
+    "dump-to-rootfs-over-ssh": {"fixture": "debian12-amd64-qemu", "kdump_failure_action": "dump_to_rootfs",
                                  "kdump_target": {"type": "ssh", "location": "dump@collector",
                                                   "ssh_key": "/nonexistent/kdump_key"}},
+    # this machine itself (root /): the ssh key of the dump target is looked for on the live host
+    "live-missing-ssh-key": {"fixture": None, "kdump_target": {"type": "ssh", "location": "dump@collector",
+                                                               "ssh_key": "/nonexistent/kdump_key"}},
 }
 
 PLAYBOOK = """
@@ -56,7 +59,7 @@ def assessments(tmp_path_factory):
     hosts = {}
     for name, case in CASES.items():
         host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                "kdump_facts_root": os.path.join(FIXTURES, case["fixture"]), "out_dir": str(work)}
+                "kdump_facts_root": os.path.join(FIXTURES, case["fixture"]) if case["fixture"] else "/", "out_dir": str(work)}
         host.update({key: value for key, value in case.items() if key != "fixture"})
         hosts[name] = host
     (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
@@ -132,5 +135,10 @@ def test_invalid_policy_blocks_and_cannot_be_accepted(assessments):
 
 
 def test_host_dependent_input_findings(assessments):
-    case = assessments["halt-over-ssh-suse-style"]
-    assert {"failure-action-unsupported", "ssh-key-missing"} <= set(ids(case["blocking"]))
+    case = assessments["dump-to-rootfs-over-ssh"]
+    assert "failure-action-unsupported" in ids(case["blocking"])
+    # a captured tree holds no private keys: the ssh key is only looked for on a live host
+    assert "ssh-key-missing" not in ids(case["blocking"])
+    live = assessments["live-missing-ssh-key"]
+    finding = {f["id"]: f for f in live["blocking"]}["ssh-key-missing"]
+    assert "/nonexistent/kdump_key" in finding["message"] and "ssh-keygen" in finding["fix"]
