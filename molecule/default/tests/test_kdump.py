@@ -76,6 +76,10 @@ def test_one_validated_dump_with_the_sysrq_line(host):
     assert len(dumps) == 1, dumps
     dump = dumps[0]
     assert "-incomplete" not in dump
+    if "kexec-no-text-symbol" in host.ansible.get_variables().get("kdump_accept_findings", []):
+        # the accepted finding predicts an empty dump; once that is no longer true, drop the acceptance
+        assert int(host.check_output("sudo stat -c %%s %s", dump)) == 0
+        pytest.xfail("kexec-no-text-symbol: this kernel's dumps are empty, as the role predicted")
     head = bytes.fromhex(host.check_output("sudo head -c 16 %s | od -An -v -tx1 | tr -d ' \\n'", dump))
     assert head.startswith(DUMP_SIGNATURES), head
     assert int(host.check_output("sudo stat -c %%s %s", dump)) > 1024 * 1024

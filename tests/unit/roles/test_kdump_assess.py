@@ -30,11 +30,12 @@ CASES = {
     "bogus": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "bogus",
               "kdump_accept_findings": ["crashkernel-policy-invalid"]},
     "dump-to-rootfs-over-ssh": {"fixture": "debian12-amd64-qemu", "kdump_failure_action": "dump_to_rootfs",
-                                 "kdump_target": {"type": "ssh", "location": "dump@collector",
-                                                  "ssh_key": "/nonexistent/kdump_key"}},
+                                "kdump_target": {"type": "ssh", "location": "dump@collector",
+                                                 "ssh_key": "/nonexistent/kdump_key"}},
     # this machine itself (root /): the ssh key of the dump target is looked for on the live host
-    "live-missing-ssh-key": {"fixture": None, "kdump_target": {"type": "ssh", "location": "dump@collector",
-                                                               "ssh_key": "/nonexistent/kdump_key"}},
+    "live-missing-ssh-key": {"fixture": None,
+                             "kdump_target": {"type": "ssh", "location": "dump@collector",
+                                              "ssh_key": "/nonexistent/kdump_key"}},
 }
 
 PLAYBOOK = """
