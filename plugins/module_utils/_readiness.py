@@ -361,6 +361,22 @@ def _arm64_findings(facts, caps, predict, out):
                 "Gather facts on the live host, or include sys/firmware/dmi and sys/devices/soc0 in the captured tree.")
 
 
+def _kexec_text_findings(facts, caps, out):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
+    """arm64 without kexec_file_load: kexec-tools (kexec_load) takes PAGE_OFFSET and the kernel's physical
+    start from _text in /proc/kallsyms to write the capture kernel's ELF core header; kernels built without
+    CONFIG_KALLSYMS_ALL (Debian 12's 6.1) do not list _text, the header is wrong and every dump is empty."""
+    file_crash = caps["kexec_file_crash"]
+    if file_crash["supported"] is True or facts["kernel"].get("kallsyms_text") is not False:
+        return
+    out.add("kexec-no-text-symbol", "error",
+            "This arm64 kernel has no kexec_file_load for crash kernels (%s) and its /proc/kallsyms lists no _text "
+            "symbol (CONFIG_KALLSYMS_ALL unset), so kexec-tools writes a wrong ELF core header for the capture "
+            "kernel and dumps come out empty." % file_crash["why"],
+            "The fleetops.kdump.kdump role works around it (kdump_kallsyms_text_fix: true, the default, on "
+            "systemd hosts); otherwise boot a kernel with CONFIG_KEXEC_FILE=y or CONFIG_KALLSYMS_ALL=y.")
+
+
 def _kernel_config_findings(facts, out):
     # type: (Dict[str, Any], _Findings) -> None
     config = facts["kernel"].get("config")
@@ -425,6 +441,7 @@ def findings(facts, caps, missing_inputs, live=False):
     _reservation_findings(facts, predict, out)
     if _is_arm64(facts):
         _arm64_findings(facts, caps, predict, out)
+        _kexec_text_findings(facts, caps, out)
     _kernel_config_findings(facts, out)
     _software_findings(facts, out)
     platform = facts["platform"]

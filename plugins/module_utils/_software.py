@@ -375,6 +375,37 @@ def software_facts(tree, runner=None):
     }
 
 
+def kallsyms_has_text(text):
+    # type: (Optional[str]) -> Optional[bool]
+    """Whether /proc/kallsyms text lists a symbol named exactly _text (its third field); None for no text.
+
+    Lines are "<address> <type> <name>", module symbols followed by a tab and "[module]". kexec-tools reads
+    _text on arm64 when it builds the capture kernel's ELF core header itself (kexec_load). The file is
+    megabytes, so only the lines holding " _text" are split.
+    """
+    if not text:
+        return None
+    needle = " _text"
+    position = text.find(needle)
+    while position >= 0:
+        end = position + len(needle)
+        if end == len(text) or text[end] in " \t\r\n":
+            start = text.rfind("\n", 0, position) + 1
+            fields = text[start:end].split()
+            if len(fields) == 3 and fields[2] == "_text":
+                return True
+        position = text.find(needle, end)
+    return False
+
+
+def kallsyms_text(tree, arch):
+    # type: (Any, Optional[str]) -> Optional[bool]
+    """The `kernel.kallsyms_text` fact: read only on arm64, where it matters; None elsewhere or without the file."""
+    if arch != "aarch64":
+        return None
+    return kallsyms_has_text(tree.read_text("proc/kallsyms"))
+
+
 def kernel_facts(tree, live_release=None):
     # type: (Any, Optional[str]) -> Dict[str, Any]
     """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""

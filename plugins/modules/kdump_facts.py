@@ -116,7 +116,8 @@ ansible_facts:
             - C(release), C(version) ([major, minor, patch]), C(cmdline), C(crashkernel) (crashkernel= arguments of
               the running command line, in order), C(config) (kdump-relevant CONFIG_ symbols, "n" when not set,
               null when absent; the whole dict null when no config was found), C(config_source),
-              C(sysrq) (kernel.sysrq).
+              C(sysrq) (kernel.sysrq), C(kallsyms_text) (arm64 only, whether /proc/kallsyms lists the C(_text)
+              symbol kexec-tools needs; null elsewhere or when the file is absent).
           type: dict
           sample:
             release: 6.1.0-27-arm64
@@ -168,7 +169,9 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._memory import (
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._platform import platform_facts
 from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import capabilities, findings
-from ansible_collections.fleetops.kdump.plugins.module_utils._software import kernel_facts, software_facts
+from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
+    kallsyms_text, kernel_facts, software_facts,
+)
 
 DMESG_FILES = ("var/log/dmesg", "sos_commands/kernel/dmesg")
 
@@ -183,6 +186,7 @@ def gather_facts(root="/", runner=None):
     platform = platform_facts(tree, kernel, live_arch=_platform_module.machine() if live else None,
                               live_page_size=os.sysconf("SC_PAGE_SIZE") if live else None,
                               resource_names=[entry[3] for entry in entries or []])
+    kernel["kallsyms_text"] = kallsyms_text(tree, platform["arch"])
     dmesg = None
     for name in DMESG_FILES:
         dmesg = tree.read_text(name)

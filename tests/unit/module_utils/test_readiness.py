@@ -23,7 +23,8 @@ HEALTHY = {
     "platform": {"arch": "aarch64", "soc": "altra", "is_altra": True, "agdi": False, "soc_evidence": []},
     "memory": {"total_bytes": 256 * GIB, "low_limit_bytes": 4 * GIB, "low_bytes": 1800 * MIB, "iomem_zeroed": False},
     "kernel": {"release": "6.8.0-49-generic", "version": [6, 8, 0],
-               "crashkernel": ["crashkernel=768M,high", "crashkernel=16M,low"], "config": FULL_CONFIG},
+               "crashkernel": ["crashkernel=768M,high", "crashkernel=16M,low"], "config": FULL_CONFIG,
+               "kallsyms_text": True},
     "reservation": {"regions": [{"start": 0xbec00000, "end": 0xbfc00000, "size": 16 * MIB},
                                 {"start": 0x87fd0000000, "end": 0x88000000000, "size": 768 * MIB}],
                     "kexec_crash_size": 768 * MIB, "kexec_crash_loaded": True},
@@ -224,6 +225,8 @@ SCENARIOS = [
     ("kdump-disabled-in-config", "warning", {"software__use_kdump": False}),
     ("iomem-unreadable", "info", {"memory__iomem_zeroed": True, "reservation__regions": None}),
     ("soc-unidentified", "info", {"platform__soc": "unknown", "platform__is_altra": False}),
+    ("kexec-no-text-symbol", "error", {"kernel__config": dict(FULL_CONFIG, CONFIG_KEXEC_FILE="n"),
+                                       "kernel__kallsyms_text": False}),
 ]
 
 
@@ -387,3 +390,27 @@ def test_unknown_load_state_is_not_reported_as_unloaded():
     _caps, found = run(facts_with(reservation__regions=None, reservation__kexec_crash_size=None,
                                   reservation__kexec_crash_loaded=False))
     assert "crash-kernel-not-loaded" not in ids(found) and "no-crashkernel-reserved" not in ids(found)
+
+
+NO_KEXEC_FILE = dict(FULL_CONFIG, CONFIG_KEXEC_FILE="n")
+
+
+@pytest.mark.parametrize("changes,fires", [
+    ({"kernel__config": NO_KEXEC_FILE, "kernel__kallsyms_text": False}, True),
+    # kexec_file_crash unknown (no config, an arm64 kernel before 5.6) is not "supported": still fires
+    ({"kernel__config": None, "kernel__kallsyms_text": False}, True),
+    ({"kernel__version": [5, 4, 0], "kernel__release": "5.4.0-150-generic", "kernel__kallsyms_text": False}, True),
+    ({"kernel__config": NO_KEXEC_FILE, "kernel__kallsyms_text": True}, False),    # _text listed
+    ({"kernel__config": NO_KEXEC_FILE, "kernel__kallsyms_text": None}, False),    # kallsyms not read
+    ({"kernel__kallsyms_text": False}, False),                                     # kexec_file_load works
+    ({"kernel__config": NO_KEXEC_FILE, "kernel__kallsyms_text": False, "platform__arch": "x86_64",
+      "platform__soc": None, "platform__is_altra": False}, False),
+])
+def test_kexec_no_text_symbol(changes, fires):
+    caps, found = run(facts_with(**changes))
+    matching = [item for item in found if item["id"] == "kexec-no-text-symbol"]
+    assert bool(matching) is fires, (caps["kexec_file_crash"], ids(found))
+    if fires:
+        assert matching[0]["severity"] == "error"
+        assert caps["kexec_file_crash"]["why"] in matching[0]["message"]
+        assert "kdump_kallsyms_text_fix" in matching[0]["fix"] and "CONFIG_KALLSYMS_ALL=y" in matching[0]["fix"]

@@ -285,3 +285,53 @@ def test_live_system_falls_back_to_links_when_systemctl_says_nothing(tmp_path):
     tree.live = True
     facts = sw.software_facts(tree, lambda argv: (1, "", "Failed to connect to bus"))
     assert facts["service_enabled"] is True and facts["service_active"] is None
+
+
+# ---------------------------------------------------------------- /proc/kallsyms
+
+KALLSYMS_DEBIAN_ARM64 = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures", "kallsyms",
+                                     "debian12-arm64-6.1", "kallsyms")
+KALLSYMS_TEXT = "ffffdce186330000 T _text\nffffdce186340000 T _stext\n"
+
+
+@pytest.mark.parametrize("text,expected", [
+    (KALLSYMS_TEXT, True),
+    ("ffffdce186340000 T _stext\nffffdce186330000 T _text", True),             # last line, no newline
+    ("0000000000000000 T _text\n", True),                                         # read without root
+    ("ffff800080a00000 t _text\t[fake]\n", True),                                # third field, module suffix
+    ("ffffdce186340000 T _stext\nffffdce186340000 T __text\nffffdce186340000 T _text_start\n", False),
+    ("ffffdce186340000 T _stext\n# _text\nffff _text\n", False),               # not the third field
+    ("", None),
+    (None, None),
+])
+def test_kallsyms_has_text(text, expected):
+    assert sw.kallsyms_has_text(text) is expected
+
+
+def test_kallsyms_excerpt_of_debian12_arm64_has_no_text():
+    with open(KALLSYMS_DEBIAN_ARM64) as handle:
+        text = handle.read()
+    assert "_stext" in text and sw.kallsyms_has_text(text) is False
+    assert sw.kallsyms_has_text("ffffdce186330000 T _text\n" + text) is True
+
+
+def test_kallsyms_has_text_on_a_full_size_file_with_lookalike_names():
+    lines = ["ffffdce1%08x t symbol_%d_text_section" % (n * 16, n) for n in range(60000)]
+    text = "\n".join(lines[:59000] + ["ffffdce186330000 T _stext"] + lines[59000:]) + "\n"
+    assert sw.kallsyms_has_text(text) is False
+    assert sw.kallsyms_has_text(text + "ffffdce186330000 T _text\n") is True
+
+
+@pytest.mark.parametrize("content,arch,expected", [
+    (KALLSYMS_TEXT, "aarch64", True),
+    ("ffffdce186340000 T _stext\n", "aarch64", False),
+    (None, "aarch64", None),             # absent
+    (KALLSYMS_TEXT, "x86_64", None),     # not read off arm64
+    (KALLSYMS_TEXT, None, None),
+])
+def test_kallsyms_text_fact(tmp_path, content, arch, expected):
+    if content is not None:
+        write(tmp_path, "proc/kallsyms", content)
+    tree = HostTree(str(tmp_path))
+    assert sw.kallsyms_text(tree, arch) is expected
+    assert tree.missing == [] and tree.unreadable == []  # optional: no input-missing finding

@@ -32,6 +32,7 @@ EXPECTED = {
         "platform": {"arch": "aarch64", "vendor": "ampere", "soc": "altra", "is_altra": True,
                      "soc_id": "jep106:0a16:0001", "cpu_implementer": "0x41", "cpu_part": "0xd0c", "cpu_count": 80,
                      "virtualization": "none", "agdi": True, "page_size": 4096},
+        "kallsyms_text": False,
         "problems": {"crashkernel-reservation-failed", "plain-crashkernel-low-only", "agdi-present"},
         "info": {"arm64-linear-map-cost"},
     },
@@ -39,6 +40,7 @@ EXPECTED = {
         "platform": {"arch": "aarch64", "vendor": "ampere", "soc": "altra_max", "is_altra": True, "soc_id": None,
                      "cpu_part": "0xd0c", "cpu_count": 128, "virtualization": "none", "agdi": False,
                      "page_size": 4096},
+        "kallsyms_text": True,
         "problems": set(),
         "info": set(),
     },
@@ -46,18 +48,21 @@ EXPECTED = {
         "platform": {"arch": "aarch64", "vendor": "ampere", "soc": "ampereone", "is_altra": False,
                      "soc_id": "jep106:0a16:0004", "cpu_implementer": "0xc0", "cpu_part": "0xac3",
                      "cpu_count": 192, "virtualization": "none", "page_size": 65536},
+        "kallsyms_text": True,
         "problems": {"crash-kernel-not-loaded", "kdump-service-not-enabled"},
         "info": set(),
     },
     "aws-graviton2": {
         "platform": {"arch": "aarch64", "vendor": "amazon", "soc": "graviton2", "is_altra": False,
                      "cpu_part": "0xd0c", "cpu_count": 64, "virtualization": "amazon", "agdi": False},
+        "kallsyms_text": None,
         "problems": set(),
         "info": {"arm64-linear-map-cost"},
     },
     "rhel9-x86_64": {
         "platform": {"arch": "x86_64", "vendor": "intel", "soc": None, "is_altra": False, "cpu_implementer": None,
                      "cpu_count": 128, "virtualization": "none", "page_size": 4096},
+        "kallsyms_text": None,
         "problems": set(),
         "info": {"input-missing"},
     },
@@ -83,6 +88,18 @@ def test_fixture_findings(gathered, name):
     info = {item["id"] for item in found if item["severity"] == "info"}
     assert problems == EXPECTED[name]["problems"]
     assert EXPECTED[name]["info"] <= info
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_fixture_kallsyms_text(gathered, name):
+    assert gathered[name]["kernel"]["kallsyms_text"] is EXPECTED[name]["kallsyms_text"]
+
+
+def test_mtjade_lists_no_text_but_has_kexec_file_load(gathered):
+    facts = gathered["ampere-altra-mtjade"]
+    assert facts["kernel"]["kallsyms_text"] is False
+    assert facts["capabilities"]["kexec_file_crash"]["supported"] is True
+    assert "kexec-no-text-symbol" not in {item["id"] for item in facts["findings"]}
 
 
 def test_mtjade_memory_and_reservation(gathered):
@@ -153,6 +170,41 @@ def test_captured_vm_trees(path):
     assert facts["platform"]["virtualization"] in ("qemu", "kvm")
     assert facts["software"]["family"] == "debian"
     assert facts["memory"]["total_bytes"] and facts["kernel"]["release"]
+
+
+def test_captured_debian12_arm64_tree_has_no_text_symbol():
+    facts = kdump_facts.gather_facts(os.path.join(HOSTS, "debian12-arm64-qemu-altra"))
+    assert facts["kernel"]["kallsyms_text"] is False
+    assert facts["capabilities"]["kexec_file_crash"]["supported"] is False
+    found = [item for item in facts["findings"] if item["id"] == "kexec-no-text-symbol"]
+    assert len(found) == 1 and found[0]["severity"] == "error"
+    assert "CONFIG_KEXEC_FILE is not set" in found[0]["message"]
+    assert not any(item["id"] == "input-missing" and "kallsyms" in item["message"] for item in facts["findings"])
+
+
+def test_captured_debian12_amd64_tree_does_not_read_kallsyms(tmp_path):
+    root = tmp_path / "amd64"
+    shutil.copytree(os.path.join(HOSTS, "debian12-amd64-qemu"), str(root), symlinks=True)
+    (root / "proc" / "kallsyms").write_text("ffffffff81000000 T _stext\n")  # no _text, yet x86_64: not read
+    facts = kdump_facts.gather_facts(str(root))
+    assert facts["platform"]["arch"] == "x86_64" and facts["kernel"]["kallsyms_text"] is None
+    assert "kexec-no-text-symbol" not in {item["id"] for item in facts["findings"]}
+
+
+@pytest.mark.parametrize("kallsyms,fires", [
+    ("ffffdce186330000 T _text\nffffdce186340000 T _stext\n", False),
+    (None, False),  # no /proc/kallsyms in the tree: unknown, no finding
+])
+def test_debian12_arm64_tree_variants(tmp_path, kallsyms, fires):
+    root = tmp_path / "arm64"
+    shutil.copytree(os.path.join(HOSTS, "debian12-arm64-qemu-altra"), str(root), symlinks=True)
+    if kallsyms is None:
+        (root / "proc" / "kallsyms").unlink()
+    else:
+        (root / "proc" / "kallsyms").write_text(kallsyms)
+    facts = kdump_facts.gather_facts(str(root))
+    assert facts["kernel"]["kallsyms_text"] is (None if kallsyms is None else True)
+    assert ("kexec-no-text-symbol" in {item["id"] for item in facts["findings"]}) is fires
 
 
 # ---------------------------------------------------------------- live machine and odd trees

@@ -23,6 +23,9 @@ CASES = {
     "altra-same-args": {"fixture": "ampere-altra-mtjade",
                         "kdump_crashkernel": "512M-12G:128M,12G-64G:256M,64G-128G:512M,128G-:768M 16M,low"},
     "ampereone": {"fixture": "ampereone"},
+    # Debian 12 arm64: no _text in /proc/kallsyms, no kexec_file_load (finding kexec-no-text-symbol)
+    "debian-arm64": {"fixture": "debian12-arm64-qemu-altra"},
+    "debian-arm64-no-fix": {"fixture": "debian12-arm64-qemu-altra", "kdump_kallsyms_text_fix": False},
     "rhel9": {"fixture": "rhel9-x86_64"},
     "too-big": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G"},
     "too-big-accepted": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G",
@@ -110,6 +113,15 @@ def test_the_same_failed_arguments_again_block(assessments):
 def test_loaded_but_idle_capture_kernel_is_deferred(assessments):
     one = assessments["ampereone"]
     assert "crash-kernel-not-loaded" in ids(one["deferred"]) and one["ready"] is True
+
+
+def test_missing_text_symbol_is_fixed_by_the_rollout_unless_the_fix_is_off(assessments):
+    fixed = assessments["debian-arm64"]
+    assert "kexec-no-text-symbol" in ids(fixed["deferred"]) and fixed["ready"] is True
+    assert fixed["handled"] == []
+    off = assessments["debian-arm64-no-fix"]
+    assert "kexec-no-text-symbol" in ids(off["blocking"]) and off["ready"] is False
+    assert "kexec-no-text-symbol" not in ids(off["deferred"])
 
 
 def test_configured_rhel_host_is_ready(assessments):
