@@ -16,7 +16,7 @@ test: setup
 	@tools/stage sanity $(MAKE) --no-print-directory sanity
 	@tools/stage build-and-doc $(MAKE) --no-print-directory build-doc
 	@printf "\n===== unit + VM tests (pytest; its summary is the last line) =====\n"
-	@$(PYTEST) -m "not vm_arm64"
+	@$(PYTEST)
 
 lint:
 	@PATH="$(BIN):$$PATH" ansible-lint --offline --profile production
