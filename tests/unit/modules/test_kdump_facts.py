@@ -33,7 +33,8 @@ EXPECTED = {
                      "soc_id": "jep106:0a16:0001", "cpu_implementer": "0x41", "cpu_part": "0xd0c", "cpu_count": 80,
                      "virtualization": "none", "agdi": True, "page_size": 4096},
         "kallsyms_text": False,
-        "problems": {"crashkernel-reservation-failed", "plain-crashkernel-low-only", "agdi-present"},
+        "problems": {"crashkernel-reservation-failed", "plain-crashkernel-low-only", "agdi-present",
+                     "kexec-no-text-symbol"},
         "info": {"arm64-linear-map-cost"},
     },
     "ampere-altra-max": {
@@ -95,10 +96,16 @@ def test_fixture_kallsyms_text(gathered, name):
     assert gathered[name]["kernel"]["kallsyms_text"] is EXPECTED[name]["kallsyms_text"]
 
 
-def test_mtjade_lists_no_text_but_has_kexec_file_load(gathered):
+def test_mtjade_on_debian_12_lists_no_text_and_has_no_kexec_file_load(gathered):
     facts = gathered["ampere-altra-mtjade"]
     assert facts["kernel"]["kallsyms_text"] is False
-    assert facts["capabilities"]["kexec_file_crash"]["supported"] is True
+    assert facts["capabilities"]["kexec_file_crash"]["supported"] is False
+    assert "kexec-no-text-symbol" in {item["id"] for item in facts["findings"]}
+
+
+def test_altra_max_on_ubuntu_lists_text(gathered):
+    facts = gathered["ampere-altra-max"]
+    assert facts["kernel"]["kallsyms_text"] is True
     assert "kexec-no-text-symbol" not in {item["id"] for item in facts["findings"]}
 
 
