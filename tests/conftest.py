@@ -1,6 +1,9 @@
-"""Make the collection importable as ansible_collections.fleetops.kdump without installing it."""
+"""Make the collection importable as ansible_collections.fleetops.kdump without installing it; print the
+end-to-end numbers (tests/integration/test_e2e.py) in pytest's closing summary, also without -s."""
 import os
 import sys
+
+import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(REPO, "build", "collections")
@@ -11,3 +14,18 @@ if not os.path.islink(LINK):
     os.symlink(REPO, LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+
+E2E_SUMMARY = []
+
+
+@pytest.fixture
+def e2e_summary():
+    """Lines a test wants shown in the closing summary."""
+    return E2E_SUMMARY
+
+
+def pytest_terminal_summary(terminalreporter):
+    if E2E_SUMMARY:
+        terminalreporter.section("end-to-end scenarios")
+        for line in E2E_SUMMARY:
+            terminalreporter.write_line(line)

@@ -50,7 +50,7 @@ def test_phase_parser_reads_both_molecule_formats():
 
 
 @pytest.mark.parametrize("scenario, qemu", SCENARIOS)
-def test_molecule_scenario(scenario, qemu, tmp_path):
+def test_molecule_scenario(scenario, qemu, tmp_path, e2e_summary):
     molecule = os.path.join(BIN, "molecule")
     if not os.path.exists(molecule):
         molecule = shutil.which("molecule")
@@ -80,11 +80,12 @@ def test_molecule_scenario(scenario, qemu, tmp_path):
         rc = process.wait()
     total = time.monotonic() - started
 
-    print("\nmolecule test -s %s: exit %d after %.0f s (log: %s)" % (scenario, rc, total, log_path))
-    for action, seconds in phase_durations(events, total):
-        print("  %-12s %7.0f s" % (action, seconds))
+    lines = ["molecule test -s %s: exit %d after %.0f s (log: %s)" % (scenario, rc, total, log_path)]
+    lines += ["  %-12s %7.0f s" % (action, seconds) for action, seconds in phase_durations(events, total)]
     if results.exists():
-        print("  crash test: %s" % json.dumps(json.loads(results.read_text()), sort_keys=True))
+        lines.append("  crash test: %s" % json.dumps(json.loads(results.read_text()), sort_keys=True))
+    print("\n" + "\n".join(lines))
+    e2e_summary.extend(lines)
 
     if rc != 0:
         with open(str(log_path)) as log:
