@@ -29,6 +29,9 @@ GIB = 1 << 30
 KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
 ARM64_LINEAR_MAP_FIXED = (6, 4)
 ARM64_KEXEC_FILE_CRASH = (5, 6)
+# makedumpfile upstream issue 18: no release up to 1.7.9 reads 4K-page arm64 kernels built with VA_BITS=52
+# (Debian 13's 6.12); the fix is on its master branch only.
+MAKEDUMPFILE_ARM64_LPA2_BROKEN_UP_TO = (1, 7, 9)
 FORM_RAM = 1 << 40  # RAM assumed when /proc/iomem is unreadable and only the form of crashkernel= matters
 # the Ampere seed's table: what an Altra needs when the command line says nothing
 SEED_TABLE = format_value({"kind": "ranges", "size": None, "offset": None,
@@ -215,7 +218,35 @@ def capabilities(facts):
         file_crash = _supported(None, "kernel release unknown")
     else:
         file_crash = _supported(None, "arm64 %s predates 5.6: kexec_file_load crash support needs a backport" % release)
-    return {"high_low_reservation": high_low, "kexec_multiple_regions": multi, "kexec_file_crash": file_crash}
+    return {"high_low_reservation": high_low, "kexec_multiple_regions": multi, "kexec_file_crash": file_crash,
+            "makedumpfile_reads_kernel": makedumpfile_reads_kernel(facts)}
+
+
+def makedumpfile_reads_kernel(facts):
+    # type: (Dict[str, Any]) -> Dict[str, Any]
+    """Whether the host's makedumpfile (or, before it is installed, any released one) can filter this kernel's
+    dumps. Known gap: arm64 with 4K pages and VA_BITS=52 ("PAGE SIZE 0x1000 and VA Bits 52 not supported")."""
+    if not _is_arm64(facts):
+        return _supported(True, "no known makedumpfile gap on %s" % (facts["platform"].get("arch") or "this arch"))
+    config = facts["kernel"].get("config")
+    if config is None:
+        return _supported(None, "kernel config unknown")
+    va_bits, page_shift = config.get("CONFIG_ARM64_VA_BITS"), config.get("CONFIG_ARM64_PAGE_SHIFT")
+    if page_shift is None and config_enabled(config, "CONFIG_ARM64_4K_PAGES"):
+        page_shift = "12"
+    if va_bits is None or page_shift is None:
+        return _supported(None, "the kernel config names no CONFIG_ARM64_VA_BITS or page size")
+    layout = "%s-bit VA with %d KiB pages" % (va_bits, (1 << int(page_shift)) // 1024) if page_shift.isdigit() \
+        else "VA_BITS=%s" % va_bits
+    if not (va_bits == "52" and page_shift == "12"):
+        return _supported(True, "arm64 %s is a layout makedumpfile reads" % layout)
+    version = facts["software"].get("makedumpfile_version")
+    parsed = version_tuple(version)
+    if parsed is not None and parsed > MAKEDUMPFILE_ARM64_LPA2_BROKEN_UP_TO:
+        return _supported(True, "makedumpfile %s is newer than 1.7.9 (upstream issue 18 fixed)" % version)
+    which = ("makedumpfile %s" % version) if version else "no released makedumpfile (up to 1.7.9)"
+    return _supported(False, "%s reads no arm64 dump of a kernel built with %s (upstream issue 18: "
+                             "\"PAGE SIZE 0x1000 and VA Bits 52 not supported\")" % (which, layout))
 
 
 def _fmt(size):
@@ -377,6 +408,28 @@ def _kexec_text_findings(facts, caps, out):
             "systemd hosts); otherwise boot a kernel with CONFIG_KEXEC_FILE=y or CONFIG_KALLSYMS_ALL=y.")
 
 
+def _makedumpfile_findings(facts, caps, out):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
+    reads = caps["makedumpfile_reads_kernel"]
+    if reads["supported"] is not False:
+        return
+    out.add("makedumpfile-cannot-read-kernel", "error",
+            "%s: kdump-tools would save an empty dump and call it saved (it checks only its compressor's exit "
+            "status)." % reads["why"][0].upper() + reads["why"][1:],
+            "The fleetops.kdump.kdump role makes kdump-tools copy /proc/vmcore unfiltered instead "
+            "(kdump_vmcore_copy_fallback: true, the default; the dump directory needs room for all RAM); "
+            "otherwise install a makedumpfile newer than 1.7.9 or boot a kernel with 48-bit VA or 64K pages.")
+    storage = facts.get("storage") or {}
+    ram = facts["memory"].get("total_bytes")
+    free = storage.get("free_bytes")
+    if ram and free is not None and free < ram:
+        out.add("dump-space-short-for-full-copy", "error",
+                "An unfiltered dump of this host is up to %s (all RAM) but %s has %s free."
+                % (_fmt(ram), storage.get("path"), _fmt(free)),
+                "Free space on %s (or set kdump_path to a filesystem with room for all RAM), "
+                "or install a makedumpfile that reads this kernel." % storage.get("path"))
+
+
 def _kernel_config_findings(facts, out):
     # type: (Dict[str, Any], _Findings) -> None
     config = facts["kernel"].get("config")
@@ -442,6 +495,7 @@ def findings(facts, caps, missing_inputs, live=False):
     if _is_arm64(facts):
         _arm64_findings(facts, caps, predict, out)
         _kexec_text_findings(facts, caps, out)
+        _makedumpfile_findings(facts, caps, out)
     _kernel_config_findings(facts, out)
     _software_findings(facts, out)
     platform = facts["platform"]

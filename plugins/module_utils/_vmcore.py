@@ -80,6 +80,7 @@ INCOMPLETE_SUFFIX = ".incomplete"
 SYSRQ_CRASH_RE = re.compile(
     r"sysrq\s*:\s*trigger a crash|kernel panic - not syncing: sysrq triggered crash", re.IGNORECASE)
 DMESG_READ_LIMIT = 32 * 1024 * 1024
+NON_TEXT_RE = re.compile(r"[^\x20-\x7e\t]+")  # ring buffer records are separated by binary block ids
 
 
 class VmcoreError(Exception):
@@ -345,14 +346,20 @@ def inspect_elf(handle, size):
     loads = 0
     data_end = 0
     notes = []  # type: List[Tuple[int, int]]
+    segments = []  # type: List[Tuple[int, int, int, int]]
     handle.seek(header["phoff"])
     for _index in range(phnum):
         raw = handle.read(entry_size)
+        if len(raw) < entry_size:
+            result["problems"].append("program header table is cut short: truncated")
+            return result
         if is64:
-            p_type, _flags, p_offset, _vaddr, _paddr, p_filesz = struct.unpack_from(order + "IIQQQQ", raw)
+            p_type, _flags, p_offset, p_vaddr, p_paddr, p_filesz = struct.unpack_from(order + "IIQQQQ", raw)
         else:
-            p_type, p_offset, _vaddr, _paddr, p_filesz = struct.unpack_from(order + "IIIII", raw)
+            p_type, p_offset, p_vaddr, p_paddr, p_filesz = struct.unpack_from(order + "IIIII", raw)
         loads += p_type == PT_LOAD
+        if p_type == PT_LOAD:
+            segments.append((p_offset, p_vaddr, p_paddr, p_filesz))
         if p_type == PT_NOTE:
             notes.append((p_offset, p_filesz))
         data_end = max(data_end, p_offset + p_filesz)
@@ -369,7 +376,98 @@ def inspect_elf(handle, size):
         if len(note_bytes) >= NOTE_READ_LIMIT:
             break
     header["release"] = _vmcoreinfo_release(note_bytes)
+    if loads and is64:
+        memory = ElfMemory(handle, segments, parse_vmcoreinfo(note_bytes), order)
+        header["kernel_log"] = memory.kernel_log_status()
+        result["kernel_log_text"] = memory.kernel_log_text
     return result
+
+
+VMCOREINFO_VALUE_RE = re.compile(rb"^([A-Z_]+(?:\([^)\n]*\))?)=([^\n\x00]*)$", re.M)
+KERNEL_LOG_LIMIT = 64 * 1024 * 1024
+X86_START_KERNEL_MAP = 0xFFFFFFFF80000000
+U64 = (1 << 64) - 1
+
+
+def parse_vmcoreinfo(notes):
+    # type: (bytes) -> Dict[str, int]
+    """The numeric entries of a VMCOREINFO note: SYMBOL(x) (hex), OFFSET/SIZE/LENGTH/NUMBER (decimal or 0x)."""
+    values = {}  # type: Dict[str, int]
+    for key, raw in VMCOREINFO_VALUE_RE.findall(notes):
+        name, text = key.decode("ascii", "replace"), raw.decode("ascii", "replace").strip()
+        base = 16 if name.startswith("SYMBOL(") or text.lower().startswith("0x") else 10
+        try:
+            values[name] = int(text, base) & U64 if base == 16 else int(text)
+        except ValueError:
+            continue
+    return values
+
+
+class ElfMemory:
+    """Reads the crashed kernel's memory through an ELF vmcore's PT_LOAD segments, to find its kernel log.
+
+    The printk ring buffer (Linux 5.10+) is located from VMCOREINFO alone: SYMBOL(prb) points to the
+    printk_ringbuffer, whose text_data_ring holds every record's text; no vmlinux or makedumpfile is needed.
+    Kernel image addresses missing from the segments are translated with kimage_voffset (arm64) or
+    phys_base (x86_64).
+    """
+
+    def __init__(self, handle, segments, info, order):
+        # type: (Any, List[Tuple[int, int, int, int]], Dict[str, int], str) -> None
+        self.handle, self.segments, self.info, self.order = handle, segments, info, order
+        self.kernel_log_text = None  # type: Optional[str]
+        self.problem = None  # type: Optional[str]
+
+    def _offset(self, address, length, physical):
+        # type: (int, int, bool) -> Optional[int]
+        for p_offset, vaddr, paddr, filesz in self.segments:
+            start = paddr if physical else vaddr
+            if start <= address and address + length <= start + filesz:
+                return p_offset + address - start
+        return None
+
+    def read_virtual(self, address, length):
+        # type: (int, int) -> Optional[bytes]
+        offset = self._offset(address, length, physical=False)
+        if offset is None and "NUMBER(kimage_voffset)" in self.info:
+            offset = self._offset((address - self.info["NUMBER(kimage_voffset)"]) & U64, length, physical=True)
+        if offset is None and "NUMBER(phys_base)" in self.info and address >= X86_START_KERNEL_MAP:
+            offset = self._offset(address - X86_START_KERNEL_MAP + self.info["NUMBER(phys_base)"], length,
+                                  physical=True)
+        if offset is None:
+            return None
+        data = _read_at(self.handle, offset, length)
+        return data if len(data) == length else None
+
+    def _pointer(self, address):
+        # type: (int) -> Optional[int]
+        raw = self.read_virtual(address, 8)
+        return struct.unpack(self.order + "Q", raw)[0] if raw is not None else None
+
+    def kernel_log_status(self):
+        # type: () -> Dict[str, Any]
+        """{found, size, problem}: reads the log's text ring into kernel_log_text."""
+        wanted = ("SYMBOL(prb)", "OFFSET(printk_ringbuffer.text_data_ring)", "OFFSET(prb_data_ring.size_bits)",
+                  "OFFSET(prb_data_ring.data)")
+        missing = [name for name in wanted if name not in self.info]
+        if missing:
+            return {"found": False, "size": None, "problem": "VMCOREINFO lacks %s" % ", ".join(missing)}
+        ring = self._pointer(self.info["SYMBOL(prb)"])
+        if ring is None:
+            return {"found": False, "size": None, "problem": "the printk ring buffer pointer (prb) is not in the dump"}
+        text_ring = ring + self.info["OFFSET(printk_ringbuffer.text_data_ring)"]
+        raw_bits = self.read_virtual(text_ring + self.info["OFFSET(prb_data_ring.size_bits)"], 4)
+        data = self._pointer(text_ring + self.info["OFFSET(prb_data_ring.data)"])
+        if raw_bits is None or data is None:
+            return {"found": False, "size": None, "problem": "the printk text ring header is not in the dump"}
+        bits = struct.unpack(self.order + "I", raw_bits)[0]
+        if not 8 <= bits <= 26 or (1 << bits) > KERNEL_LOG_LIMIT:
+            return {"found": False, "size": None, "problem": "implausible printk text ring size 2^%d" % bits}
+        text = self.read_virtual(data, 1 << bits)
+        if text is None:
+            return {"found": False, "size": 1 << bits, "problem": "the printk text ring is not in the dump"}
+        self.kernel_log_text = text.decode("utf-8", "replace")
+        return {"found": True, "size": 1 << bits, "problem": None}
 
 
 def inspect_flattened(handle, size):
@@ -553,6 +651,12 @@ def dmesg_crash_line(real_path):
         handle.seek(0, os.SEEK_END)
         handle.seek(max(0, handle.tell() - DMESG_READ_LIMIT))
         text = handle.read().decode("utf-8", "replace")
+    return crash_line_in(text)
+
+
+def crash_line_in(text):
+    # type: (str) -> Optional[str]
+    """The line of a kernel log text that shows the sysrq crash, or None; ring buffer records end at NULs."""
     match = SYSRQ_CRASH_RE.search(text)
     if not match:
         return None
@@ -596,6 +700,11 @@ def describe_dump(root, real_dir, name, siblings, per_crash_dir):
     header = found["header"] or {}
     dmesg = find_dmesg(real_dir, name, siblings, per_crash_dir)
     crash_line = dmesg_crash_line(os.path.join(real_dir, dmesg)) if dmesg else None
+    dmesg_source = "file" if dmesg else None
+    in_dump = found.get("kernel_log_text")
+    if crash_line is None and in_dump:
+        crash_line = crash_line_in(NON_TEXT_RE.sub("\n", in_dump))
+        dmesg_source = "dump"
     return {
         "path": host_path(root, real_path),
         "dir": host_path(root, real_dir),
@@ -611,6 +720,7 @@ def describe_dump(root, real_dir, name, siblings, per_crash_dir):
         "machine": header.get("machine"),
         "header": found["header"],
         "dmesg_path": host_path(root, os.path.join(real_dir, dmesg)) if dmesg else None,
+        "dmesg_source": dmesg_source,
         "dmesg_has_sysrq": crash_line is not None,
         "dmesg_crash_line": crash_line,
     }

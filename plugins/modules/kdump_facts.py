@@ -36,6 +36,14 @@ options:
       - A sosreport's C(installed-rpms), C(uname) and C(sos_commands/hardware/dmidecode) files are read when present.
     type: path
     default: /
+  dump_path:
+    description:
+      - The local directory dumps are written to (the role passes C(kdump_path) for local targets).
+      - On the live system its filesystem's free space becomes C(storage); unset, or with O(root) set to a
+        captured tree, C(storage) is null.
+      - An unfiltered dump (finding C(makedumpfile-cannot-read-kernel)) needs room for all RAM there
+        (finding C(dump-space-short-for-full-copy)).
+    type: path
 attributes:
   check_mode:
     support: full
@@ -142,11 +150,18 @@ ansible_facts:
                    kdump_package: kdump-tools, service: kdump-tools, service_enabled: true}
         capabilities:
           description:
-            - C(high_low_reservation), C(kexec_multiple_regions), C(kexec_file_crash), each
-              C({supported, why}) with supported true, false or null (unknown).
+            - C(high_low_reservation), C(kexec_multiple_regions), C(kexec_file_crash),
+              C(makedumpfile_reads_kernel), each C({supported, why}) with supported true, false or null (unknown).
           type: dict
           sample:
             high_low_reservation: {supported: true, why: arm64 supports ,high/,low since Linux 5.19}
+        storage:
+          description:
+            - Free space for local dumps, measured only on the live system with O(dump_path) set, else null.
+              C(path) (as given), C(measured_at) (the nearest existing directory), C(free_bytes) (available to
+              root-less writers, as df), C(size_bytes).
+          type: dict
+          sample: {path: /var/crash, measured_at: /var/crash, free_bytes: 6442450944, size_bytes: 16106127360}
         findings:
           description: Broken or risky links of the kdump chain, errors first. Ids are listed in docs/facts.md.
           type: list
@@ -172,12 +187,14 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import c
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
     kallsyms_text, kernel_facts, software_facts,
 )
+from ansible_collections.fleetops.kdump.plugins.module_utils._storage import storage_facts
 
 DMESG_FILES = ("var/log/dmesg", "sos_commands/kernel/dmesg")
 
 
-def gather_facts(root="/", runner=None):
-    """All kdump facts of the tree at root. runner(argv) -> (rc, out, err) is used only for root "/"."""
+def gather_facts(root="/", runner=None, dump_path=None):
+    """All kdump facts of the tree at root. runner(argv) -> (rc, out, err) is used only for root "/";
+    dump_path (the local dump directory) is measured only on the live system."""
     tree = HostTree(root)
     live = tree.live
     uname = os.uname() if live else None
@@ -204,6 +221,7 @@ def gather_facts(root="/", runner=None):
         "kernel": kernel,
         "reservation": reservation,
         "software": software_facts(tree, runner if live else None),
+        "storage": storage_facts(dump_path) if live else None,
     }
     facts["capabilities"] = capabilities(facts)
     facts["findings"] = findings(facts, facts["capabilities"], tree.missing + tree.unreadable, live=live)
@@ -212,7 +230,7 @@ def gather_facts(root="/", runner=None):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(root=dict(type="path", default="/")),
+        argument_spec=dict(root=dict(type="path", default="/"), dump_path=dict(type="path")),
         supports_check_mode=True,
     )
     root = module.params["root"] or "/"
@@ -227,7 +245,7 @@ def main():
         return module.run_command([executable] + list(argv[1:]), check_rc=False)
 
     try:
-        facts = gather_facts(root, runner)
+        facts = gather_facts(root, runner, module.params["dump_path"])
     except (OSError, IOError) as error:
         module.fail_json(msg="Reading %s failed: %s. Check that the user running the module can read it." % (root, error))
     module.exit_json(changed=False, ansible_facts={"kdump": facts})

@@ -178,7 +178,8 @@ dumps:
           C(incomplete_flag), and on 64-bit hosts C(dump_level), C(split), C(max_mapnr_64), plus C(min_size).
         - Flattened adds C(flat_version) and C(inner_format).
         - ELF keys include C(class), C(byte_order), C(e_type), C(e_machine), C(machine), C(phnum),
-          C(load_segments) and C(release).
+          C(load_segments), C(release) and C(kernel_log) (C({found, size, problem}), the printk ring buffer located
+          through VMCOREINFO in the dump's own memory, for 64-bit cores).
       type: dict
       sample: {"header_version": 6, "block_size": 4096, "sub_hdr_size": 1, "bitmap_blocks": 32,
                "max_mapnr": 524288, "release": "6.1.0-27-arm64", "machine": "aarch64"}
@@ -186,8 +187,15 @@ dumps:
       description: The dmesg file saved with the dump (Debian C(dmesg.<stamp>), RHEL C(vmcore-dmesg.txt)), null when none.
       type: str
       sample: /var/crash/202411251705/dmesg.202411251705
+    dmesg_source:
+      description:
+        - Where the kernel log that was checked came from - C(file) (the dmesg saved with the dump), C(dump) (read
+          from an ELF dump's own printk ring buffer, for example a plain copy of /proc/vmcore that kdump-tools
+          saves without dmesg when makedumpfile cannot read the kernel) or null (no log found).
+      type: str
+      sample: file
     dmesg_has_sysrq:
-      description: "Whether that dmesg shows the sysrq crash (C(sysrq: Trigger a crash) or C(SysRq : Trigger a crash))."
+      description: "Whether that kernel log shows the sysrq crash (C(sysrq: Trigger a crash) or C(SysRq : Trigger a crash))."
       type: bool
       sample: true
     dmesg_crash_line:

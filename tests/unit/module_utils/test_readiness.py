@@ -227,6 +227,8 @@ SCENARIOS = [
     ("soc-unidentified", "info", {"platform__soc": "unknown", "platform__is_altra": False}),
     ("kexec-no-text-symbol", "error", {"kernel__config": dict(FULL_CONFIG, CONFIG_KEXEC_FILE="n"),
                                        "kernel__kallsyms_text": False}),
+    ("makedumpfile-cannot-read-kernel", "error", {"kernel__config": dict(FULL_CONFIG, CONFIG_ARM64_VA_BITS="52",
+                                                                           CONFIG_ARM64_PAGE_SHIFT="12")}),
 ]
 
 
@@ -414,3 +416,48 @@ def test_kexec_no_text_symbol(changes, fires):
         assert matching[0]["severity"] == "error"
         assert caps["kexec_file_crash"]["why"] in matching[0]["message"]
         assert "kdump_kallsyms_text_fix" in matching[0]["fix"] and "CONFIG_KALLSYMS_ALL=y" in matching[0]["fix"]
+
+
+# ---------------------------------------------------------------- makedumpfile and 52-bit VA (Debian 13 arm64)
+
+LPA2_4K = dict(FULL_CONFIG, CONFIG_ARM64_VA_BITS="52", CONFIG_ARM64_PAGE_SHIFT="12", CONFIG_ARM64_4K_PAGES="y")
+
+
+@pytest.mark.parametrize("changes,supported", [
+    ({"kernel__config": LPA2_4K, "software__makedumpfile_version": "1:1.7.6-1"}, False),   # Debian 13
+    ({"kernel__config": LPA2_4K, "software__makedumpfile_version": "1.7.9"}, False),
+    ({"kernel__config": LPA2_4K, "software__makedumpfile_version": None}, False),          # not installed yet
+    ({"kernel__config": dict(LPA2_4K, CONFIG_ARM64_PAGE_SHIFT=None)}, False),               # 4K_PAGES only
+    ({"kernel__config": LPA2_4K, "software__makedumpfile_version": "1.7.10"}, True),
+    ({"kernel__config": dict(LPA2_4K, CONFIG_ARM64_VA_BITS="48")}, True),                  # Debian 12
+    ({"kernel__config": dict(LPA2_4K, CONFIG_ARM64_PAGE_SHIFT="16", CONFIG_ARM64_4K_PAGES="n")}, True),
+    ({"kernel__config": FULL_CONFIG}, None),                                                # VA bits unknown
+    ({"kernel__config": None}, None),
+    ({"kernel__config": LPA2_4K, "platform__arch": "x86_64"}, True),
+])
+def test_makedumpfile_reads_kernel(changes, supported):
+    caps, found = run(facts_with(**changes))
+    assert caps["makedumpfile_reads_kernel"]["supported"] is supported, caps["makedumpfile_reads_kernel"]
+    matching = [item for item in found if item["id"] == "makedumpfile-cannot-read-kernel"]
+    assert bool(matching) is (supported is False)
+    if matching:
+        assert "VA Bits 52 not supported" in matching[0]["message"]
+        assert "kdump_vmcore_copy_fallback" in matching[0]["fix"]
+
+
+@pytest.mark.parametrize("free,fires", [(200 * GIB, True), (300 * GIB, False), (None, False)])
+def test_unfiltered_dump_needs_room_for_all_ram(free, fires):
+    facts = facts_with(kernel__config=LPA2_4K)
+    facts["storage"] = {"path": "/var/crash", "measured_at": "/var", "free_bytes": free, "size_bytes": 400 * GIB}
+    _caps, found = run(facts)
+    matching = [item for item in found if item["id"] == "dump-space-short-for-full-copy"]
+    assert bool(matching) is fires
+    if fires:
+        assert matching[0]["message"] == ("An unfiltered dump of this host is up to 256G (all RAM) but /var/crash "
+                                          "has 200G free.")
+
+
+def test_room_for_a_full_copy_matters_only_when_makedumpfile_cannot_filter():
+    facts = facts_with()
+    facts["storage"] = {"path": "/var/crash", "measured_at": "/var", "free_bytes": MIB, "size_bytes": GIB}
+    assert "dump-space-short-for-full-copy" not in ids(run(facts)[1])

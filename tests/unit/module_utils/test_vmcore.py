@@ -254,6 +254,56 @@ def test_elf_that_is_not_a_core(tmp_path):
     assert found["problems"] == ["ELF file is not a core dump (e_type=2, ET_CORE=4)"]
 
 
+SYSRQ_LOG = ["Booting Linux on physical CPU 0x0000000000 [0x413fd0c1]", "sysrq: Trigger a crash",
+             "Kernel panic - not syncing: sysrq triggered crash"]
+
+
+@pytest.mark.parametrize("prb_in_image", [False, True], ids=["linear-map", "kimage_voffset"])
+def test_elf_core_kernel_log_is_read_from_the_printk_ring(tmp_path, prb_in_image):
+    found = inspect(tmp_path, build.build_elf_core(kernel_log=SYSRQ_LOG, prb_in_image=prb_in_image))
+    assert found["problems"] == []
+    assert found["header"]["kernel_log"] == {"found": True, "size": 2048, "problem": None}
+    assert "sysrq: Trigger a crash" in found["kernel_log_text"]
+
+
+def test_plain_copy_dump_without_dmesg_file_shows_the_crash_from_its_own_log(tmp_path):
+    crash = tmp_path / "var" / "crash" / DEBIAN_STAMP
+    write(str(crash / ("vmcore." + DEBIAN_STAMP)), build.build_elf_core(kernel_log=SYSRQ_LOG))
+    (dump,) = vmcore.find_dumps(str(tmp_path), "/var/crash")
+    assert (dump["complete"], dump["format"], dump["dmesg_path"]) == (True, "elf", None)
+    assert (dump["dmesg_source"], dump["dmesg_has_sysrq"], dump["dmesg_crash_line"]) == (
+        "dump", True, "sysrq: Trigger a crash")
+
+
+def test_elf_core_log_without_the_crash_line_is_not_a_sysrq_crash(tmp_path):
+    crash = tmp_path / "var" / "crash" / DEBIAN_STAMP
+    write(str(crash / ("vmcore." + DEBIAN_STAMP)), build.build_elf_core(kernel_log=SYSRQ_LOG[:1]))
+    (dump,) = vmcore.find_dumps(str(tmp_path), "/var/crash")
+    assert (dump["dmesg_source"], dump["dmesg_has_sysrq"]) == ("dump", False)
+
+
+def test_elf_core_without_printk_vmcoreinfo_says_what_is_missing(tmp_path):
+    found = inspect(tmp_path, build.build_elf_core())
+    assert found["header"]["kernel_log"]["found"] is False
+    assert found["header"]["kernel_log"]["problem"].startswith("VMCOREINFO lacks SYMBOL(prb)")
+
+
+def test_elf_core_whose_prb_points_outside_the_dump(tmp_path):
+    image = bytearray(build.build_elf_core(kernel_log=SYSRQ_LOG))
+    load_offset = len(image) - 5 * 4096
+    struct.pack_into("<Q", image, load_offset + build.PRB_POINTER_AT, 0xFFFF0000DEAD0000)
+    found = inspect(tmp_path, bytes(image))
+    assert found["problems"] == []
+    assert found["header"]["kernel_log"]["problem"] == "the printk text ring header is not in the dump"
+
+
+def test_parse_vmcoreinfo_reads_hex_symbols_and_decimal_numbers():
+    info = vmcore.parse_vmcoreinfo(b"OSRELEASE=6.12\nSYMBOL(prb)=ffff800082a1b2c0\nOFFSET(a.b)=72\n"
+                                   b"NUMBER(kimage_voffset)=0xffff7fff7fe00000\nNUMBER(VA_BITS)=52\nBAD(x)=zz\n")
+    assert info == {"SYMBOL(prb)": 0xFFFF800082A1B2C0, "OFFSET(a.b)": 72,
+                    "NUMBER(kimage_voffset)": 0xFFFF7FFF7FE00000, "NUMBER(VA_BITS)": 52}
+
+
 def test_big_endian_elf_core(tmp_path):
     found = inspect(tmp_path, build.build_elf_core(machine="s390x", byte_order=">"))
     assert found["problems"] == [] and found["header"]["machine"] == "s390x"
