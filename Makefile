@@ -6,7 +6,7 @@ export VENV
 BIN := $(abspath $(VENV))/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup test lint sanity units build-doc vm-test test-arm64 demo changelog clean
+.PHONY: setup test test-matrix lint sanity units build-doc vm-test test-arm64 demo changelog clean
 
 setup:
 	@tools/setup
@@ -16,10 +16,17 @@ test: setup
 	@tools/stage sanity $(MAKE) --no-print-directory sanity
 	@tools/stage build-and-doc $(MAKE) --no-print-directory build-doc
 	@printf "\n===== unit + VM tests (pytest; its summary is the last line) =====\n"
-	@$(PYTEST)
+	@$(PYTEST) -m "not vm_matrix"
 
+# Every VM scenario: Debian 13 and 12, amd64 and arm64 (Altra, RAM above 4 GiB), and the 6.12 reservation test.
+test-matrix: setup
+	@$(PYTEST) -m "vm or vm_matrix" tests/integration
+
+# ansible-lint --offline installs nothing, so it resolves fleetops.kdump.* through the checkout's own link.
+COLLECTION_LINK := build/collections/ansible_collections/fleetops/kdump
 lint:
-	@PATH="$(BIN):$$PATH" ansible-lint --offline --profile production
+	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
+	@ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/build/collections" PATH="$(BIN):$$PATH" ansible-lint --offline --profile production
 	@PATH="$(BIN):$$PATH" antsibull-changelog lint
 
 sanity:
@@ -33,10 +40,10 @@ build-doc:
 	@tools/build-and-doc
 
 vm-test: setup
-	@$(PYTEST) -m "vm and not vm_arm64"
+	@$(PYTEST) -m "vm and not vm_arm64 and not vm_matrix"
 
 test-arm64: setup
-	@$(PYTEST) -m vm_arm64
+	@$(PYTEST) -m "vm_arm64 and not vm_matrix"
 
 demo: setup
 	@PATH="$(BIN):$$PATH" tools/demo

@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
     CrashkernelError,
+    check_regions,
     format_tokens,
     parse,
     plan,
@@ -45,6 +46,15 @@ def crashkernel_plan(kdump_facts, policy="auto", low=None):
     return _call("crashkernel_plan", plan, kdump_facts, policy=policy, low=low)
 
 
+def crashkernel_check_regions(expected, regions, low_limit):
+    """Region-by-region comparison of a crashkernel_reserve prediction with /proc/iomem's Crash kernel regions."""
+    if not isinstance(expected, dict) or not isinstance(regions, list) or isinstance(low_limit, bool) \
+            or not isinstance(low_limit, int):
+        raise AnsibleFilterError("crashkernel_check_regions: expects a crashkernel_reserve result, a list of "
+                                 "{start, end, size} regions and low_limit in bytes (memory.low_limit_bytes)")
+    return _call("crashkernel_check_regions", check_regions, expected, regions, low_limit)
+
+
 class FilterModule(object):
     """crashkernel= filters."""
 
@@ -54,4 +64,5 @@ class FilterModule(object):
             "crashkernel_format": crashkernel_format,
             "crashkernel_reserve": crashkernel_reserve,
             "crashkernel_plan": crashkernel_plan,
+            "crashkernel_check_regions": crashkernel_check_regions,
         }

@@ -694,6 +694,59 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     return _reserve(text, ram_bytes, low_bytes, margin, page_size, kmodel)
 
 
+def predicted_regions(expected):
+    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
+    """The "Crash kernel" regions a reserve() result stands for: [{placement: low|high|fixed, size, base}]."""
+    region = expected.get("region")
+    size, low_size = expected.get("size") or 0, expected.get("low_size") or 0
+    if region in (None, "none") or size <= 0:
+        return []
+    out = [{"placement": region, "size": size, "base": expected.get("base") if region == "fixed" else None}]
+    if low_size > 0:
+        out.append({"placement": "low", "size": low_size, "base": None})
+    return out
+
+
+def _placement(region, low_limit):
+    # type: (Dict[str, int], int) -> str
+    if region["end"] <= low_limit:
+        return "low"
+    return "high" if region["start"] >= low_limit else "across the low limit"
+
+
+def check_regions(expected, regions, low_limit):
+    # type: (Dict[str, Any], List[Dict[str, int]], int) -> Dict[str, Any]
+    """Compare what reserve() predicted with the "Crash kernel" regions of /proc/iomem, region by region.
+
+    regions: [{start, end (exclusive), size}]. A predicted region matches an actual one of the same size that
+    lies wholly below low_limit (low), wholly above it (high) or starts at base (fixed). Returns {ok,
+    predicted, actual (each with its placement), problems (sentences)}.
+    """
+    wanted = predicted_regions(expected)
+    actual = [dict(region, placement=_placement(region, low_limit)) for region in regions]
+    unmatched = list(range(len(actual)))
+    problems = []
+    where = {"low": "below %s" % human_size(low_limit), "high": "at or above %s" % human_size(low_limit)}
+    for region in wanted:
+        for index in unmatched:
+            have = actual[index]
+            if have["size"] != region["size"]:
+                continue
+            if region["placement"] == "fixed" and have["start"] == region["base"] or \
+                    region["placement"] == have["placement"]:
+                unmatched.remove(index)
+                break
+        else:
+            place = "at 0x%x" % region["base"] if region["placement"] == "fixed" else where[region["placement"]]
+            problems.append("predicted a %s region %s, /proc/iomem has none" % (human_size(region["size"]), place))
+    for index in unmatched:
+        have = actual[index]
+        problems.append("/proc/iomem has an unpredicted %s region at 0x%x-0x%x (%s)" % (
+            human_size(have["size"]), have["start"], have["end"] - 1,
+            where.get(have["placement"], have["placement"])))
+    return {"ok": not problems, "predicted": wanted, "actual": actual, "problems": problems}
+
+
 def _reserve(cmdline, ram, low_ram, margin, page_size, model):
     # type: (str, int, Optional[int], int, int, Dict[str, Any]) -> Dict[str, Any]
     out = _Outcome(model)

@@ -358,3 +358,48 @@ def test_backport_reported_by_facts_upgrades_legacy_arm64():
 ])
 def test_swiotlb_size(cmdline, size):
     assert ck.swiotlb_size(cmdline) == size
+
+
+# ---------------------------------------------------------------- region-by-region comparison with /proc/iomem
+
+MIB, GIB = 1 << 20, 1 << 30
+LIMIT = 4 * GIB
+
+
+def region(start, size):
+    return {"start": start, "end": start + size, "size": size}
+
+
+def test_high_and_low_regions_match_region_by_region():
+    # Debian 12 arm64 guest with 6 GiB: 16 MiB at 0xfb000000, 128 MiB at 0x1ae000000 (measured)
+    expected = {"region": "high", "size": 128 * MIB, "low_size": 16 * MIB, "base": None}
+    check = ck.check_regions(expected, [region(0xfb000000, 16 * MIB), region(0x1ae000000, 128 * MIB)], LIMIT)
+    assert check["ok"] and check["problems"] == []
+    assert [r["placement"] for r in check["actual"]] == ["low", "high"]
+
+
+def test_same_total_in_the_wrong_place_is_a_mismatch():
+    expected = {"region": "high", "size": 128 * MIB, "low_size": 16 * MIB, "base": None}
+    check = ck.check_regions(expected, [region(0xf0000000, 128 * MIB), region(0xfb000000, 16 * MIB)], LIMIT)
+    assert not check["ok"]
+    assert check["problems"] == [
+        "predicted a 128 MiB region at or above 4 GiB, /proc/iomem has none",
+        "/proc/iomem has an unpredicted 128 MiB region at 0xf0000000-0xf7ffffff (below 4 GiB)"]
+
+
+def test_nothing_predicted_and_nothing_reserved():
+    assert ck.check_regions({"region": "none", "size": 0, "low_size": 0}, [], LIMIT)["ok"]
+    assert not ck.check_regions({"region": "none", "size": 0, "low_size": 0}, [region(0x80000000, MIB)], LIMIT)["ok"]
+
+
+def test_fixed_region_must_start_at_its_base():
+    expected = {"region": "fixed", "size": 256 * MIB, "low_size": 0, "base": 0x20000000}
+    assert ck.check_regions(expected, [region(0x20000000, 256 * MIB)], LIMIT)["ok"]
+    assert ck.check_regions(expected, [region(0x30000000, 256 * MIB)], LIMIT)["problems"][0] == (
+        "predicted a 256 MiB region at 0x20000000, /proc/iomem has none")
+
+
+def test_a_region_across_the_limit_is_neither_low_nor_high():
+    expected = {"region": "low", "size": 256 * MIB, "low_size": 0, "base": None}
+    check = ck.check_regions(expected, [region(LIMIT - 128 * MIB, 256 * MIB)], LIMIT)
+    assert check["actual"][0]["placement"] == "across the low limit" and not check["ok"]
