@@ -654,12 +654,15 @@ def dmesg_crash_line(real_path):
     return crash_line_in(text)
 
 
-def crash_line_in(text):
-    # type: (str) -> Optional[str]
-    """The line of a kernel log text that shows the sysrq crash, or None; ring buffer records end at NULs."""
+def crash_line_in(text, record=False):
+    # type: (str, bool) -> Optional[str]
+    """The line of a kernel log text that shows the sysrq crash, or None. record: the text is a printk ring,
+    whose records may be followed by stale bytes of older ones, so only the matched words are returned."""
     match = SYSRQ_CRASH_RE.search(text)
     if not match:
         return None
+    if record:
+        return match.group(0)
     start = text.rfind("\n", 0, match.start()) + 1
     end = text.find("\n", match.end())
     return text[start:end if end >= 0 else len(text)].strip()
@@ -703,7 +706,7 @@ def describe_dump(root, real_dir, name, siblings, per_crash_dir):
     dmesg_source = "file" if dmesg else None
     in_dump = found.get("kernel_log_text")
     if crash_line is None and in_dump:
-        crash_line = crash_line_in(NON_TEXT_RE.sub("\n", in_dump))
+        crash_line = crash_line_in(NON_TEXT_RE.sub("\n", in_dump), record=True)
         dmesg_source = "dump"
     return {
         "path": host_path(root, real_path),

@@ -61,8 +61,9 @@ def test_reservation_in_iomem_equals_the_plan_region_by_region(host, expected):
     print("Crash kernel regions: %s" % ", ".join("0x%x+%d MiB (%s)" % (r["start"], r["size"] >> 20, r["placement"])
                                                  for r in check["actual"]))
     assert check["ok"], check["problems"]
-    # the kernel reports its main region only (the high one when there are two)
-    assert int(host.file("/sys/kernel/kexec_crash_size").content_string) == expected["expected"]["size"]
+    # with two regions, 6.1 reports the main (high) one only, 6.12 both: measured in the Debian 12 and 13 guests
+    total = sum(region["size"] for region in regions)
+    assert int(host.file("/sys/kernel/kexec_crash_size").content_string) in (expected["expected"]["size"], total)
 
 
 def test_kdump_service_enabled_and_active(host):
@@ -97,7 +98,7 @@ def test_copy_fallback_only_where_the_facts_ask_for_it(host, facts):
 
 def test_one_validated_dump_with_the_sysrq_line(host, facts):
     # testinfra formats the command with the quoted arguments, hence %% for find's own %p
-    listing = host.check_output("sudo find %s -mindepth 2 -maxdepth 2 ( -name 'dump.*' -o -name 'vmcore.*' ) "
+    listing = host.check_output("sudo find %s -mindepth 2 -maxdepth 2 \\( -name 'dump.*' -o -name 'vmcore.*' \\) "
                                 "-printf '%%p\\n'", "/var/crash")
     dumps = sorted(listing.split())
     assert len(dumps) == 1, dumps

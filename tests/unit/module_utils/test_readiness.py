@@ -227,8 +227,8 @@ SCENARIOS = [
     ("soc-unidentified", "info", {"platform__soc": "unknown", "platform__is_altra": False}),
     ("kexec-no-text-symbol", "error", {"kernel__config": dict(FULL_CONFIG, CONFIG_KEXEC_FILE="n"),
                                        "kernel__kallsyms_text": False}),
-    ("makedumpfile-cannot-read-kernel", "error", {"kernel__config": dict(FULL_CONFIG, CONFIG_ARM64_VA_BITS="52",
-                                                                           CONFIG_ARM64_PAGE_SHIFT="12")}),
+    ("makedumpfile-cannot-read-kernel", "error",
+     {"kernel__config": dict(FULL_CONFIG, CONFIG_ARM64_VA_BITS="52", CONFIG_ARM64_PAGE_SHIFT="12")}),
 ]
 
 
