@@ -75,6 +75,18 @@ TABLE_DEBIAN = {
                 (64 * GIB, 128 * GIB, 2048 * MIB), (128 * GIB, None, 4096 * MIB)],
     "x86_64": [(384 * MIB, None, 128 * MIB)],
 }
+# kdump-tools 1.10 (Debian 13) raised the amd64 default after OOMs in a 2 GiB guest; the arm64 table is unchanged.
+TABLE_DEBIAN_13_X86 = [(512 * MIB, None, 192 * MIB)]
+
+
+def debian_table(facts, arch):
+    # type: (Dict[str, Any], str) -> List[Tuple[int, Optional[int], int]]
+    """The table kdump-tools' grub.d snippet writes on this host's Debian release (12's when unknown)."""
+    software = _get(facts, "software") or {}
+    major = str(software.get("version") or "").split(".")[0]
+    if arch == "x86_64" and software.get("distro") == "debian" and major.isdigit() and int(major) >= 13:
+        return TABLE_DEBIAN_13_X86
+    return TABLE_DEBIAN[arch]
 
 ARCH_ALIASES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64"}
 
@@ -1227,7 +1239,7 @@ def _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, mode
         delta = _kdump_utils_delta(facts, arch, findings)
         table = [(start, end, size + delta) for start, end, size in TABLE_KDUMP_UTILS[arch]]
     else:
-        table = TABLE_DEBIAN[arch]
+        table = debian_table(facts, arch)
     plain = [_table_arg(table)]
     size, _why = select_range(table, ram, model["roundup"])
     wants_high_low = prefer_high_low or low_override is not None

@@ -132,6 +132,25 @@ def test_x86_kdump_utils():
     assert result["expected"]["model"] == ck.MODEL_X86_52
 
 
+@pytest.mark.parametrize("distro,version,expected", [
+    ("debian", "13", "crashkernel=512M-:192M"),   # kdump-tools 1.10.7's grub.d snippet
+    ("debian", "14", "crashkernel=512M-:192M"),
+    ("debian", "12", "crashkernel=384M-:128M"),   # kdump-tools 1.8.1
+    ("ubuntu", "24.04", "crashkernel=384M-:128M"),
+    (None, None, "crashkernel=384M-:128M"),
+])
+def test_debian_policy_follows_the_release_on_x86_64(distro, version, expected):
+    host = facts(arch="x86_64", release="6.12.57-amd64", total=3 * G)
+    host["software"].update(distro=distro, version=version)
+    assert ck.plan(host, "debian")["args"] == [expected]
+
+
+def test_debian_13_keeps_the_arm64_table():
+    host = facts(total=16 * G)
+    host["software"].update(distro="debian", version="13")
+    assert ck.plan(host, "debian")["args"] == ["crashkernel=2G-4G:320M,4G-32G:512M,32G-64G:1G,64G-128G:2G,128G-:4G"]
+
+
 def test_debian_policy():
     assert ck.plan(facts(arch="x86_64", release="6.1.0-27-amd64"), "debian")["args"] == ["crashkernel=384M-:128M"]
     assert ck.plan(facts(total=16 * G), "debian")["args"] == \
