@@ -88,6 +88,7 @@ def debian_table(facts, arch):
         return TABLE_DEBIAN_13_X86
     return TABLE_DEBIAN[arch]
 
+WHITESPACE_RE = re.compile(r"[\t\n\r\v\f]")
 ARCH_ALIASES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64"}
 
 
@@ -681,7 +682,9 @@ def _to_cmdline(cmdline):
     if not isinstance(cmdline, str):
         raise CrashkernelError("cmdline: expected the kernel command line (text) or a list of args, got %r"
                                % (cmdline,))
-    return cmdline
+    # /proc/cmdline ends with a newline the kernel's own command line does not have; a file read may hold
+    # other line breaks or tabs. The kernel's parser sees only spaces between arguments.
+    return WHITESPACE_RE.sub(" ", cmdline).strip(" ")
 
 
 def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=None, page_size=4096,

@@ -403,3 +403,10 @@ def test_a_region_across_the_limit_is_neither_low_nor_high():
     expected = {"region": "low", "size": 256 * MIB, "low_size": 0, "base": None}
     check = ck.check_regions(expected, [region(LIMIT - 128 * MIB, 256 * MIB)], LIMIT)
     assert check["actual"][0]["placement"] == "across the low limit" and not check["ok"]
+
+
+def test_proc_cmdline_with_its_trailing_newline_reads_like_the_kernel_s_own():
+    # found by the 6.12 reservation VM test: /proc/cmdline text ends with "\n"
+    for text in ("ro crashkernel=256M\n", "ro\tcrashkernel=256M\r\n", ["ro", "crashkernel=256M"]):
+        result = ck.reserve(text, 5114 * MIB, arch="x86_64", kernel="6.12.118+deb13-amd64", low_ram=2042 * MIB)
+        assert (result["region"], result["size"]) == ("low", 256 * MIB), result["reason"]
