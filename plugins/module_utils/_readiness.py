@@ -231,7 +231,8 @@ def makedumpfile_reads_kernel(facts):
     config = facts["kernel"].get("config")
     if config is None:
         return _supported(None, "kernel config unknown")
-    va_bits, page_shift = config.get("CONFIG_ARM64_VA_BITS"), config.get("CONFIG_ARM64_PAGE_SHIFT")
+    va_bits = config.get("CONFIG_ARM64_VA_BITS")
+    page_shift = config.get("CONFIG_PAGE_SHIFT") or config.get("CONFIG_ARM64_PAGE_SHIFT")  # 6.10+ / older
     if page_shift is None and config_enabled(config, "CONFIG_ARM64_4K_PAGES"):
         page_shift = "12"
     if va_bits is None or page_shift is None:

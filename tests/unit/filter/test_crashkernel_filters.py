@@ -17,7 +17,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetops.kdump.plugins.filter.crashkernel import FilterModule
 
 M, G = 1 << 20, 1 << 30
-NAMES = ("crashkernel_parse", "crashkernel_format", "crashkernel_reserve", "crashkernel_plan")
+NAMES = ("crashkernel_parse", "crashkernel_format", "crashkernel_reserve", "crashkernel_plan",
+         "crashkernel_check_regions")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 COLLECTIONS = os.path.join(REPO, "build", "collections")
 BIN = os.path.dirname(sys.executable)
@@ -122,3 +123,11 @@ def test_template_error_names_the_variable(tmp_path):
     text = result.stdout + result.stderr
     assert "kdump_crashkernel: a table is a list of {min, max, size} entries" in text
     assert "Traceback" not in text
+
+
+def test_check_regions_filter_refuses_what_is_not_a_prediction(filters):
+    with pytest.raises(AnsibleFilterError, match="low_limit in bytes"):
+        filters["crashkernel_check_regions"]({"region": "low", "size": 1}, [], "4G")
+    check = filters["crashkernel_check_regions"]({"region": "low", "size": 256 << 20, "low_size": 0},
+                                                 [{"start": 0x69000000, "end": 0x79000000, "size": 256 << 20}], 4 << 30)
+    assert check["ok"] is True

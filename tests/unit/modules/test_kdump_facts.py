@@ -165,7 +165,7 @@ def test_fixture_trees_match_their_generator():
     assert gen.main(["--check"]) == 0
 
 
-CAPTURED = sorted(path for path in glob.glob(os.path.join(HOSTS, "debian12-*-qemu*")) if os.path.isdir(path))
+CAPTURED = sorted(path for path in glob.glob(os.path.join(HOSTS, "debian1[23]-*-qemu*")) if os.path.isdir(path))
 
 
 @pytest.mark.skipif(not CAPTURED, reason="no captured test-VM trees yet")
@@ -187,6 +187,28 @@ def test_captured_debian12_arm64_tree_has_no_text_symbol():
     assert len(found) == 1 and found[0]["severity"] == "error"
     assert "CONFIG_KEXEC_FILE is not set" in found[0]["message"]
     assert not any(item["id"] == "input-missing" and "kallsyms" in item["message"] for item in facts["findings"])
+
+
+def test_captured_debian13_arm64_tree_shows_the_makedumpfile_gap():
+    # fresh guest: makedumpfile not installed yet, and no released one reads 4K pages with 52-bit VA
+    facts = kdump_facts.gather_facts(os.path.join(HOSTS, "debian13-arm64-qemu-altra"))
+    config = facts["kernel"]["config"]
+    assert (config["CONFIG_ARM64_VA_BITS"], config["CONFIG_PAGE_SHIFT"], config["CONFIG_ARM64_LPA2"],
+            config["CONFIG_KEXEC_FILE"]) == ("52", "12", "y", "n")
+    assert facts["kernel"]["release"].startswith("6.12.") and facts["software"]["version"] == "13"
+    assert facts["capabilities"]["makedumpfile_reads_kernel"]["supported"] is False
+    assert "makedumpfile-cannot-read-kernel" in {item["id"] for item in facts["findings"]}
+    # Debian 13's arm64 kernel lists _text (CONFIG_KALLSYMS_ALL=y): no kallsyms finding
+    assert "kexec-no-text-symbol" not in {item["id"] for item in facts["findings"]}
+    # 6 GiB from 1 GiB: RAM above 4 GiB, as on an Altra
+    assert facts["memory"]["total_bytes"] - facts["memory"]["low_bytes"] > 2 << 30
+
+
+def test_captured_debian13_amd64_tree_reads_its_kernel():
+    facts = kdump_facts.gather_facts(os.path.join(HOSTS, "debian13-amd64-qemu"))
+    assert facts["kernel"]["config"]["CONFIG_KEXEC_FILE"] == "y"
+    assert facts["capabilities"]["makedumpfile_reads_kernel"]["supported"] is True
+    assert facts["software"]["version"] == "13" and facts["storage"] is None
 
 
 def test_captured_debian12_amd64_tree_does_not_read_kallsyms(tmp_path):

@@ -26,6 +26,9 @@ CASES = {
     # Debian 12 arm64: no _text in /proc/kallsyms, no kexec_file_load (finding kexec-no-text-symbol)
     "debian-arm64": {"fixture": "debian12-arm64-qemu-altra"},
     "debian-arm64-no-fix": {"fixture": "debian12-arm64-qemu-altra", "kdump_kallsyms_text_fix": False},
+    # Debian 13 arm64: 4K pages with 52-bit VA, which no released makedumpfile reads
+    "debian13-arm64": {"fixture": "debian13-arm64-qemu-altra"},
+    "debian13-arm64-no-fallback": {"fixture": "debian13-arm64-qemu-altra", "kdump_vmcore_copy_fallback": False},
     "rhel9": {"fixture": "rhel9-x86_64"},
     "too-big": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G"},
     "too-big-accepted": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G",
@@ -123,6 +126,14 @@ def test_missing_text_symbol_is_fixed_by_the_rollout_unless_the_fix_is_off(asses
     off = assessments["debian-arm64-no-fix"]
     assert "kexec-no-text-symbol" in ids(off["blocking"]) and off["ready"] is False
     assert "kexec-no-text-symbol" not in ids(off["deferred"])
+
+
+def test_debian13_arm64_makedumpfile_gap_is_left_to_the_copy_fallback(assessments):
+    fallback = assessments["debian13-arm64"]
+    assert "makedumpfile-cannot-read-kernel" in ids(fallback["deferred"]) and fallback["ready"] is True
+    assert fallback["plan"]["args"] == ["crashkernel=128M,high", "crashkernel=16M,low"]
+    off = assessments["debian13-arm64-no-fallback"]
+    assert "makedumpfile-cannot-read-kernel" in ids(off["blocking"]) and off["ready"] is False
 
 
 def test_configured_rhel_host_is_ready(assessments):
