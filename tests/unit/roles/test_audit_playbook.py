@@ -33,10 +33,8 @@ HOSTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def audit(tmp_path_factory):
-    work = tmp_path_factory.mktemp("audit")
-    (work / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": HOSTS}}))
+def run_audit(work, hosts):
+    (work / "hosts.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "build", "collections"),
                ANSIBLE_NOCOLOR="1", PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
@@ -47,6 +45,19 @@ def audit(tmp_path_factory):
     assert (reports / "kdump-audit.json").exists(), run.stdout[-6000:]
     return {"rc": run.returncode, "output": run.stdout, "json": json.loads((reports / "kdump-audit.json").read_text()),
             "markdown": (reports / "kdump-audit.md").read_text()}
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    return run_audit(tmp_path_factory.mktemp("audit"), HOSTS)
+
+
+def test_debian13_arm64_is_ready_with_the_makedumpfile_gap_left_to_the_rollout(tmp_path):
+    result = run_audit(tmp_path, {"trixie-altra": local("debian13-arm64-qemu-altra")})
+    (row,) = result["json"]["hosts"]
+    assert (row["status"], row["soc"]) == ("ready", "altra"), result["output"][-3000:]
+    assert "makedumpfile-cannot-read-kernel" in row["fixed_by_rollout"]
+    assert row["planned_mib"] == 144.0 and row["reserved_mib"] == 0.0
 
 
 def test_every_host_gets_a_status(audit):
