@@ -83,10 +83,11 @@ def debian_table(facts, arch):
     # type: (Dict[str, Any], str) -> List[Tuple[int, Optional[int], int]]
     """The table kdump-tools' grub.d snippet writes on this host's Debian release (12's when unknown)."""
     software = _get(facts, "software") or {}
-    major = str(software.get("version") or "").split(".")[0]
+    major = str(software.get("version") or "").split(".", 1)[0]
     if arch == "x86_64" and software.get("distro") == "debian" and major.isdigit() and int(major) >= 13:
         return TABLE_DEBIAN_13_X86
     return TABLE_DEBIAN[arch]
+
 
 WHITESPACE_RE = re.compile(r"[\t\n\r\v\f]")
 ARCH_ALIASES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64"}
