@@ -45,7 +45,7 @@ CASES = {
 }
 
 
-def testvm(*args, timeout=1800, check=True):
+def run_testvm(*args, timeout=1800, check=True):
     result = subprocess.run([sys.executable, TESTVM] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True, timeout=timeout, check=False)
     if check and result.returncode != 0:
@@ -55,7 +55,7 @@ def testvm(*args, timeout=1800, check=True):
 
 
 def guest(name, command, timeout=300, check=True):
-    return testvm("ssh", "--name", name, "--", command, timeout=timeout, check=check).stdout
+    return run_testvm("ssh", "--name", name, "--", command, timeout=timeout, check=check).stdout
 
 
 def iomem(text):
@@ -78,7 +78,7 @@ def reboot(name, timeout=1500):
     guest(name, "sudo systemctl reboot", check=False)
     while time.monotonic() - started < timeout:
         time.sleep(10)
-        if testvm("wait-ssh", "--name", name, "--timeout", "600", check=False).returncode != 0:
+        if run_testvm("wait-ssh", "--name", name, "--timeout", "600", check=False).returncode != 0:
             continue
         now = guest(name, "cat /proc/sys/kernel/random/boot_id", check=False).strip()
         if now and now != before:
@@ -94,8 +94,8 @@ def test_debian13_kernel_reserves_what_the_engine_predicts(arch, e2e_summary):
         pytest.fail("the test VM image is built with debootstrap, which needs root: run make test-matrix as root")
     name = "resv-%s" % arch
     profile = ["--profile", "altra"] if arch == "arm64" else []
-    testvm("down", "--name", name, check=False)
-    testvm("up", "--arch", arch, "--suite", "trixie", "--name", name, "--memory", str(memory), *profile,
+    run_testvm("down", "--name", name, check=False)
+    run_testvm("up", "--arch", arch, "--suite", "trixie", "--name", name, "--memory", str(memory), *profile,
            "--timeout", "1500", timeout=3600)
     rows, failures = [], []
     try:
@@ -121,7 +121,7 @@ def test_debian13_kernel_reserves_what_the_engine_predicts(arch, e2e_summary):
                 failures.append("%s (%s): %s; engine: %s; kernel: %s" % (
                     what, args, "; ".join(check["problems"]), expected["reason"], kernel_says))
     finally:
-        testvm("down", "--name", name, check=False)
+        run_testvm("down", "--name", name, check=False)
     for row in rows:
         regions = ", ".join("%s %d MiB at 0x%x" % (r["placement"], r["size"] >> 20, r["start"]) for r in row["actual"])
         e2e_summary.append("6.12 reservation %s %-24s %-45s %s: %s (reboot %d s)" % (
