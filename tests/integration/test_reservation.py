@@ -96,7 +96,7 @@ def test_debian13_kernel_reserves_what_the_engine_predicts(arch, e2e_summary):
     profile = ["--profile", "altra"] if arch == "arm64" else []
     run_testvm("down", "--name", name, check=False)
     run_testvm("up", "--arch", arch, "--suite", "trixie", "--name", name, "--memory", str(memory), *profile,
-           "--timeout", "1500", timeout=3600)
+               "--timeout", "1500", timeout=3600)
     rows, failures = [], []
     try:
         release = guest(name, "uname -r").strip()
