@@ -194,6 +194,67 @@ def parse_size(text, what="size"):
     return value
 
 
+_NUMBER_IN_VALUE = re.compile(r"(?<![0-9A-Za-z])(0[xX][0-9a-fA-F]+|[0-9]+)([KMGTPEkmgtpe]?)")
+MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
+
+
+def _suggest(value, unit):
+    # type: (int, str) -> str
+    return format_size(value) if value >= MIB and value % MIB == 0 else "%d%s" % (value, unit)
+
+
+def _bare_number_error(what, value, unit, zero_means):
+    # type: (str, int, str, Optional[str]) -> CrashkernelError
+    zero = " (0 %s)" % zero_means if zero_means else ""
+    return CrashkernelError("%s: %r has no unit, so the kernel would read it as %d bytes; did you mean '%s'? "
+                            "Write sizes with a K, M, G or T suffix%s" % (what, value, value, _suggest(value, unit), zero))
+
+
+def operator_size(value, what, unit="M", zero_means=None):
+    # type: (Any, str, str, Optional[str]) -> int
+    """A size an operator wrote: '16M', '2G', '0x1000000' (hex is bytes on purpose), or 0 when zero_means
+    says what 0 does (0 passes; callers refuse it where it means nothing). A bare number such as 16 or '16'
+    is refused: nobody means bytes."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise CrashkernelError("%s: expected a size like '16M' or '2G', got %r" % (what, value))
+    if isinstance(value, int):
+        if value == 0:
+            return 0
+        if value < 0:
+            raise CrashkernelError("%s: %d is negative; write a size like '%d%s'" % (what, value, -value, unit))
+        raise _bare_number_error(what, value, unit, zero_means)
+    size = parse_size(value, what)
+    text = value.strip()
+    if size and not text[-1:].isalpha() and not text.lower().startswith("0x"):
+        raise _bare_number_error(what, size, unit, zero_means)
+    return size
+
+
+def bare_numbers(value):
+    # type: (str) -> List[str]
+    """Non-zero decimal numbers without a unit in one crashkernel= value ('1G-:256' -> ['256'])."""
+    found = []
+    for match in _NUMBER_IN_VALUE.finditer(value):
+        number, suffix = match.group(1), match.group(2)
+        if not suffix and not number.lower().startswith("0x") and int(number, 10) != 0:
+            found.append(number)
+    return found
+
+
+def check_operator_value(value, what):
+    # type: (str, str) -> Dict[str, Any]
+    """parse_value for a crashkernel= value an operator wrote: also refuses sizes without a unit."""
+    token = parse_value(value)
+    bare = bare_numbers(value)
+    if bare:
+        hint = value
+        for number in bare:
+            hint = re.sub(r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % number, number + "M", hint, count=1)
+        raise CrashkernelError("%s: crashkernel=%s has %s without a unit, which the kernel reads as bytes; did "
+                               "you mean crashkernel=%s?" % (what, value, " and ".join(repr(n) for n in bare), hint))
+    return token
+
+
 # ---------------------------------------------------------------------------------------------------
 # Strict parse and canonical format
 
@@ -688,6 +749,14 @@ def _to_cmdline(cmdline):
     return WHITESPACE_RE.sub(" ", cmdline).strip(" ")
 
 
+def _bytes_or_size(value, what, unit):
+    # type: (Any, str, str) -> int
+    """Filter arguments: an int is bytes (as the facts give them); text must carry its unit."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return parse_size(value, what)
+    return operator_size(value, what, unit, zero_means="is allowed")
+
+
 def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=None, page_size=4096,
             model=None, high_low_supported=None):
     # type: (Any, Any, Any, Optional[str], Any, Any, Any, Optional[str], Optional[bool]) -> Dict[str, Any]
@@ -698,11 +767,15 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     low_size, base, cma_size, reason, cause, model}; sizes in bytes.
     """
     text = _to_cmdline(cmdline)
-    ram_bytes = parse_size(ram, "ram")
-    if ram_bytes <= 0:
-        raise CrashkernelError("ram: must be above zero (bytes of System RAM)")
-    low_bytes = None if low_ram is None else parse_size(low_ram, "low_ram")
-    margin = LOW_MARGIN if low_margin is None else parse_size(low_margin, "low_margin")
+    ram_bytes = _bytes_or_size(ram, "ram", "G")
+    if ram_bytes < MIN_RAM:
+        raise CrashkernelError("ram: %d bytes is less than any machine that runs Linux has; give bytes of System "
+                               "RAM (memory.total_bytes) or a size such as '%dG'" % (ram_bytes, ram_bytes or 8))
+    low_bytes = None if low_ram is None else _bytes_or_size(low_ram, "low_ram", "G")
+    if low_bytes is not None and low_bytes > ram_bytes:
+        raise CrashkernelError("low_ram: %s is more than ram (%s); low_ram is the part of System RAM below the "
+                               "low limit (memory.low_bytes)" % (human_size(low_bytes), human_size(ram_bytes)))
+    margin = LOW_MARGIN if low_margin is None else _bytes_or_size(low_margin, "low_margin", "M")
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 4096 or \
             page_size & (page_size - 1):
         raise CrashkernelError("page_size: expected 4096, 16384 or 65536, got %r" % (page_size,))
@@ -1029,7 +1102,7 @@ def parse_low(low):
     if low is None or isinstance(low, str) and low.strip().lower() in ("", "auto", "default"):
         return None
     try:
-        return parse_size(low, "kdump_crashkernel_low")
+        return operator_size(low, "kdump_crashkernel_low", zero_means="means no low region")
     except CrashkernelError as exc:
         raise CrashkernelError("%s. Fix: set kdump_crashkernel_low to a size such as '16M', to '0' for no low "
                                "region, or leave it unset for the policy default." % exc)
@@ -1056,9 +1129,9 @@ def parse_table(table):
         if "min" not in entry or "size" not in entry:
             raise CrashkernelError("%s: needs 'min' and 'size' ('max' is optional: leave it out for no upper "
                                    "bound); e.g. %s" % (where, example))
-        start = parse_size(entry["min"], where + " min")
-        end = None if entry.get("max") in (None, "") else parse_size(entry["max"], where + " max")
-        size = parse_size(entry["size"], where + " size")
+        start = operator_size(entry["min"], where + " min", "G", zero_means="is the bottom of the table")
+        end = None if entry.get("max") in (None, "") else operator_size(entry["max"], where + " max", "G")
+        size = operator_size(entry["size"], where + " size")
         if end is not None and end <= start:
             raise CrashkernelError("%s: max %s is not above min %s" % (where, format_size(end), format_size(start)))
         if size == 0:
@@ -1093,6 +1166,10 @@ def parse_policy(policy):
         if not tokens:
             raise CrashkernelError("kdump_crashkernel: %r holds no crashkernel value; write e.g. '512M', "
                                    "'1G-:256M' or '768M,high 16M,low'" % policy)
+        words = text.split()
+        values = [word[len(CRASHKERNEL):] for word in words if word.startswith(CRASHKERNEL)] or words
+        for value in values:
+            check_operator_value(value, "kdump_crashkernel")
         return {"kind": "explicit", "name": "explicit", "tokens": tokens, "table": None}
     if isinstance(policy, (list, dict)):
         return {"kind": "table", "name": "table", "tokens": None, "table": parse_table(policy)}
@@ -1303,6 +1380,25 @@ def _last_of_each_kind(tokens):
     return [token for index, token in enumerate(tokens) if last[_token_group(token)] == index]
 
 
+def _range_text(entry):
+    # type: (Dict[str, Any]) -> str
+    end = "" if entry["end"] is None else format_size(entry["end"])
+    return "%s-%s:%s" % (format_size(entry["start"]), end, format_size(entry["size"]))
+
+
+def overlapping_ranges(token):
+    # type: (Dict[str, Any]) -> Optional[Tuple[Dict[str, Any], Dict[str, Any]]]
+    """The first pair of ranges of a ranges token that overlap (in written order), else None."""
+    ranges = token.get("ranges") or []
+    for index, first in enumerate(ranges):
+        for second in ranges[index + 1:]:
+            first_end = U64_MASK + 1 if first["end"] is None else first["end"]
+            second_end = U64_MASK + 1 if second["end"] is None else second["end"]
+            if first["start"] < second_end and second["start"] < first_end:
+                return first, second
+    return None
+
+
 def _explicit_findings(tokens, model):
     # type: (List[Dict[str, Any]], Dict[str, Any]) -> List[Dict[str, str]]
     findings = []
@@ -1316,6 +1412,15 @@ def _explicit_findings(tokens, model):
                                  "kdump_crashkernel has more than one %s token; the kernel reads only the last one "
                                  "of each kind, so only that one is planned." % " / ".join(repeated),
                                  "Keep one token of each kind."))
+    for token in tokens:
+        overlap = overlapping_ranges(token)
+        if overlap:
+            first, second = overlap
+            findings.append(_finding("crashkernel-ranges-overlap", "warning",
+                                     "kdump_crashkernel's ranges %s and %s overlap; the kernel takes the first range "
+                                     "that matches the RAM size, so %s wins where they overlap."
+                                     % (_range_text(first), _range_text(second), _range_text(first)),
+                                     "Make the ranges disjoint: each END is the next START."))
     legacy_x86 = model["name"] in (MODEL_X86_OLD, MODEL_X86_52)
     if counts.get("plain") and counts.get("low") and not legacy_x86:
         findings.append(_finding("crashkernel-low-ignored", "warning",

@@ -200,7 +200,7 @@ def test_explicit_high_on_old_arm64_is_refused():
 
 
 def test_table_policy():
-    table = [{"min": "2G", "max": "64G", "size": "256M"}, {"min": "64G", "size": 512 * M}]
+    table = [{"min": "2G", "max": "64G", "size": "256M"}, {"min": "64G", "size": "512M"}]
     result = ck.plan(facts(), table)
     assert result["policy"] == "table"
     assert result["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]

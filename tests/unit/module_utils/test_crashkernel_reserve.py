@@ -289,7 +289,7 @@ def test_model_override():
 
 
 @pytest.mark.parametrize("kwargs, text", [
-    ({"ram": 0}, "ram: must be above zero"),
+    ({"ram": 0}, "ram: 0 bytes is less than any machine"),
     ({"ram": "lots"}, "ram: 'lots' is not a size"),
     ({"ram": 8 * G, "arch": "ppc64le"}, "arch: 'ppc64le' is not modelled"),
     ({"ram": 8 * G, "kernel": "linux"}, "kernel: 'linux' is not a kernel release"),
