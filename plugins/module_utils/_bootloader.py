@@ -30,7 +30,8 @@ import tempfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import CrashkernelError, check_operator_value
+from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 
 BACKENDS = ("grub", "grubby", "kernel_install")
 GRUB_DEFAULTS = "/etc/default/grub"
@@ -173,7 +174,7 @@ class ArgSpec:
 
 def _check_token(option, index, item):
     # type: (str, int, object) -> str
-    if isinstance(item, bool) or not isinstance(item, (str, int)):
+    if not isinstance(item, str):
         raise BootloaderError(
             "%s: item %d (%r) is not a string; give each kernel argument as a plain string such as "
             "'crashkernel=512M' or 'quiet'" % (option, index + 1, item))
@@ -206,6 +207,21 @@ def _check_token(option, index, item):
             "%s: %s= is set by the boot loader tooling itself and cannot be managed here; remove it"
             % (where, key))
     return token
+
+
+def _check_crashkernel(index, token):
+    # type: (int, str) -> None
+    """A crashkernel= argument to set must be one the kernel reads as the operator meant."""
+    if normalize_key(arg_key(token)) != "crashkernel":
+        return
+    where = "args: item %d (%r)" % (index + 1, token)
+    if "=" not in token:
+        raise BootloaderError("%s has no value; write crashkernel=SIZE, e.g. crashkernel=512M (to remove the "
+                              "reservation use state: absent)" % where)
+    try:
+        check_operator_value(token.split("=", 1)[1], where)
+    except CrashkernelError as error:
+        raise BootloaderError(str(error))
 
 
 def validate_args(args, state="present", remove_args=None, repeatable_keys=None):
@@ -248,6 +264,8 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
 
     desired = []  # type: List[str]
     if state == "present":
+        for index, token in enumerate(tokens):
+            _check_crashkernel(index, token)
         by_key = OrderedDict()  # type: Dict[str, List[str]]
         for token in tokens:
             if token in desired:
@@ -321,7 +339,7 @@ class Files:
         """Text of a file, None when it does not exist; unreadable files are an error."""
         path = self.path(rel)
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 return _decode(handle.read())
         except (OSError, IOError) as error:
             if error.errno in (errno.ENOENT, errno.ENOTDIR):
@@ -349,7 +367,7 @@ class Files:
         if path in self._saved:
             return
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 self._saved[path] = (handle.read(), os.stat(path))
         except (OSError, IOError) as error:
             if error.errno not in (errno.ENOENT, errno.ENOTDIR):
@@ -622,6 +640,74 @@ def edit_grub_defaults(text, keys, desired, variable):
             lines[-1] += "\n"
         lines.append("%s=\"$%s %s\"\n" % (variable, variable, " ".join(desired)))
     return "".join(lines)
+
+
+_ANY_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+_EXPANSION_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_DROPIN_TARGET_RE = re.compile(r'^(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)="\$\{fleetops_kdump_out\}', re.M)
+
+
+def _needs_a_shell(path, number, line):
+    # type: (str, int, str) -> BootloaderError
+    return BootloaderError(
+        "%s line %d (%s) needs a shell to evaluate, and the grub defaults of another root are read, never run; "
+        "run this module on that host (root: /) or write the line as a plain NAME=\"...\" assignment"
+        % (path, number, line.strip()[:120]))
+
+
+def _apply_own_dropin(values, text, keys, tokens):
+    # type: (Dict[str, Optional[str]], str, Sequence[str], Sequence[str]) -> None
+    """What a drop-in written by render_dropin does when sourced: strip keys, append tokens."""
+    found = _DROPIN_TARGET_RE.search(text)
+    target = found.group(1) if found else "GRUB_CMDLINE_LINUX_DEFAULT"
+    wanted = set(normalize_key(key) for key in keys)
+    for name in GRUB_VARIABLES:
+        kept = [token for token in split_cmdline(values.get(name) or "")
+                if normalize_key(arg_key(token)) not in wanted]
+        values[name] = " ".join(kept + (list(tokens) if name == target else []))
+
+
+def read_grub_defaults(sources):
+    # type: (Sequence[Tuple[str, str]]) -> Tuple[str, str]
+    """GRUB_CMDLINE_LINUX / _DEFAULT of defaults files read without a shell (for a root that is not the
+    running system): plain assignments with $VAR expansion, and this module's own drop-in. Anything that
+    needs a shell to decide those two values raises BootloaderError; nothing is executed."""
+    values = {}  # type: Dict[str, Optional[str]]
+    for path, text in sources:
+        own = parse_dropin(text)
+        if own is not None:
+            _apply_own_dropin(values, text, own[0], own[1])
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            match = _ANY_ASSIGN_RE.match(line)
+            if match is None:
+                raise _needs_a_shell(path, number, line)
+            name = match.group(1)
+            parsed = _parse_assignment_value(match.group(2).rstrip())
+            if parsed is None:
+                if name in GRUB_VARIABLES:
+                    raise _needs_a_shell(path, number, line)
+                values[name] = None  # e.g. GRUB_DISTRIBUTOR=`lsb_release ...`: unknown, harmless unless used
+                continue
+            quote, value, _trailer = parsed
+            if quote == '"':
+                for var in [m.group(1) or m.group(2) for m in _EXPANSION_RE.finditer(value)]:
+                    if var in values and values[var] is None:
+                        if name in GRUB_VARIABLES:
+                            raise _needs_a_shell(path, number, line)
+                        break
+                else:
+                    value = _EXPANSION_RE.sub(lambda m: values.get(m.group(1) or m.group(2)) or "", value)
+                    values[name] = value
+                    continue
+                values[name] = None
+                continue
+            values[name] = value
+    return (join_cmdline(split_cmdline(values.get("GRUB_CMDLINE_LINUX") or "")),
+            join_cmdline(split_cmdline(values.get("GRUB_CMDLINE_LINUX_DEFAULT") or "")))
 
 
 _EVAL_BEGIN = "@@fleetops-kdump-eval@@"
@@ -949,10 +1035,18 @@ class GrubBackend(Backend):
                 sources.append((self.files.path(rel), overrides[rel]))
             elif self.files.exists(rel):
                 sources.append((self.files.path(rel), None))
+        if not self.files.tree.live:
+            texts = [(path, text if text is not None else self._read_abs(path)) for path, text in sources]
+            return read_grub_defaults(texts)
         script, env = grub_eval_script(sources)
         out = _run(self.runner, ["/bin/sh", "-c", script, "fleetops-kdump-eval"], env,
                    what="evaluating the grub defaults (%s and %s/*.cfg)" % (GRUB_DEFAULTS, GRUB_DROPIN_DIR))
         return parse_grub_eval(out)
+
+    def _read_abs(self, path):
+        # type: (str) -> str
+        text = self.files.read("/" + os.path.relpath(path, self.files.root))
+        return text or ""
 
     def plan(self, spec):
         # type: (ArgSpec) -> Plan

@@ -195,6 +195,7 @@ def parse_size(text, what="size"):
 
 
 _NUMBER_IN_VALUE = re.compile(r"(?<![0-9A-Za-z])(0[xX][0-9a-fA-F]+|[0-9]+)([KMGTPEkmgtpe]?)")
+MAX_RESERVATION = 1 << 40  # 1 TiB: far above any capture kernel's need, below "a unit slipped"
 MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
 
 
@@ -244,7 +245,15 @@ def bare_numbers(value):
 def check_operator_value(value, what):
     # type: (str, str) -> Dict[str, Any]
     """parse_value for a crashkernel= value an operator wrote: also refuses sizes without a unit."""
-    token = parse_value(value)
+    try:
+        token = parse_value(value)
+    except CrashkernelError as error:
+        raise CrashkernelError("%s: %s" % (what, error))
+    sizes = [token["size"] or 0] + [entry["size"] for entry in token["ranges"] or []]
+    if max(sizes) > MAX_RESERVATION:
+        raise CrashkernelError("%s: crashkernel=%s asks for %s; no capture kernel needs more than a few GiB and the "
+                               "running system would lose it all; did you mean MiB (M)?"
+                               % (what, value, human_size(max(sizes))))
     bare = bare_numbers(value)
     if bare:
         hint = value

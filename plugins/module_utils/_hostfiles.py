@@ -12,13 +12,33 @@ can report them instead of failing.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import errno
 import gzip
 import os
+import stat
 
-from typing import List, Optional
+from typing import Any, List, Optional
 
 MAX_LINK_HOPS = 40
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+class NotRegularFile(OSError):
+    """A FIFO, socket, device or directory where a file is expected: never opened for reading."""
+
+
+def open_regular(path):
+    # type: (str) -> Any
+    """A binary reader for a regular file; FIFOs, sockets and devices are refused without blocking."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", path)
+        return os.fdopen(fd, "rb")
+    except Exception:
+        os.close(fd)
+        raise
 
 
 class HostTree:
@@ -76,7 +96,7 @@ class HostTree:
             self._note(rel, record, OSError("symlink loop"))
             return None
         try:
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 return handle.read(max_bytes)
         except (OSError, IOError) as error:
             self._note(rel, record, error)
