@@ -17,7 +17,7 @@ import gzip
 import os
 import stat
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 MAX_LINK_HOPS = 40
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -50,6 +50,7 @@ class HostTree:
         self.live = self.root == "/"  # the running system: commands may be run for it
         self.missing = []  # type: List[str]
         self.unreadable = []  # type: List[str]
+        self.implausible = []  # type: List[Tuple[str, str]]  # (path, why) of files read but not believed
 
     def path(self, rel):
         # type: (str) -> Optional[str]

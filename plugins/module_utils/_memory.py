@@ -16,11 +16,16 @@ from typing import Any, Dict, List, Optional, Tuple
 
 GIB = 1 << 30
 MIB = 1 << 20
+KIB = 1 << 10
+U64_MAX = (1 << 64) - 1
+MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses (arm64 LPA, x86-64 5-level paging) can reach
+MIN_MEMTOTAL = 32 * MIB
 DEFAULT_LOW_LIMIT = 4 * GIB
 SYSTEM_RAM = "System RAM"
 CRASH_KERNEL = "Crash kernel"
 
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
+_MEMTOTAL = re.compile(r"^MemTotal:\s+(\d{1,20})\s*kB\s*$", re.M)
 _DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*(\d+)\s*MB")
 
 # (depth, start, end exclusive, name)
@@ -38,10 +43,71 @@ def parse_iomem(text):
         if not match:
             continue
         start, end = int(match.group(2), 16), int(match.group(3), 16)
-        if end < start:
+        if end < start or end > U64_MAX:
             continue
         entries.append((len(match.group(1)) // 2, start, end + 1, match.group(4).strip()))
     return entries or None
+
+
+def iomem_problems(text, entries):
+    # type: (Optional[str], Optional[List[IomemEntry]]) -> List[str]
+    """Why a /proc/iomem text cannot be believed: malformed or cut-off lines, addresses past 64 bits,
+    System RAM ranges that overlap or repeat. [] for a sound file (and for an absent or zeroed one)."""
+    if not text or entries is None or is_zeroed(entries):
+        return []
+    problems = []  # type: List[str]
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _LINE.match(line.rstrip())
+        if not line.strip():
+            continue
+        if not match:
+            problems.append("line %d is not 'start-end : name' (%r)" % (number, line[:60]))
+        elif int(match.group(3), 16) > U64_MAX or int(match.group(2), 16) > U64_MAX:
+            problems.append("line %d has an address beyond 64 bits" % number)
+        elif int(match.group(3), 16) < int(match.group(2), 16):
+            problems.append("line %d ends before it starts" % number)
+        if len(problems) >= 3:
+            break
+    if not text.endswith("\n"):
+        problems.append("the last line is cut off (the file is truncated)")
+    ram = sorted(system_ram(entries))
+    for first, second in zip(ram, ram[1:]):
+        if second[0] < first[1]:
+            problems.append("System RAM %#x-%#x %s %#x-%#x" % (
+                first[0], first[1] - 1, "repeats" if first == second else "overlaps", second[0], second[1] - 1))
+            break
+    total = sum(end - start for start, end in ram)
+    if total > MAX_RAM:
+        problems.append("System RAM adds up to %d TiB, more than any machine can address" % (total >> 40))
+    return problems
+
+
+def meminfo_total(text):
+    # type: (Optional[str]) -> Optional[int]
+    """MemTotal of /proc/meminfo in bytes; None when absent, malformed or implausible."""
+    match = _MEMTOTAL.search(text or "")
+    if not match:
+        return None
+    value = int(match.group(1)) * KIB
+    return value if MIN_MEMTOTAL <= value <= MAX_RAM else None
+
+
+def ram_cross_check(total, mem_total, installed):
+    # type: (int, Optional[int], Optional[int]) -> List[Tuple[str, str]]
+    """(file, why) for each independent source the iomem System RAM total contradicts. The kernel counts
+    in MemTotal only what it manages, so MemTotal <= System RAM; RAM cannot exceed the installed DIMMs."""
+    problems = []  # type: List[Tuple[str, str]]
+    if mem_total is not None:
+        if total < mem_total:
+            problems.append(("proc/meminfo", "MemTotal (%d MiB) is more than the System RAM of /proc/iomem "
+                             "(%d MiB): one of the two is truncated or from another host" % (mem_total >> 20, total >> 20)))
+        elif total > 2 * mem_total:
+            problems.append(("proc/meminfo", "the System RAM of /proc/iomem (%d MiB) is more than twice MemTotal "
+                             "(%d MiB): entries are repeated or from another host" % (total >> 20, mem_total >> 20)))
+    if installed is not None and total > installed + installed // 64:
+        problems.append(("sys/firmware/dmi/entries", "the System RAM of /proc/iomem (%d MiB) is more than the "
+                         "installed memory devices SMBIOS lists (%d MiB)" % (total >> 20, installed >> 20)))
+    return problems
 
 
 def is_zeroed(entries):
@@ -94,20 +160,28 @@ def low_limit(arch, config, dmesg_text, ram):
     return DEFAULT_LOW_LIMIT, "default"
 
 
-def memory_facts(entries, arch, config, dmesg_text):
-    # type: (Optional[List[IomemEntry]], Optional[str], Optional[Dict[str, Optional[str]]], Optional[str]) -> Dict[str, Any]
-    """The `memory` facts; sizes None when /proc/iomem is missing, garbage or zeroed."""
-    usable = entries is not None and not is_zeroed(entries)
+def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None):
+    # type: (Optional[List[IomemEntry]], Optional[str], Optional[Dict[str, Optional[str]]], Optional[str], Optional[int], Optional[int], Optional[List[Tuple[str, str]]]) -> Dict[str, Any]
+    """The `memory` facts; sizes None when /proc/iomem is missing, garbage, zeroed, or contradicted by
+    MemTotal or SMBIOS. problems: (file, why) pairs found so far; contradictions are added to it."""
+    found = problems if problems is not None else []
+    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _ in found)
     ram = system_ram(entries) if usable and entries is not None else []
     limit, source = low_limit(arch, config, dmesg_text, ram)
     if usable and not ram:
         usable = False
+    if usable:
+        contradictions = ram_cross_check(sum(end - start for start, end in ram), mem_total, installed)
+        found.extend(contradictions)
+        usable = not contradictions
     return {
         "total_bytes": sum(end - start for start, end in ram) if usable else None,
         "low_limit_bytes": limit,
         "low_limit_source": source,
         "low_bytes": bytes_below(ram, limit) if usable and limit is not None else None,
         "iomem_zeroed": entries is not None and is_zeroed(entries),
+        "meminfo_total_bytes": mem_total,
+        "installed_bytes": installed,
     }
 
 
@@ -119,10 +193,31 @@ def _parse_int(text):
         return None
 
 
-def reservation_facts(entries, limit, crash_size_text, crash_loaded_text):
-    # type: (Optional[List[IomemEntry]], Optional[int], Optional[str], Optional[str]) -> Dict[str, Any]
-    """The `reservation` facts: "Crash kernel" regions split at the low limit, plus the sysfs view."""
-    usable = entries is not None and not is_zeroed(entries)
+def crash_size_problem(value, regions):
+    # type: (Optional[int], Optional[List[Dict[str, int]]]) -> Optional[str]
+    """Why a kexec_crash_size value contradicts the "Crash kernel" regions, else None. The kernel reports
+    the main region there (6.1) or all of them (6.12); shrinking it shrinks the region too."""
+    if value is None:
+        return None
+    if value < 0 or value > MAX_RAM:
+        return "%d is not a size a kernel can reserve" % value
+    if regions is None:
+        return None
+    sizes = set(region["size"] for region in regions)
+    sizes.add(sum(region["size"] for region in regions))
+    if not regions and value == 0 or regions and value in sizes:
+        return None
+    shown = ", ".join("%d MiB at %#x" % (region["size"] >> 20, region["start"]) for region in regions) or "none"
+    return "it says %d bytes, but the Crash kernel regions of /proc/iomem are: %s" % (value, shown)
+
+
+def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, problems=None):
+    # type: (Optional[List[IomemEntry]], Optional[int], Optional[str], Optional[str], Optional[List[Tuple[str, str]]]) -> Dict[str, Any]
+    """The `reservation` facts: "Crash kernel" regions split at the low limit, plus the sysfs view.
+    problems: (file, why) pairs; an implausible /proc/iomem gives no regions, a kexec_crash_size that
+    contradicts them gives null, each added to problems."""
+    found = problems if problems is not None else []
+    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _ in found)
     regions = crash_regions(entries) if usable and entries is not None else None
     low = high = None  # type: Optional[int]
     if regions is not None and limit is not None:
@@ -132,11 +227,16 @@ def reservation_facts(entries, limit, crash_size_text, crash_loaded_text):
     loaded = None  # type: Optional[bool]
     if crash_loaded_text is not None and crash_loaded_text.strip() in ("0", "1"):
         loaded = crash_loaded_text.strip() == "1"
+    crash_size = _parse_int(crash_size_text)
+    why = crash_size_problem(crash_size, regions)
+    if why:
+        found.append(("sys/kernel/kexec_crash_size", why))
+        crash_size = None
     return {
         "regions": regions,
         "total_bytes": sum(region["size"] for region in regions) if regions is not None else None,
         "low_bytes": low,
         "high_bytes": high,
-        "kexec_crash_size": _parse_int(crash_size_text),
+        "kexec_crash_size": crash_size,
         "kexec_crash_loaded": loaded,
     }

@@ -39,6 +39,7 @@ SOC_ID_FAMILIES = {"jep106:0a16": "ampere", "jep106:0426": "mediatek"}
 SOC_IDS = {"jep106:0a16:0001": "altra", "jep106:0a16:0004": "ampereone"}
 GENERIC_SOC_FAMILIES = ("jep106:091e",)  # Arm's value: says nothing about the SoC
 
+MAX_CPUS = 1 << 16  # above any NR_CPUS a distribution builds (8192 on x86 MAXSMP, 4096 on arm64)
 ALTRA_MAX_CORES = 128
 ALTRA_CORES = 80
 
@@ -135,10 +136,12 @@ def parse_cpu_list(text):
         if not chunk:
             continue
         low, sep, high = chunk.partition("-")
-        if not low.isdigit() or (sep and not high.isdigit()):
+        if not low.isdigit() or (sep and not high.isdigit()) or len(chunk) > 12:
+            return None
+        if sep and int(high) < int(low):
             return None
         count += (int(high) - int(low) + 1) if sep else 1
-    return count or None
+    return count if 0 < count <= MAX_CPUS else None
 
 
 def parse_smbios_structure(blob):
@@ -181,6 +184,40 @@ def _smbios_string(formatted, strings, offset):
     if not index or index > len(strings):
         return None
     return strings[index - 1] or None
+
+
+SMBIOS_MEMORY_DEVICE_TYPE = 17
+
+
+def parse_smbios_memory_device(blob):
+    # type: (Optional[bytes]) -> Optional[int]
+    """Bytes of one SMBIOS type 17 memory device: 0 for an empty slot, None when unknown or unreadable.
+    Size word at 0x0C (bit 15: KiB units, 0x7FFF: extended size in MiB at 0x1C, 0xFFFF: unknown)."""
+    parsed = parse_smbios_structure(blob)
+    if parsed is None or parsed[0] != SMBIOS_MEMORY_DEVICE_TYPE:
+        return None
+    formatted = parsed[1]
+    size = _smbios_word(formatted, 0x0C)
+    if size is None or size == 0xFFFF:
+        return None
+    if size == 0x7FFF:
+        if len(formatted) < 0x20:
+            return None
+        return (struct.unpack_from("<I", formatted, 0x1C)[0] & 0x7FFFFFFF) << 20
+    if size & 0x8000:
+        return (size & 0x7FFF) << 10
+    return size << 20
+
+
+def installed_memory(tree):
+    # type: (Any) -> Optional[int]
+    """Sum of the SMBIOS memory devices (sysfs DMI entries); None unless every device's size is known."""
+    sizes = [parse_smbios_memory_device(tree.read_bytes("sys/firmware/dmi/entries/%s/raw" % entry))
+             for entry in tree.listdir("sys/firmware/dmi/entries") if entry.startswith("17-")]
+    if not sizes or any(size is None for size in sizes):
+        return None
+    total = sum(size for size in sizes if size is not None)
+    return total or None
 
 
 def soc_id_from_version(value):
@@ -538,7 +575,11 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), kernel.get("release"), cpu)
     if arch is None:
         arch = live_arch
-    cpu_count = parse_cpu_list(tree.read_line("sys/devices/system/cpu/online")) or cpu["processors"] or None
+    online = tree.read_line("sys/devices/system/cpu/online")
+    cpu_count = parse_cpu_list(online)
+    if online is not None and cpu_count is None:
+        tree.implausible.append(("sys/devices/system/cpu/online", "%r is not a CPU list such as 0-79" % online[:40]))
+    cpu_count = cpu_count or (cpu["processors"] if 0 < cpu["processors"] <= MAX_CPUS else None)
 
     dmidecode = parse_dmidecode(tree.read_text("sos_commands/hardware/dmidecode"))
     smbios = _smbios_processors(tree, dmidecode)

@@ -487,10 +487,27 @@ def _software_findings(facts, out):
                 "Set USE_KDUMP=1 (the fleetops.kdump.kdump role does).")
 
 
-def findings(facts, caps, missing_inputs, live=False):
-    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], List[str], bool) -> List[Dict[str, str]]
-    """Every finding for a host's facts, errors first. live: the facts come from the running system."""
+IMPLAUSIBLE_NULLS = {
+    "proc/iomem": "RAM size and the Crash kernel regions are unknown (null)",
+    "proc/meminfo": "RAM size is unknown (null): /proc/iomem is not believed",
+    "sys/firmware/dmi/entries": "RAM size is unknown (null): /proc/iomem is not believed",
+    "sys/kernel/kexec_crash_size": "kexec_crash_size is null",
+    "sys/devices/system/cpu/online": "the CPU count comes from /proc/cpuinfo or is null",
+}
+
+
+def findings(facts, caps, missing_inputs, live=False, implausible=None):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], List[str], bool, Optional[List[Tuple[str, str]]]) -> List[Dict[str, str]]
+    """Every finding for a host's facts, errors first. live: the facts come from the running system.
+    implausible: (file, why) of inputs that were read but contradict themselves or another source."""
     out = _Findings()
+    for path, why in implausible or []:
+        severity = "warning" if path == "sys/devices/system/cpu/online" else "error"
+        out.add("input-implausible", severity,
+                "/%s cannot be believed: %s; %s." % (path, why, IMPLAUSIBLE_NULLS.get(path, "it is ignored")),
+                "Recapture the tree from the host (or gather on the live host, root: /); nothing is planned "
+                "from contradictory data." if not live else
+                "Check the host: the kernel's own files disagree; nothing is planned from contradictory data.")
     predict = Predictor(facts, caps["high_low_reservation"]["supported"])
     _reservation_findings(facts, predict, out)
     if _is_arm64(facts):

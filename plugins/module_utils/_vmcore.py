@@ -17,6 +17,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import bz2
+import math
 import os
 import re
 import struct
@@ -24,7 +25,7 @@ import zlib
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
+from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 
 try:
     import lzma
@@ -583,7 +584,7 @@ def inspect_dump_file(real_path):
     if size == 0:
         result["problems"].append("file is empty")
         return result
-    with open(real_path, "rb") as handle:
+    with open_regular(real_path) as handle:
         head = handle.read(16)
         compression = detect_outer_compression(head)
         if compression:
@@ -694,15 +695,38 @@ def _list_dir(real_dir):
         raise VmcoreError("cannot read %s: %s" % (real_dir, exc.strerror or exc))
 
 
+# What a damaged file can make the readers raise; each becomes that file's problem, never the listing's.
+DAMAGE_ERRORS = (VmcoreError, IndexError, KeyError, OverflowError, struct.error, MemoryError) + DECODE_ERRORS
+
+
+def _inspected(real_path):
+    # type: (str) -> Dict[str, Any]
+    try:
+        return inspect_dump_file(real_path)
+    except DAMAGE_ERRORS as exc:
+        try:
+            info = os.stat(real_path)
+            size, mtime = info.st_size, info.st_mtime  # type: Optional[int], Optional[float]
+        except OSError:
+            size, mtime = None, None
+        return {"format": "unknown", "compression": None, "size": size, "mtime": mtime, "header": None,
+                "checked": [], "problems": ["cannot be read as a dump (%s: %s)" % (type(exc).__name__, exc)]}
+
+
 def describe_dump(root, real_dir, name, siblings, per_crash_dir):
     # type: (str, str, str, Any, bool) -> Dict[str, Any]
     """One entry of the dumps list."""
     real_path = os.path.join(real_dir, name)
-    found = inspect_dump_file(real_path)
+    found = _inspected(real_path)
     problems = incomplete_reasons(name, siblings, per_crash_dir) + found["problems"]
     header = found["header"] or {}
     dmesg = find_dmesg(real_dir, name, siblings, per_crash_dir)
-    crash_line = dmesg_crash_line(os.path.join(real_dir, dmesg)) if dmesg else None
+    crash_line = None
+    if dmesg:
+        try:
+            crash_line = dmesg_crash_line(os.path.join(real_dir, dmesg))
+        except (OSError, IOError) as exc:
+            problems.append("cannot read the saved kernel log %s: %s" % (dmesg, exc.strerror or exc))
     dmesg_source = "file" if dmesg else None
     in_dump = found.get("kernel_log_text")
     if crash_line is None and in_dump:
@@ -753,6 +777,14 @@ def find_dumps(root, crash_dir):
     return dumps
 
 
+def _finite_epoch(number, given):
+    # type: (float, Any) -> float
+    if math.isnan(number) or math.isinf(number) or number < 0:
+        raise VmcoreError("newer_than: %r is not a time; give epoch seconds (0 or more, e.g. the output of "
+                          "date +%%s) or an absolute marker file path" % (given,))
+    return number
+
+
 def resolve_newer_than(value, root="/"):
     # type: (Any, str) -> Optional[float]
     """Epoch seconds from a number, a numeric string or the mtime of a marker file under root."""
@@ -761,12 +793,14 @@ def resolve_newer_than(value, root="/"):
     if isinstance(value, bool):
         raise VmcoreError("newer_than: %r is neither epoch seconds nor a marker file path" % value)
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite_epoch(float(value), value)
     text = str(value).strip()
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
-        pass
+        number = None
+    if number is not None:
+        return _finite_epoch(number, value)
     if not text.startswith("/"):
         raise VmcoreError("newer_than: %r is neither epoch seconds nor an absolute marker file path" % text)
     real = under_root(root, text)

@@ -115,10 +115,13 @@ ansible_facts:
           description:
             - C(total_bytes) (System RAM in /proc/iomem), C(low_limit_bytes) (where crashkernel low memory ends),
               C(low_limit_source) (dmesg, config or default), C(low_bytes) (System RAM below the limit),
-              C(iomem_zeroed) (addresses hidden from a non-root reader).
+              C(iomem_zeroed) (addresses hidden from a non-root reader), C(meminfo_total_bytes) (MemTotal),
+              C(installed_bytes) (SMBIOS memory devices). The sizes are null when /proc/iomem is malformed or
+              contradicted by MemTotal or SMBIOS (finding C(input-implausible)).
           type: dict
           sample: {total_bytes: 274877906944, low_limit_bytes: 4294967296, low_limit_source: default,
-                   low_bytes: 1877999616, iomem_zeroed: false}
+                   low_bytes: 1877999616, iomem_zeroed: false, meminfo_total_bytes: 270582939648,
+                   installed_bytes: 274877906944}
         kernel:
           description:
             - C(release), C(version) ([major, minor, patch]), C(cmdline), C(crashkernel) (crashkernel= arguments of
@@ -180,9 +183,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
 from ansible_collections.fleetops.kdump.plugins.module_utils._memory import (
-    memory_facts, parse_iomem, reservation_facts,
+    iomem_problems, meminfo_total, memory_facts, parse_iomem, reservation_facts,
 )
-from ansible_collections.fleetops.kdump.plugins.module_utils._platform import platform_facts
+from ansible_collections.fleetops.kdump.plugins.module_utils._platform import installed_memory, platform_facts
 from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import capabilities, findings
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
     kallsyms_text, kernel_facts, software_facts,
@@ -199,7 +202,9 @@ def gather_facts(root="/", runner=None, dump_path=None):
     live = tree.live
     uname = os.uname() if live else None
     kernel = kernel_facts(tree, live_release=uname.release if uname else None)
-    entries = parse_iomem(tree.read_text("proc/iomem", record=True))
+    iomem_text = tree.read_text("proc/iomem", record=True)
+    entries = parse_iomem(iomem_text)
+    tree.implausible.extend(("proc/iomem", why) for why in iomem_problems(iomem_text, entries))
     platform = platform_facts(tree, kernel, live_arch=_platform_module.machine() if live else None,
                               live_page_size=os.sysconf("SC_PAGE_SIZE") if live else None,
                               resource_names=[entry[3] for entry in entries or []])
@@ -209,11 +214,13 @@ def gather_facts(root="/", runner=None, dump_path=None):
         dmesg = tree.read_text(name)
         if dmesg:
             break
-    memory = memory_facts(entries, platform["arch"], kernel["config"], dmesg)
+    memory = memory_facts(entries, platform["arch"], kernel["config"], dmesg,
+                          mem_total=meminfo_total(tree.read_text("proc/meminfo")),
+                          installed=installed_memory(tree), problems=tree.implausible)
     reservation = reservation_facts(
         entries, memory["low_limit_bytes"],
         tree.read_line("sys/kernel/kexec_crash_size", record=True),
-        tree.read_line("sys/kernel/kexec_crash_loaded", record=True))
+        tree.read_line("sys/kernel/kexec_crash_loaded", record=True), problems=tree.implausible)
     facts = {
         "root": tree.root,
         "platform": platform,
@@ -224,7 +231,8 @@ def gather_facts(root="/", runner=None, dump_path=None):
         "storage": storage_facts(dump_path) if live else None,
     }
     facts["capabilities"] = capabilities(facts)
-    facts["findings"] = findings(facts, facts["capabilities"], tree.missing + tree.unreadable, live=live)
+    facts["findings"] = findings(facts, facts["capabilities"], tree.missing + tree.unreadable, live=live,
+                                 implausible=tree.implausible)
     return facts
 
 
