@@ -30,6 +30,9 @@ _DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*(\d+)\s*MB")
 
 # (depth, start, end exclusive, name)
 IomemEntry = Tuple[int, int, int, str]
+# (file relative to the tree's root, why it is not believed)
+Problems = List[Tuple[str, str]]
+Config = Optional[Dict[str, Optional[str]]]
 
 
 def parse_iomem(text):
@@ -161,11 +164,11 @@ def low_limit(arch, config, dmesg_text, ram):
 
 
 def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None):
-    # type: (Optional[List[IomemEntry]], Optional[str], Optional[Dict[str, Optional[str]]], Optional[str], Optional[int], Optional[int], Optional[List[Tuple[str, str]]]) -> Dict[str, Any]
+    # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems]) -> Dict[str, Any]
     """The `memory` facts; sizes None when /proc/iomem is missing, garbage, zeroed, or contradicted by
     MemTotal or SMBIOS. problems: (file, why) pairs found so far; contradictions are added to it."""
     found = problems if problems is not None else []
-    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _ in found)
+    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in found)
     ram = system_ram(entries) if usable and entries is not None else []
     limit, source = low_limit(arch, config, dmesg_text, ram)
     if usable and not ram:
@@ -212,12 +215,12 @@ def crash_size_problem(value, regions):
 
 
 def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, problems=None):
-    # type: (Optional[List[IomemEntry]], Optional[int], Optional[str], Optional[str], Optional[List[Tuple[str, str]]]) -> Dict[str, Any]
+    # type: (Optional[List[IomemEntry]], Optional[int], Optional[str], Optional[str], Optional[Problems]) -> Dict[str, Any]
     """The `reservation` facts: "Crash kernel" regions split at the low limit, plus the sysfs view.
     problems: (file, why) pairs; an implausible /proc/iomem gives no regions, a kexec_crash_size that
     contradicts them gives null, each added to problems."""
     found = problems if problems is not None else []
-    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _ in found)
+    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in found)
     regions = crash_regions(entries) if usable and entries is not None else None
     low = high = None  # type: Optional[int]
     if regions is not None and limit is not None:

@@ -137,10 +137,11 @@ def distro_family(os_release):
 
 def version_tuple(version):
     # type: (Optional[str]) -> Optional[Tuple[int, ...]]
-    """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25))."""
-    match = re.match(r"^(\d+(?:\.\d+)*)", (version or "").strip())
+    """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25)); None
+    unless it starts with at least major.minor."""
+    match = re.match(r"^(\d{1,9}(?:\.\d{1,9})+)", (version or "").strip())
     if not match:
-        return None
+        return None  # "2", "x1.2", "": unknown, never compared as if older
     return tuple(int(part) for part in match.group(1).split("."))
 
 
@@ -230,8 +231,9 @@ def parse_unit_files(text, unit):
 
 def _major(version):
     # type: (Optional[str]) -> Optional[int]
-    parsed = version_tuple(version)
-    return parsed[0] if parsed else None
+    """Major number of an os-release VERSION_ID ("40", "9.4")."""
+    match = re.match(r"^(\d{1,6})(?:\.|$)", (version or "").strip())
+    return int(match.group(1)) if match else None
 
 
 def kdump_split_packages(os_release):

@@ -30,6 +30,8 @@ CASES = {
     "debian13-arm64": {"fixture": "debian13-arm64-qemu-altra"},
     "debian13-arm64-no-fallback": {"fixture": "debian13-arm64-qemu-altra", "kdump_vmcore_copy_fallback": False},
     "rhel9": {"fixture": "rhel9-x86_64"},
+    # a misspelt variable is warned about, naming the one meant; the default policy is planned
+    "typo": {"fixture": "debian12-amd64-qemu", "kdump_crashkernal": "1G"},
     "too-big": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G"},
     "too-big-accepted": {"fixture": "debian12-amd64-qemu", "kdump_crashkernel": "12G",
                          "kdump_accept_findings": ["crashkernel-size-exceeds-ram"]},
@@ -77,7 +79,16 @@ def assessments(tmp_path_factory):
                           str(work / "inventory.yml"), str(work / "play.yml")], env=env, cwd=str(work),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
     assert run.returncode == 0, run.stdout[-6000:]
-    return {name: json.loads((work / (name + ".json")).read_text()) for name in CASES}
+    found = {name: json.loads((work / (name + ".json")).read_text()) for name in CASES}
+    found["output"] = run.stdout
+    return found
+
+
+def test_misspelt_variable_is_warned_about_with_the_name_meant(assessments):
+    assert "kdump_crashkernal is not a variable of the fleetops.kdump roles and is ignored; did you mean " \
+           "kdump_crashkernel?" in " ".join(assessments["output"].split())
+    assert assessments["typo"]["plan"]["args"] == assessments["fresh-debian"]["plan"]["args"]
+    assert "kdump_crashkernel_low is not a variable" not in assessments["output"]
 
 
 def ids(findings):

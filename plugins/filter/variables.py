@@ -1,0 +1,39 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The unknown_variables filter; documented in unknown_variables.yml."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
+
+from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
+    spec_options,
+    unknown_variables as _unknown_variables,
+    warning_text,
+)
+
+
+def unknown_variables(names, argument_specs, prefixes, extra=None):
+    """Defined role-prefixed variables that no argument spec declares, each warned about once."""
+    if not isinstance(names, (list, tuple)) or not isinstance(prefixes, (list, tuple)) or \
+            not isinstance(argument_specs, (list, tuple)):
+        raise AnsibleFilterError("unknown_variables: expects a list of variable names, a list of parsed "
+                                 "meta/argument_specs.yml documents and a list of prefixes")
+    known = set(str(name) for name in extra or [])
+    for spec in argument_specs:
+        known.update(spec_options(spec))
+    found = _unknown_variables(names, sorted(known), [str(prefix) for prefix in prefixes])
+    display = Display()
+    for item in found:
+        display.warning(warning_text(item))
+    return found
+
+
+class FilterModule(object):
+    """Role input filters."""
+
+    def filters(self):
+        return {"unknown_variables": unknown_variables}
