@@ -196,6 +196,7 @@ def parse_size(text, what="size"):
 
 _NUMBER_IN_VALUE = re.compile(r"(?<![0-9A-Za-z])(0[xX][0-9a-fA-F]+|[0-9]+)([KMGTPEkmgtpe]?)")
 MAX_RESERVATION = 1 << 40  # 1 TiB: far above any capture kernel's need, below "a unit slipped"
+MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses reach
 MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
 
 
@@ -1273,10 +1274,10 @@ def plan(facts, policy="auto", low=None):
                                                           "for aarch64 and x86_64 only." % (arch_raw,), findings)
     ram = _get(facts, "memory", "total_bytes")
     low_ram = _get(facts, "memory", "low_bytes")
-    if isinstance(ram, bool) or not isinstance(ram, int) or ram <= 0:
-        return _refused(spec["name"], "facts-incomplete", "memory.total_bytes is %r, so no size can be planned."
-                        % (ram,), findings)
-    if isinstance(low_ram, bool) or not isinstance(low_ram, int) or low_ram < 0:
+    if isinstance(ram, bool) or not isinstance(ram, int) or ram < MIN_RAM or ram > MAX_RAM:
+        return _refused(spec["name"], "facts-incomplete", "memory.total_bytes is %r, so no size can be planned "
+                        "(RAM between 16 MiB and 4 PiB is expected)." % (ram,), findings)
+    if isinstance(low_ram, bool) or not isinstance(low_ram, int) or low_ram < 0 or low_ram > ram:
         low_ram = None
     page_size = _get(facts, "platform", "page_size")
     if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 4096:

@@ -534,6 +534,10 @@ def _decompress_head(handle, compression, wanted):
             output += decoder.decompress(chunk)
     except DECODE_ERRORS as exc:
         raise VmcoreError("%s data is corrupt: %s" % (compression, exc))
+    ended = getattr(decoder, "eof", True) if compression != "gzip" else bool(decoder.eof)
+    if len(output) < wanted and not ended:
+        raise VmcoreError("the %s stream stops after %d bytes of data, before its end: the file is truncated"
+                          % (compression, len(output)))
     return output
 
 
@@ -561,6 +565,9 @@ def inspect_outer_compressed(handle, compression):
             result["header"] = {"inner_format": detect_format(inner)}
             if result["header"]["inner_format"] == "kdump_compressed":
                 result["header"].update(parse_kdump_header(inner))
+        elif result["format"] == "flattened":
+            result["problems"].append("the decompressed data ends after %d bytes, inside the flattened header: "
+                                      "truncated" % len(head))
         elif result["format"] == "elf":
             result["header"] = parse_elf_header(head)
             if result["header"]["e_type"] != ET_CORE:

@@ -1,0 +1,174 @@
+"""vmcore_info on damaged dumps, table-driven. Each case writes one damaged dump (generated here from the
+builders in tests/fixtures/vmcores/make_vmcores.py, never committed) into a crash directory next to a good
+one, and names the problem words that damaged file must get; the good dump must still be listed and
+complete. Then the newer_than values that are not times."""
+import bz2
+import gzip
+import importlib.util
+import json
+import os
+import struct
+
+import pytest
+
+from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vmcore
+from ansible_collections.fleetops.kdump.plugins.modules import vmcore_info
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+_SPEC = importlib.util.spec_from_file_location("make_vmcores", os.path.join(REPO, "tests", "fixtures", "vmcores",
+                                                                             "make_vmcores.py"))
+build = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(build)
+
+GOOD_STAMP = "202411251705"
+# struct disk_dump_header (64-bit): signature[8], header_version, utsname (6 x 65), timeval at 408, status, block_size
+KDUMP_BLOCK_SIZE_AT = 428
+BAD_STAMP = "202411251810"
+
+
+def kdump():
+    return bytearray(build.build_kdump_compressed())
+
+
+def elf(**kwargs):
+    return bytearray(build.build_elf_core(**kwargs))
+
+
+def poke(data, offset, fmt, value):
+    struct.pack_into(fmt, data, offset, value)
+    return bytes(data)
+
+
+def elf_phoff():
+    return struct.unpack_from("<Q", bytes(elf()), 0x20)[0]
+
+
+DAMAGED = [
+    ("empty", b"", ["file is empty"]),
+    ("random-bytes", os.urandom(5000), ["unknown format"]),
+    ("one-byte", b"K", ["unknown format"]),
+    ("kdump-signature-only", b"KDUMP   ", ["header is cut short"]),
+    ("kdump-cut-in-header", bytes(kdump()[:300]), ["header is cut short"]),
+    ("kdump-cut-in-bitmaps", bytes(kdump()[:5000]), ["truncated"]),
+    ("kdump-block-size-zero", poke(kdump(), KDUMP_BLOCK_SIZE_AT, "<i", 0), ["block_size"]),
+    ("kdump-block-size-negative", poke(kdump(), KDUMP_BLOCK_SIZE_AT, "<i", -4096), ["block_size"]),
+    ("kdump-half", bytes(kdump()[:len(kdump()) // 2]), ["truncated"]),
+    ("flattened-cut-in-header", bytes(build.flatten(bytes(kdump()))[:3000]), ["truncated"]),
+    ("flattened-cut", bytes(build.flatten(bytes(kdump()))[:9000]), ["end marker"]),
+    ("flattened-wrong-type", poke(bytearray(build.flatten(bytes(kdump()))), 16, ">q", 7), ["type"]),
+    ("elf-header-only", bytes(elf()[:64]), ["truncated"]),
+    ("elf-cut-in-phdrs", bytes(elf()[:elf_phoff() + 20]), ["truncated"]),
+    ("elf-phnum-huge", poke(elf(), 0x38, "<H", 0xFFFF), ["program header"]),
+    ("elf-phoff-beyond", poke(elf(), 0x20, "<Q", 1 << 62), ["program header"]),
+    ("elf-phentsize-zero", poke(elf(), 0x36, "<H", 0), ["program header"]),
+    ("elf-32-bit-class", poke(elf(), 4, "B", 1), ["ELF"]),
+    ("elf-bad-byte-order", poke(elf(), 5, "B", 3), ["ELF"]),
+    ("elf-not-core", poke(elf(), 0x10, "<H", 2), ["not a core dump"]),
+    ("elf-note-size-huge", poke(elf(), elf_phoff() + 32, "<Q", 1 << 60), ["truncated"]),
+    ("elf-load-beyond-file", poke(elf(), elf_phoff() + 56 + 8, "<Q", 1 << 50), ["truncated"]),
+    ("gzip-garbage", b"\x1f\x8b\x08\x00" + os.urandom(2000), ["gzip"]),
+    ("gzip-of-random", gzip.compress(os.urandom(3000)), ["no dump signature"]),
+    ("bzip2-of-a-cut-stream", bz2.compress(bytes(build.flatten(bytes(kdump())))[:200]), ["truncated"]),
+    ("bzip2-cut", bz2.compress(bytes(build.flatten(bytes(kdump()))))[:100], ["bzip2"]),
+]
+
+
+def crash_tree(root, bad, bad_name=None):
+    good_dir = os.path.join(root, "var", "crash", GOOD_STAMP)
+    bad_dir = os.path.join(root, "var", "crash", BAD_STAMP)
+    os.makedirs(good_dir)
+    os.makedirs(bad_dir)
+    with open(os.path.join(good_dir, "dump." + GOOD_STAMP), "wb") as handle:
+        handle.write(build.build_kdump_compressed())
+    with open(os.path.join(good_dir, "dmesg." + GOOD_STAMP), "w") as handle:
+        handle.write(build.DMESG_WITH_SYSRQ)
+    path = os.path.join(bad_dir, bad_name or "dump." + BAD_STAMP)
+    if bad is not None:
+        with open(path, "wb") as handle:
+            handle.write(bad)
+        os.utime(path, (3000.0, 3000.0))
+    os.utime(os.path.join(good_dir, "dump." + GOOD_STAMP), (2000.0, 2000.0))
+    return path
+
+
+def report(root, **kwargs):
+    result = vmcore.vmcore_report(str(root), "/var/crash", **kwargs)
+    json.dumps(result)  # what the module returns must serialize
+    return result
+
+
+def assert_good_one_listed(result):
+    good = [dump for dump in result["dumps"] if dump["name"] == "dump." + GOOD_STAMP]
+    assert len(good) == 1 and good[0]["complete"] is True, result["dumps"]
+
+
+@pytest.mark.parametrize("name, data, words", DAMAGED, ids=[case[0] for case in DAMAGED])
+def test_damaged_dump_gets_its_own_problems(tmp_path, name, data, words):
+    crash_tree(str(tmp_path), data)
+    result = report(tmp_path)
+    assert_good_one_listed(result)
+    bad = [dump for dump in result["dumps"] if dump["name"] == "dump." + BAD_STAMP]
+    assert len(bad) == 1 and bad[0]["complete"] is False
+    text = " ".join(bad[0]["problems"])
+    assert all(word in text for word in words), (name, bad[0]["problems"])
+    assert result["latest"]["name"] == "dump." + BAD_STAMP  # the newest, even when damaged
+
+
+@pytest.mark.parametrize("error", [struct.error("unpack requires a buffer"), IndexError("index out of range"),
+                                   KeyError("x"), OverflowError("too big"), MemoryError(), OSError(5, "EIO")])
+def test_a_reader_that_raises_damages_only_that_file(tmp_path, monkeypatch, error):
+    crash_tree(str(tmp_path), build.build_elf_core())
+    real = vmcore.inspect_elf
+
+    def broken(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(vmcore, "inspect_elf", broken)
+    result = report(tmp_path)
+    monkeypatch.setattr(vmcore, "inspect_elf", real)
+    assert_good_one_listed(result)
+    bad = [dump for dump in result["dumps"] if dump["name"] == "dump." + BAD_STAMP][0]
+    assert bad["complete"] is False and "cannot be read as a dump (%s" % type(error).__name__ in bad["problems"][0]
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir, lambda p: os.symlink("/dev/zero", p),
+                                  lambda p: os.symlink("/etc/passwd", p)],
+                         ids=["fifo", "directory", "link-to-dev-zero", "link-out-of-tree"])
+def test_things_named_like_dumps_that_are_not_files(tmp_path, make):
+    path = crash_tree(str(tmp_path), None, bad_name="vmcore")
+    make(path)
+    result = report(tmp_path)
+    assert_good_one_listed(result)
+    assert [dump["name"] for dump in result["dumps"]] == ["dump." + GOOD_STAMP]
+
+
+def test_unreadable_saved_dmesg_is_a_problem_of_its_dump(tmp_path):
+    crash_tree(str(tmp_path), build.build_kdump_compressed())
+    dmesg = os.path.join(str(tmp_path), "var", "crash", BAD_STAMP, "dmesg." + BAD_STAMP)
+    os.mkfifo(dmesg)
+    result = report(tmp_path)
+    assert_good_one_listed(result)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "nan", "inf", "-1", -1, "1e400"])
+def test_newer_than_that_is_not_a_time_is_refused(tmp_path, value):
+    crash_tree(str(tmp_path), build.build_kdump_compressed())
+    with pytest.raises(vmcore.VmcoreError, match="newer_than: .* is not a time"):
+        report(tmp_path, newer_than=value)
+
+
+@pytest.mark.parametrize("value, words", [(True, "neither epoch seconds"), ("relative/marker", "absolute marker"),
+                                          ("/nonexistent/marker", "does not exist")])
+def test_newer_than_that_is_no_marker_is_refused(tmp_path, value, words):
+    crash_tree(str(tmp_path), build.build_kdump_compressed())
+    with pytest.raises(vmcore.VmcoreError, match=words):
+        report(tmp_path, newer_than=value)
+
+
+def test_module_reports_every_dump_when_one_is_damaged(tmp_path, capsys):
+    from ansible.module_utils.testing import patch_module_args
+    crash_tree(str(tmp_path), os.urandom(4096))
+    with patch_module_args({"root": str(tmp_path)}):
+        with pytest.raises(SystemExit) as exited:
+            vmcore_info.main()
+    result = json.loads(capsys.readouterr().out)
+    assert exited.value.code == 0 and len(result["dumps"]) == 2

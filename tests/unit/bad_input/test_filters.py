@@ -1,0 +1,226 @@
+"""Bad input to the filters, table-driven: each case names the exact outcome (the error's key words, the
+finding id or the value). Facts come from the captured Debian 13 amd64 tree (tests/fixtures/hosts)."""
+import os
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.fleetops.kdump.plugins.filter.crashkernel import FilterModule
+from ansible_collections.fleetops.kdump.plugins.filter.variables import FilterModule as VariablesFilters
+from ansible_collections.fleetops.kdump.plugins.modules.kdump_facts import gather_facts
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+TREE = os.path.join(REPO, "tests", "fixtures", "hosts", "debian13-amd64-qemu")
+M, G = 1 << 20, 1 << 30
+F = dict(FilterModule().filters(), **VariablesFilters().filters())
+
+
+@pytest.fixture(scope="module")
+def facts():
+    return gather_facts(TREE)
+
+
+def refused(call, *words):
+    with pytest.raises(AnsibleFilterError) as caught:
+        call()
+    text = str(caught.value)
+    missing = [word for word in words if word not in text]
+    assert not missing, "%r lacks %r" % (text, missing)
+
+
+POLICIES = [
+    ("512", ["without a unit", "crashkernel=512M?"]),
+    ("1G-:256", ["'256'", "crashkernel=1G-:256M?"]),
+    ("256M@16", ["'16'", "256M@16M"]),
+    ("0-2G:128,2G-:256M", ["'128'", "0-2G:128M,2G-:256M"]),
+    ("768M,high 16,low", ["'16'", "16M,low"]),
+    ("crashkernel=512", ["without a unit"]),
+    (512, ["not a bare number"]),
+    (12.5, ["not usable"]),
+    (True, ["not usable"]),
+    ("", ["is empty"]),
+    ("   ", ["is empty"]),
+    ("bogus", ["neither a preset", "memory value expected"]),
+    ("crashkernel=", ["memory value expected"]),
+    ("2T", ["asks for 2 TiB", "MiB (M)"]),
+    ("16E", ["overflows 64 bits"]),
+    ("99999999999999999999999M", ["overflows 64 bits"]),
+    ("512M,hihg", ["known suffixes are ,high ,low and ,cma"]),
+    ("1G-512M:128M", ["end <= start"]),
+    ("1G:128M", ["'-' expected"]),
+    ("-1G:128M", ["Memory value expected"]),
+    ("1G-:", ["Memory value expected"]),
+    ("root=/dev/sda1", ["holds no crashkernel value"]),
+    ("512M@", ["nothing usable follows '@'"]),
+    ("512M@16M trailing", ["neither a preset"]),
+    ("M512", ["no digits"]),
+    ("1G-:256M@1G,2G", ["silently ignores"]),
+    ({"min": "2G", "size": "256M"}, ["not a mapping"]),
+    ([], ["non-empty list"]),
+    ([{"min": "2G"}], ["needs 'min' and 'size'"]),
+    ([{"min": 2, "size": "256M"}], ["entry 1 min", "'2G'"]),
+    ([{"min": "2G", "size": 256}], ["entry 1 size", "'256M'"]),
+    ([{"min": "2G", "size": 268435456}], ["entry 1 size", "'256M'"]),
+    ([{"min": "2G", "max": 64, "size": "256M"}], ["entry 1 max", "'64G'"]),
+    ([{"min": "2G", "size": "0"}], ["size 0 reserves nothing"]),
+    ([{"min": "2G", "max": "1G", "size": "256M"}], ["not above min"]),
+    ([{"min": "2G", "size": "256M", "sise": 1}], ["unknown key(s) sise"]),
+    ([{"min": "0", "max": "4G", "size": "128M"}, {"min": "2G", "size": "256M"}], ["overlap"]),
+    ([{"min": "2G", "size": "256M"}, {"min": "2G", "size": "512M"}], ["overlap"]),
+    (["2G"], ["expected a mapping"]),
+    ([{"min": "2G", "size": "-256M"}], ["not a size"]),
+    ([{"min": "2G", "size": 1.5}], ["expected a size"]),
+    ([{"min": True, "size": "256M"}], ["expected a size"]),
+]
+
+
+@pytest.mark.parametrize("policy, words", POLICIES, ids=[repr(p[0])[:40] for p in POLICIES])
+def test_bad_policy_is_refused_naming_the_fix(facts, policy, words):
+    refused(lambda: F["crashkernel_plan"](facts, policy), "kdump_crashkernel", *words)
+
+
+LOWS = [
+    (16, ["kdump_crashkernel_low", "did you mean '16M'"]),
+    ("16", ["kdump_crashkernel_low", "did you mean '16M'"]),
+    ("-16M", ["kdump_crashkernel_low", "not a size"]),
+    (-16, ["kdump_crashkernel_low", "negative"]),
+    (1.5, ["kdump_crashkernel_low", "expected a size"]),
+    (float("nan"), ["kdump_crashkernel_low", "expected a size"]),
+    ("16Q", ["kdump_crashkernel_low", "not a size"]),
+    ("16E", ["kdump_crashkernel_low", "overflows 64 bits"]),
+    (["16M"], ["kdump_crashkernel_low", "expected a size"]),
+    (True, ["kdump_crashkernel_low", "expected a size"]),
+]
+
+
+@pytest.mark.parametrize("low, words", LOWS, ids=[repr(p[0]) for p in LOWS])
+def test_bad_low_size_is_refused(facts, low, words):
+    refused(lambda: F["crashkernel_plan"](facts, "768M,high", low), *words)
+
+
+@pytest.mark.parametrize("low, expected_low", [("0", 0), (0, 0), ("32M", 32 * M), ("0x2000000", 32 * M),
+                                               ("auto", None), ("", None), (None, None)])
+def test_good_low_sizes(facts, low, expected_low):
+    result = F["crashkernel_plan"](facts, "768M,high", low)
+    if expected_low is None:
+        assert result["args"] == ["crashkernel=768M,high"]
+    elif expected_low == 0:
+        assert result["args"] == ["crashkernel=768M,high", "crashkernel=0,low"]
+    else:
+        assert result["args"][-1] == "crashkernel=32M,low"
+
+
+def test_overlapping_explicit_ranges_warn_and_name_the_winner(facts):
+    result = F["crashkernel_plan"](facts, "0-4G:128M,2G-:256M")
+    found = [item for item in result["findings"] if item["id"] == "crashkernel-ranges-overlap"]
+    assert found and found[0]["severity"] == "warning"
+    assert "so 0-4G:128M wins" in found[0]["message"]
+    assert result["expected"]["size"] == 128 * M  # 3 GiB guest: the first match
+
+
+def test_hex_sizes_are_bytes_on_purpose(facts):
+    assert F["crashkernel_plan"](facts, "0x10000000")["expected"]["size"] == 256 * M
+
+
+@pytest.mark.parametrize("facts_in, words", [
+    (None, ["expects ansible_facts.kdump"]),
+    ("x", ["expects ansible_facts.kdump"]),
+    ([], ["expects ansible_facts.kdump"]),
+])
+def test_plan_refuses_what_is_not_facts(facts_in, words):
+    refused(lambda: F["crashkernel_plan"](facts_in), *words)
+
+
+@pytest.mark.parametrize("total", [None, "lots", -5, 0, 1 << 70, True])
+def test_plan_from_unusable_ram_is_no_plan(facts, total):
+    broken = dict(facts, memory=dict(facts["memory"], total_bytes=total))
+    result = F["crashkernel_plan"](broken)
+    assert result["args"] == [] and result["expected"]["region"] == "none"
+
+
+RESERVE = [
+    ({"ram": 8}, ["ram", "less than any machine", "'8G'"]),
+    ({"ram": "8"}, ["ram", "no unit", "'8G'"]),
+    ({"ram": -1}, ["ram", "outside 0 .. 2^64-1"]),
+    ({"ram": None}, ["ram", "expected a size"]),
+    ({"ram": 8.5e9}, ["ram", "expected a size"]),
+    ({"ram": True}, ["ram", "expected a size"]),
+    ({"ram": "8X"}, ["ram", "not a size"]),
+    ({"ram": "8G", "arch": "sparc"}, ["arch", "not modelled"]),
+    ({"ram": "8G", "kernel": "banana"}, ["kernel", "not a kernel release"]),
+    ({"ram": "8G", "page_size": 3}, ["page_size", "4096"]),
+    ({"ram": "8G", "page_size": "4K"}, ["page_size", "4096"]),
+    ({"ram": "8G", "low_margin": "1"}, ["low_margin", "no unit", "'1M'"]),
+    ({"ram": "8G", "low_ram": "9G"}, ["low_ram", "more than ram"]),
+    ({"ram": "8G", "low_ram": "3"}, ["low_ram", "no unit"]),
+    ({"ram": 1 << 65}, ["ram", "outside 0 .. 2^64-1"]),
+]
+
+
+@pytest.mark.parametrize("kwargs, words", RESERVE, ids=[str(sorted(c[0].items()))[:50] for c in RESERVE])
+def test_bad_reserve_arguments_are_refused(kwargs, words):
+    kwargs = dict(kwargs)
+    ram = kwargs.pop("ram")
+    refused(lambda: F["crashkernel_reserve"]("crashkernel=256M", ram, **kwargs), "crashkernel_reserve", *words)
+
+
+@pytest.mark.parametrize("cmdline", [5, {"a": 1}, [5], 1.5])
+def test_reserve_refuses_a_command_line_that_is_not_text(cmdline):
+    refused(lambda: F["crashkernel_reserve"](cmdline, "8G"), "cmdline")
+
+
+@pytest.mark.parametrize("text, size", [
+    ("crashkernel=256", 256),  # a host's command line is read as its kernel reads it
+    ("quiet crashkernel=256M", 256 * M),
+    ("crashkernel=0x10000000", 256 * M),
+])
+def test_parse_reads_host_command_lines_as_the_kernel(text, size):
+    assert F["crashkernel_parse"](text)[0]["size"] == size
+
+
+@pytest.mark.parametrize("value, words", [
+    (5, ["expects text"]),
+    (None, ["expects text"]),
+    ("crashkernel=1G-:", ["Memory value expected"]),
+    ("crashkernel=512M,hihg", ["unrecognized char"]),
+])
+def test_parse_refuses(value, words):
+    refused(lambda: F["crashkernel_parse"](value), "crashkernel_parse", *words)
+
+
+@pytest.mark.parametrize("structure, words", [
+    ("x", ["expects a token dict"]),
+    ([{"kind": "simple", "size": -1}], ["outside 0 .. 2^64-1"]),
+    ([{"kind": "nope"}], ["kind must be one of"]),
+    ([5], ["must be a dict"]),
+])
+def test_format_refuses(structure, words):
+    refused(lambda: F["crashkernel_format"](structure), "crashkernel_format", *words)
+
+
+@pytest.mark.parametrize("args", [("x", [], 0), ({}, "x", 0), ({}, [], True), ({}, [], "4G")])
+def test_check_regions_refuses_wrong_shapes(args):
+    refused(lambda: F["crashkernel_check_regions"](*args), "crashkernel_check_regions", "expects")
+
+
+SPECS = [{"argument_specs": {"main": {"options": {"kdump_crashkernel": {}, "kdump_crashkernel_low": {}}}}}]
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["kdump_crashkernal"], [{"name": "kdump_crashkernal", "closest": "kdump_crashkernel"}]),
+    (["kdump_crashkernel_lo"], [{"name": "kdump_crashkernel_lo", "closest": "kdump_crashkernel_low"}]),
+    (["kdump_zzz"], [{"name": "kdump_zzz", "closest": None}]),
+    (["kdump_crashkernel", "kdump_crashkernel_low"], []),
+    (["crash_test_confirn", "other_var"], []),
+    (["kdump_assessment"], []),
+])
+def test_unknown_variables(names, expected):
+    assert F["unknown_variables"](names, SPECS, ["kdump_"], ["kdump_assessment"]) == expected
+
+
+@pytest.mark.parametrize("args", [("kdump_x", SPECS, ["kdump_"]), (["kdump_x"], "x", ["kdump_"]),
+                                  (["kdump_x"], SPECS, "kdump_")])
+def test_unknown_variables_refuses_wrong_shapes(args):
+    refused(lambda: F["unknown_variables"](*args), "unknown_variables", "expects")
+

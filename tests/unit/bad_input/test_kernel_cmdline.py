@@ -1,0 +1,132 @@
+"""kernel_cmdline, in check mode and for real, on temporary roots (tests/unit/fakes/boottrees.py builds a
+Debian 12 style /etc/default/grub + grub.d tree with a fake update-grub). Each bad input must fail with
+the option named and the key words of the fix, before anything is read into a shell or written: the
+tree's bytes and the fake's call log are the same afterwards."""
+import json
+import os
+import sys
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fakes"))
+
+import boottrees as bt  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.fleetops.kdump.plugins.modules import kernel_cmdline  # noqa: E402
+
+
+def run_module(capsys, args, check_mode):
+    args = dict(args, _ansible_check_mode=check_mode)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            kernel_cmdline.main()
+    return json.loads(capsys.readouterr().out)
+
+
+BAD_ARGS = [
+    ("crashkernel=512M", {}, ["args: must be a list"]),
+    ([5], {}, ["item 1 (5) is not a string"]),
+    ([None], {}, ["item 1 (None) is not a string"]),
+    ([["crashkernel=512M"]], {}, ["is not a string"]),
+    ([{"crashkernel": "512M"}], {}, ["is not a string"]),
+    ([True], {}, ["is not a string"]),
+    (["crashkernel=bogus"], {}, ["item 1", "memory value expected"]),
+    (["crashkernel="], {}, ["item 1", "memory value expected"]),
+    (["crashkernel"], {}, ["has no value", "state: absent"]),
+    (["crashkernel=2T"], {}, ["asks for 2 TiB"]),
+    (["crashkernel=16E"], {}, ["overflows 64 bits"]),
+    (["crashkernel=256"], {}, ["'256' without a unit", "crashkernel=256M?"]),
+    (["crashkernel=1G-:256"], {}, ["crashkernel=1G-:256M?"]),
+    (["crashkernel=512M,hihg"], {}, ["known suffixes"]),
+    (["crashkernel=512M@"], {}, ["nothing usable follows '@'"]),
+    (["crashkernel=1G-512M:128M"], {}, ["end <= start"]),
+    (["crashkernel=512M", "crashkernel=256M"], {}, ["both set the"]),
+    (["crashkernel=768M", "high"], {}, ["cut at a comma"]),
+    (["quiet splash"], {}, ["contains whitespace"]),
+    (["a=$(reboot)"], {}, ["'$'"]),
+    (["a=`reboot`"], {}, ["'`'"]),
+    (["a='x'"], {}, ["quotes"]),
+    (["=5"], {}, ["empty key"]),
+    ([""], {}, ["is empty"]),
+    (["root=/dev/sda1"], {}, ["set by the boot loader"]),
+    ([], {}, ["no kernel argument given"]),
+    (["crashkernel=512M"], {"remove_args": ["crashkernel"]}, ["args and remove_args both"]),
+    (["quiet"], {"remove_args": ["foo=bar"]}, ["has a value"]),
+    (["quiet"], {"grub_dropin": "../../evil.cfg"}, ["grub_dropin"]),
+    (["quiet"], {"grub_dropin": "zz-fleetops.sh"}, ["grub_dropin"]),
+    (["quiet"], {"backend": "lilo"}, ["backend", "lilo"]),
+    (["crashkernel=512M"], {"grub_mkconfig_command": []}, ["grub_mkconfig_command", "non-empty list"]),
+]
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+@pytest.mark.parametrize("args, extra, words", BAD_ARGS, ids=[repr(case[0])[:30] + repr(case[1])[:20]
+                                                              for case in BAD_ARGS])
+def test_bad_request_fails_before_touching_the_host(tmp_path, capsys, args, extra, words, check_mode):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    before = bt.snapshot(root)
+    request = dict(args=args, root=str(root), grub_mkconfig_command=bt.mkconfig_command(root))
+    request.update(extra)
+    result = run_module(capsys, request, check_mode)
+    assert result.get("failed"), result
+    missing = [word for word in words if word not in result["msg"]]
+    assert not missing, (result["msg"], missing)
+    assert bt.snapshot(root) == before and bt.calls(root) == []
+
+
+SHELL_LINES = [
+    "touch {marker}",
+    'GRUB_CMDLINE_LINUX="$(touch {marker})"',
+    "GRUB_CMDLINE_LINUX=`touch {marker}`",
+    'GRUB_CMDLINE_LINUX_DEFAULT="quiet"; touch {marker}',
+    '. /etc/default/grub.local',
+    'if true; then GRUB_CMDLINE_LINUX="x"; fi',
+    'GRUB_DISTRIBUTOR=$(touch {marker})\nGRUB_CMDLINE_LINUX="$GRUB_DISTRIBUTOR"',
+]
+
+
+@pytest.mark.parametrize("line", SHELL_LINES)
+def test_grub_defaults_of_another_root_are_read_never_run(tmp_path, capsys, line):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    marker = str(tmp_path / "ran")
+    with open(os.path.join(str(root), "etc/default/grub"), "a") as handle:
+        handle.write(line.format(marker=marker) + "\n")
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), True)
+    assert result.get("failed") and "needs a shell to evaluate" in result["msg"], result
+    assert "/etc/default/grub line" in result["msg"]
+    assert not os.path.exists(marker)
+    assert bt.snapshot(root) == before
+
+
+def test_harmless_command_substitution_elsewhere_is_ignored(tmp_path, capsys):
+    """Debian's own /etc/default/grub sets GRUB_DISTRIBUTOR with backticks: unknown, unused, not run."""
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    marker = str(tmp_path / "ran")
+    with open(os.path.join(str(root), "etc/default/grub"), "a") as handle:
+        handle.write("GRUB_DISTRIBUTOR=`touch %s`\n" % marker)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), True)
+    assert not result.get("failed") and result["cmdline_after"].endswith("crashkernel=512M")
+    assert not os.path.exists(marker)
+
+
+@pytest.mark.parametrize("rel", ["etc/default/grub", "etc/default/grub.d/kdump-tools.cfg"])
+def test_fifo_where_a_defaults_file_belongs_does_not_hang(tmp_path, capsys, rel):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    path = os.path.join(str(root), rel)
+    os.unlink(path)
+    os.mkfifo(path)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), True)
+    assert result.get("failed") and "not a regular file" in result["msg"], result
+
+
+def test_root_that_is_not_a_directory(tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(target)), True)
+    assert result.get("failed") and "is not a directory" in result["msg"]

@@ -1,0 +1,206 @@
+"""kdump_facts on corrupted trees, table-driven. Each case copies a captured tree (tests/fixtures/hosts),
+damages one file the way a bad capture or a hostile tree would, and names the exact outcome: the finding
+id, and the value that must be null or what it must be. Nothing may raise, hang or leave the tree."""
+import gzip
+import os
+import shutil
+import signal
+import struct
+
+import pytest
+
+from ansible_collections.fleetops.kdump.plugins.modules.kdump_facts import gather_facts
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+HOSTS = os.path.join(REPO, "tests", "fixtures", "hosts")
+DEBIAN13 = "debian13-amd64-qemu"  # captured from a fresh Debian 13 guest, no reservation
+ALTRA_MAX = "ampere-altra-max"    # generated: 768 MiB high + 16 MiB low Crash kernel regions
+
+
+def write(root, rel, data):
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if os.path.lexists(path):
+        os.unlink(path)
+    with open(path, "wb") as handle:
+        handle.write(data if isinstance(data, bytes) else data.encode())
+
+
+def read(root, rel):
+    with open(os.path.join(root, rel)) as handle:
+        return handle.read()
+
+
+def replace_with(rel, make):
+    def mutate(root):
+        path = os.path.join(root, rel)
+        if os.path.lexists(path):
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        make(path)
+    return mutate
+
+
+def setting(rel, text):
+    return lambda root: write(root, rel, text)
+
+
+def editing(rel, edit):
+    return lambda root: write(root, rel, edit(read(root, rel)))
+
+
+def smbios_memory_device(size_word, extended=0):
+    formatted = bytearray(0x28)
+    formatted[0], formatted[1] = 17, 0x28
+    struct.pack_into("<H", formatted, 0x0C, size_word)
+    struct.pack_into("<I", formatted, 0x1C, extended)
+    return bytes(formatted) + b"DIMM 0\x00\x00"
+
+
+def dpkg_kexec(version):
+    return lambda root: write(root, "var/lib/dpkg/status", read(root, "var/lib/dpkg/status") + (
+        "\nPackage: kexec-tools\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n" % version))
+
+
+def far_ram(text):
+    return text + "100000000-2ffffffff : System RAM\n"
+
+
+MEMTOTAL_DOUBLE = "MemTotal:        8000000 kB\nMemFree: 1 kB\n"
+NULL_RAM = ("memory", "total_bytes", None)
+
+CASES = [
+    # (id, tree, mutation, finding id or None, (section, key, expected value) or None)
+    ("iomem-duplicated", DEBIAN13, editing("proc/iomem", lambda t: t + t), "input-implausible", NULL_RAM),
+    ("iomem-overlap", DEBIAN13, editing("proc/iomem", lambda t: t + "00100000-20000000 : System RAM\n"),
+     "input-implausible", NULL_RAM),
+    ("iomem-beyond-64-bits", DEBIAN13, editing("proc/iomem", lambda t: t + "fffffffffffffffff-1ffffffffffffffff : "
+                                                "System RAM\n"), "input-implausible", NULL_RAM),
+    ("iomem-cut-mid-line", DEBIAN13, editing("proc/iomem", lambda t: t[:len(t) // 2 + 7]), "input-implausible", NULL_RAM),
+    ("iomem-first-half-only", DEBIAN13, editing("proc/iomem", lambda t: "".join(t.splitlines(True)[:12])),
+     "input-implausible", NULL_RAM),
+    ("iomem-end-before-start", DEBIAN13, editing("proc/iomem", lambda t: t + "ffff-0fff : System RAM\n"),
+     "input-implausible", NULL_RAM),
+    ("iomem-garbage-line", DEBIAN13, editing("proc/iomem", lambda t: t + "this is not iomem\n"), "input-implausible",
+     NULL_RAM),
+    ("iomem-extra-ram-beyond-memtotal", DEBIAN13, editing("proc/iomem", far_ram), "input-implausible", NULL_RAM),
+    ("iomem-only-garbage", DEBIAN13, setting("proc/iomem", "\x00\xff garbage\n"), None, NULL_RAM),
+    ("iomem-empty", DEBIAN13, setting("proc/iomem", ""), None, NULL_RAM),
+    ("iomem-binary", DEBIAN13, setting("proc/iomem", os.urandom(4096)), None, NULL_RAM),
+    ("iomem-fifo", DEBIAN13, replace_with("proc/iomem", os.mkfifo), "input-missing", NULL_RAM),
+    ("iomem-directory", DEBIAN13, replace_with("proc/iomem", os.mkdir), "input-missing", NULL_RAM),
+    ("iomem-link-out-of-tree", DEBIAN13, replace_with("proc/iomem", lambda p: os.symlink("/proc/iomem", p)),
+     "input-missing", NULL_RAM),
+    ("iomem-relative-link-escaping", DEBIAN13,
+     replace_with("proc/iomem", lambda p: os.symlink("../../../../../../../../proc/iomem", p)), "input-missing", NULL_RAM),
+    ("meminfo-above-iomem", DEBIAN13, setting("proc/meminfo", MEMTOTAL_DOUBLE), "input-implausible", NULL_RAM),
+    ("meminfo-tiny", DEBIAN13, setting("proc/meminfo", "MemTotal: 1000 kB\n"), None, ("memory", "total_bytes", 3215040512)),
+    ("meminfo-garbage", DEBIAN13, setting("proc/meminfo", "MemTotal: lots\n"), None,
+     ("memory", "meminfo_total_bytes", None)),
+    ("meminfo-fifo", DEBIAN13, replace_with("proc/meminfo", os.mkfifo), None, ("memory", "meminfo_total_bytes", None)),
+    ("smbios-dimm-too-small", DEBIAN13, setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(512)),
+     "input-implausible", NULL_RAM),
+    ("smbios-dimm-truncated", DEBIAN13, setting("sys/firmware/dmi/entries/17-0/raw", b"\x11\x28\x00"), None,
+     ("memory", "installed_bytes", None)),
+    ("smbios-dimm-unknown-size", DEBIAN13, setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(0xFFFF)),
+     None, ("memory", "installed_bytes", None)),
+    ("smbios-dimm-extended-size", DEBIAN13,
+     setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(0x7FFF, 3072)), None,
+     ("memory", "installed_bytes", 3 << 30)),
+    ("smbios-dimm-kib-units", DEBIAN13,
+     setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(0x8000 | 1024)), "input-implausible", NULL_RAM),
+    ("crash-size-negative", DEBIAN13, setting("sys/kernel/kexec_crash_size", "-5\n"), "input-implausible",
+     ("reservation", "kexec_crash_size", None)),
+    ("crash-size-without-region", DEBIAN13, setting("sys/kernel/kexec_crash_size", "268435456\n"), "input-implausible",
+     ("reservation", "kexec_crash_size", None)),
+    ("crash-size-huge", DEBIAN13, setting("sys/kernel/kexec_crash_size", "99999999999999999999999\n"),
+     "input-implausible", ("reservation", "kexec_crash_size", None)),
+    ("crash-size-text", DEBIAN13, setting("sys/kernel/kexec_crash_size", "abc\n"), None,
+     ("reservation", "kexec_crash_size", None)),
+    ("crash-size-disagrees", ALTRA_MAX, setting("sys/kernel/kexec_crash_size", "536870912\n"), "input-implausible",
+     ("reservation", "kexec_crash_size", None)),
+    ("crash-size-main-region", ALTRA_MAX, setting("sys/kernel/kexec_crash_size", "805306368\n"), None,
+     ("reservation", "kexec_crash_size", 805306368)),
+    ("crash-size-both-regions", ALTRA_MAX, setting("sys/kernel/kexec_crash_size", "822083584\n"), None,
+     ("reservation", "kexec_crash_size", 822083584)),
+    ("crash-loaded-2", DEBIAN13, setting("sys/kernel/kexec_crash_loaded", "2\n"), None,
+     ("reservation", "kexec_crash_loaded", None)),
+    ("cpu-list-reversed", DEBIAN13, setting("sys/devices/system/cpu/online", "5-1\n"), "input-implausible",
+     ("platform", "cpu_count", 2)),
+    ("cpu-list-huge", DEBIAN13, setting("sys/devices/system/cpu/online", "0-99999999\n"), "input-implausible",
+     ("platform", "cpu_count", 2)),
+    ("cpu-list-garbage", DEBIAN13, setting("sys/devices/system/cpu/online", "all of them\n"), "input-implausible",
+     ("platform", "cpu_count", 2)),
+    ("cpuinfo-binary", DEBIAN13, setting("proc/cpuinfo", os.urandom(8192)), None, ("platform", "cpu_count", 2)),
+    ("dpkg-version-garbage", DEBIAN13, dpkg_kexec("garbage"), "kexec-tools-version-unknown",
+     ("software", "kexec_tools_installed", True)),
+    ("dpkg-version-single-number", DEBIAN13, dpkg_kexec("2"), "kexec-tools-version-unknown",
+     ("software", "kexec_tools_installed", True)),
+    ("dpkg-status-binary", DEBIAN13, setting("var/lib/dpkg/status", os.urandom(4096)), None,
+     ("software", "kexec_tools_version", None)),
+    ("os-release-binary", DEBIAN13, setting("etc/os-release", os.urandom(2048)), None, ("software", "family", "unknown")),
+    # the link is resolved inside the tree (dangling there), so the tree's usr/lib/os-release (13) is read,
+    # never this controller's /etc/os-release (Debian 12)
+    ("os-release-link-out-of-tree", DEBIAN13, replace_with("etc/os-release", lambda p: os.symlink("/etc/os-release", p)),
+     None, ("software", "version", "13")),
+    ("config-not-gzip", DEBIAN13, lambda root: (os.unlink(os.path.join(root, "boot/config-6.12.118+deb13-amd64")),
+                                                write(root, "proc/config.gz", b"not gzip at all")),
+     None, ("kernel", "config", None)),
+    ("config-gzip-cut", DEBIAN13, lambda root: (os.unlink(os.path.join(root, "boot/config-6.12.118+deb13-amd64")),
+                                                write(root, "proc/config.gz", gzip.compress(b"CONFIG_KEXEC=y\n" * 99)[:40])),
+     None, ("kernel", "config", None)),
+    ("osrelease-garbage", DEBIAN13, setting("proc/sys/kernel/osrelease", "banana\n"), None, ("kernel", "version", None)),
+    ("cmdline-fifo", DEBIAN13, replace_with("proc/cmdline", os.mkfifo), "input-missing", ("kernel", "crashkernel", [])),
+    ("cmdline-bad-crashkernel", DEBIAN13, setting("proc/cmdline", "root=/dev/vda1 crashkernel=bogus\n"),
+     "crashkernel-reservation-failed", ("kernel", "crashkernel", ["crashkernel=bogus"])),
+]
+
+
+def run_bounded(root, seconds=30):
+    def expired(_signum, _frame):
+        raise AssertionError("kdump_facts did not return within %d s (a file blocked it)" % seconds)
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        return gather_facts(root)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("name, tree, mutate, finding, value", CASES, ids=[case[0] for case in CASES])
+def test_corrupted_tree(tmp_path, name, tree, mutate, finding, value):
+    root = str(tmp_path / name)
+    shutil.copytree(os.path.join(HOSTS, tree), root, symlinks=True)
+    mutate(root)
+    facts = run_bounded(root)
+    ids = [item["id"] for item in facts["findings"]]
+    if finding is not None:
+        assert finding in ids, ids
+    if finding != "input-implausible":
+        assert "input-implausible" not in ids, facts["findings"]
+    if value is not None:
+        section, key, expected = value
+        assert facts[section][key] == expected
+
+
+def test_implausible_finding_names_the_file_and_why(tmp_path):
+    root = str(tmp_path / "t")
+    shutil.copytree(os.path.join(HOSTS, DEBIAN13), root, symlinks=True)
+    setting("proc/meminfo", MEMTOTAL_DOUBLE)(root)
+    found = [item for item in run_bounded(root)["findings"] if item["id"] == "input-implausible"]
+    assert len(found) == 1 and found[0]["severity"] == "error"
+    assert found[0]["message"].startswith("/proc/meminfo cannot be believed: MemTotal (7812 MiB) is more than")
+    assert "nothing is planned" in found[0]["fix"]
+
+
+def test_implausible_facts_give_no_plan(tmp_path):
+    from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import plan
+    root = str(tmp_path / "t")
+    shutil.copytree(os.path.join(HOSTS, DEBIAN13), root, symlinks=True)
+    editing("proc/iomem", lambda t: t + t)(root)
+    result = plan(run_bounded(root))
+    assert result["args"] == [] and result["expected"]["cause"] == "facts-incomplete"
