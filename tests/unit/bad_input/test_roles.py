@@ -1,0 +1,134 @@
+"""The role entry points given bad variables, table-driven, in one ansible-playbook run (check mode,
+connection local). kdump's assess entry point reads the captured Debian 13 amd64 tree; kdump main and
+crash_test main only get inputs their argument specs or first checks refuse, so nothing runs past them.
+Each case names the words of the failure message, or the finding id the assessment must carry."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+TREE = os.path.join(REPO, "tests", "fixtures", "hosts", "debian13-amd64-qemu")
+COLLECTIONS = os.path.join(REPO, "build", "collections")  # created by tests/conftest.py
+
+# (case, entry point, variables, ("failed", words) or ("finding", id, words in its message))
+CASES = [
+    ("low-bare-number", "assess", {"kdump_crashkernel_low": 16}, ("finding", "crashkernel-policy-invalid", ["16M"])),
+    ("low-bare-string", "assess", {"kdump_crashkernel_low": "16"}, ("finding", "crashkernel-policy-invalid", ["16M"])),
+    ("policy-bare-number", "assess", {"kdump_crashkernel": "512"},
+     ("finding", "crashkernel-policy-invalid", ["crashkernel=512M"])),
+    ("policy-int", "assess", {"kdump_crashkernel": 512}, ("finding", "crashkernel-policy-invalid", ["bare number"])),
+    ("policy-huge", "assess", {"kdump_crashkernel": "4T"}, ("finding", "crashkernel-policy-invalid", ["4 TiB"])),
+    ("table-bare-min", "assess", {"kdump_crashkernel": [{"min": 2, "size": "256M"}]},
+     ("finding", "crashkernel-policy-invalid", ["'2G'"])),
+    ("ranges-overlap", "assess", {"kdump_crashkernel": "0-4G:128M,2G-:256M"},
+     ("finding", "crashkernel-ranges-overlap", ["0-4G:128M wins"])),
+    ("target-unknown-type", "assess", {"kdump_target": {"type": "ftp"}}, ("failed", ["type", "ftp", "local, ssh, nfs"])),
+    ("target-unknown-key", "assess", {"kdump_target": {"type": "local", "host": "x"}}, ("failed", ["host"])),
+    ("target-ssh-no-location", "assess", {"kdump_target": {"type": "ssh"}}, ("failed", ["kdump_target", "user@host"])),
+    ("target-nfs-bad-location", "assess", {"kdump_target": {"type": "nfs", "location": "server"}},
+     ("failed", ["server:/export"])),
+    ("target-relative-path", "assess", {"kdump_target": {"type": "local", "path": "crash"}},
+     ("failed", ["absolute paths"])),
+    ("dump-level-99", "assess", {"kdump_dump_level": 99}, ("failed", ["kdump_dump_level", "0 (keep every page) to 31"])),
+    ("dump-level-text", "assess", {"kdump_dump_level": "high"}, ("failed", ["kdump_dump_level", "int"])),
+    ("path-relative", "assess", {"kdump_path": "var/crash"}, ("failed", ["kdump_path must be an absolute"])),
+    ("path-with-space", "assess", {"kdump_path": "/var/my crash"}, ("failed", ["kdump_path must be an absolute"])),
+    ("compression-gzip", "assess", {"kdump_compression": "gzip"}, ("failed", ["kdump_compression", "lzo"])),
+    ("failure-action-explode", "assess", {"kdump_failure_action": "explode"}, ("failed", ["kdump_failure_action"])),
+    ("capture-append-space", "assess", {"kdump_capture_cmdline_append": ["a b"]},
+     ("failed", ["single kernel arguments"])),
+    ("capture-append-crashkernel", "assess", {"kdump_capture_cmdline_append": ["crashkernel=1G"]},
+     ("failed", ["crashkernel= does not belong"])),
+    ("reboot-timeout-negative", "assess", {"kdump_reboot_timeout": -1}, ("failed", ["must be positive"])),
+    ("load-timeout-text", "assess", {"kdump_load_timeout": "soon"}, ("failed", ["kdump_load_timeout", "int"])),
+    ("enabled-maybe", "assess", {"kdump_enabled": "maybe"}, ("failed", ["kdump_enabled", "bool"])),
+    ("accept-mapping", "assess", {"kdump_accept_findings": {"a": 1}}, ("failed", ["kdump_accept_findings", "list"])),
+    ("facts-root-missing", "assess", {"kdump_facts_root": "/nonexistent/tree"}, ("failed", ["is not a directory"])),
+    ("main-on-captured-tree", "main", {"kdump_facts_root": TREE}, ("failed", ["can only be assessed"])),
+    ("main-reboot-ok-text", "main", {"kdump_reboot_ok": "perhaps"}, ("failed", ["kdump_reboot_ok", "bool"])),
+    ("main-target-type", "main", {"kdump_target": {"type": "ftp"}}, ("failed", ["ftp"])),
+    ("crash-confirm-text", "crash_test", {"crash_test_confirm": "yes please"}, ("failed", ["crash_test_confirm", "bool"])),
+    ("crash-timeout-text", "crash_test", {"crash_test_timeout": "soon"}, ("failed", ["crash_test_timeout", "int"])),
+    ("crash-confirm-typo", "crash_test", {"crash_test_confirn": True}, ("failed", ["Refusing to crash"])),
+]
+
+PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  check_mode: true
+  tasks:
+    - block:
+        # one include per entry point: ansible-core merges templated includes of the same role across hosts
+        - ansible.builtin.include_role:
+            name: fleetops.kdump.kdump
+            tasks_from: assess
+          when: entry == 'assess'
+        - ansible.builtin.include_role:
+            name: fleetops.kdump.kdump
+          when: entry == 'main'
+        - ansible.builtin.include_role:
+            name: fleetops.kdump.crash_test
+          when: entry == 'crash_test'
+        - ansible.builtin.copy:
+            content: "{{ {'assessment': kdump_assessment | default(none)} | to_json }}"
+            dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
+            mode: "0644"
+          check_mode: false
+      rescue:
+        - ansible.builtin.copy:
+            content: "{{ {'failed': ansible_failed_result.msg | default('') | string} | to_json }}"
+            dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
+            mode: "0644"
+          check_mode: false
+"""
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    work = tmp_path_factory.mktemp("roles")
+    hosts = {}
+    for name, entry, variables, _expected in CASES:
+        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "entry": entry,
+                "out_dir": str(work), "kdump_facts_root": TREE if entry == "assess" else "/"}
+        host.update(variables)
+        hosts[name] = host
+    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    (work / "play.yml").write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS="8",
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                          str(work / "inventory.yml"), str(work / "play.yml")], env=env, cwd=str(work),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    found = {}
+    for name, _entry, _variables, _expected in CASES:
+        path = work / (name + ".json")
+        assert path.exists(), "no outcome for %s:\n%s" % (name, run.stdout[-4000:])
+        found[name] = json.loads(path.read_text())
+    found["output"] = " ".join(run.stdout.split())
+    return found
+
+
+@pytest.mark.parametrize("name, entry, variables, expected", CASES, ids=[case[0] for case in CASES])
+def test_role_entry_point_input(outcomes, name, entry, variables, expected):
+    outcome = outcomes[name]
+    if expected[0] == "failed":
+        assert "failed" in outcome, outcome
+        missing = [word for word in expected[1] if word not in outcome["failed"]]
+        assert not missing, (outcome["failed"], missing)
+    else:
+        assert "failed" not in outcome, outcome
+        assessment = outcome["assessment"]
+        findings = [item for key in ("blocking", "deferred", "accepted", "warnings", "handled")
+                    for item in assessment[key]]
+        hits = [item for item in findings if item["id"] == expected[1]]
+        assert hits, [item["id"] for item in findings]
+        assert all(word in hits[0]["message"] for word in expected[2]), hits[0]["message"]
+
+
+def test_misspelt_crash_test_variable_names_the_one_meant(outcomes):
+    assert "crash_test_confirn is not a variable of the fleetops.kdump roles and is ignored; did you mean " \
+           "crash_test_confirm?" in outcomes["output"]
