@@ -77,6 +77,11 @@ def _to_int(text):
         return None
 
 
+# cpuinfo key -> (field, largest value its MIDR_EL1 bits can hold)
+MIDR_FIELD_TOP = {"CPU implementer": ("implementer", 0xff), "CPU variant": ("variant", 0xf),
+                  "CPU part": ("part", 0xfff), "CPU revision": ("revision", 0xf)}
+
+
 def parse_cpuinfo(text):
     # type: (Optional[str]) -> Dict[str, Any]
     """Summary of /proc/cpuinfo: processor count and the first processor's identity (arm64 or x86)."""
@@ -94,14 +99,10 @@ def parse_cpuinfo(text):
         value = value.strip()
         if key == "processor" and value.isdigit():
             info["processors"] += 1
-        elif key == "CPU implementer" and info["implementer"] is None:
-            info["implementer"] = _to_int(value)
-        elif key == "CPU variant" and info["variant"] is None:
-            info["variant"] = _to_int(value)
-        elif key == "CPU part" and info["part"] is None:
-            info["part"] = _to_int(value)
-        elif key == "CPU revision" and info["revision"] is None:
-            info["revision"] = _to_int(value)
+        elif key in MIDR_FIELD_TOP and info[MIDR_FIELD_TOP[key][0]] is None:
+            name, top = MIDR_FIELD_TOP[key]
+            number = _to_int(value)
+            info[name] = number if number is not None and 0 <= number <= top else None
         elif key == "vendor_id" and info["vendor_id"] is None:
             info["vendor_id"] = value
         elif key == "model name" and info["model_name"] is None:

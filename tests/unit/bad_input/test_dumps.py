@@ -15,8 +15,8 @@ from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as v
 from ansible_collections.fleetops.kdump.plugins.modules import vmcore_info
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-_SPEC = importlib.util.spec_from_file_location("make_vmcores", os.path.join(REPO, "tests", "fixtures", "vmcores",
-                                                                             "make_vmcores.py"))
+VMCORES = os.path.join(REPO, "tests", "fixtures", "vmcores")
+_SPEC = importlib.util.spec_from_file_location("make_vmcores", os.path.join(VMCORES, "make_vmcores.py"))
 build = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(build)
 

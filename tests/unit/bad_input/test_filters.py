@@ -223,4 +223,3 @@ def test_unknown_variables(names, expected):
                                   (["kdump_x"], SPECS, "kdump_")])
 def test_unknown_variables_refuses_wrong_shapes(args):
     refused(lambda: F["unknown_variables"](*args), "unknown_variables", "expects")
-

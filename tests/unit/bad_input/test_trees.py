@@ -69,6 +69,7 @@ def far_ram(text):
     return text + "100000000-2ffffffff : System RAM\n"
 
 
+BEYOND_64_BITS = "fffffffffffffffff-1ffffffffffffffff : System RAM\n"
 MEMTOTAL_DOUBLE = "MemTotal:        8000000 kB\nMemFree: 1 kB\n"
 NULL_RAM = ("memory", "total_bytes", None)
 
@@ -77,8 +78,8 @@ CASES = [
     ("iomem-duplicated", DEBIAN13, editing("proc/iomem", lambda t: t + t), "input-implausible", NULL_RAM),
     ("iomem-overlap", DEBIAN13, editing("proc/iomem", lambda t: t + "00100000-20000000 : System RAM\n"),
      "input-implausible", NULL_RAM),
-    ("iomem-beyond-64-bits", DEBIAN13, editing("proc/iomem", lambda t: t + "fffffffffffffffff-1ffffffffffffffff : "
-                                                "System RAM\n"), "input-implausible", NULL_RAM),
+    ("iomem-beyond-64-bits", DEBIAN13, editing("proc/iomem", lambda t: t + BEYOND_64_BITS), "input-implausible",
+     NULL_RAM),
     ("iomem-cut-mid-line", DEBIAN13, editing("proc/iomem", lambda t: t[:len(t) // 2 + 7]), "input-implausible", NULL_RAM),
     ("iomem-first-half-only", DEBIAN13, editing("proc/iomem", lambda t: "".join(t.splitlines(True)[:12])),
      "input-implausible", NULL_RAM),
