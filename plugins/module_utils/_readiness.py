@@ -243,6 +243,9 @@ def makedumpfile_reads_kernel(facts):
         return _supported(True, "arm64 %s is a layout makedumpfile reads" % layout)
     version = facts["software"].get("makedumpfile_version")
     parsed = version_tuple(version)
+    if version and parsed is None:
+        return _supported(None, "makedumpfile version %r does not parse, so whether it reads arm64 %s is "
+                                "unknown" % (version, layout))
     if parsed is not None and parsed > MAKEDUMPFILE_ARM64_LPA2_BROKEN_UP_TO:
         return _supported(True, "makedumpfile %s is newer than 1.7.9 (upstream issue 18 fixed)" % version)
     which = ("makedumpfile %s" % version) if version else "no released makedumpfile (up to 1.7.9)"
@@ -412,6 +415,10 @@ def _kexec_text_findings(facts, caps, out):
 def _makedumpfile_findings(facts, caps, out):
     # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
     reads = caps["makedumpfile_reads_kernel"]
+    if reads["supported"] is None and "does not parse" in reads["why"]:
+        out.add("makedumpfile-version-unknown", "warning", reads["why"][0].upper() + reads["why"][1:] + ".",
+                "Check the package database; makedumpfile up to 1.7.9 writes empty dumps of such kernels, so "
+                "crash-test this host (crash_test role) before relying on it.")
     if reads["supported"] is not False:
         return
     out.add("makedumpfile-cannot-read-kernel", "error",

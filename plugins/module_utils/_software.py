@@ -139,7 +139,7 @@ def version_tuple(version):
     # type: (Optional[str]) -> Optional[Tuple[int, ...]]
     """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25)); None
     unless it starts with at least major.minor."""
-    match = re.match(r"^(\d{1,9}(?:\.\d{1,9})+)", (version or "").strip())
+    match = re.match(r"^(?:\d{1,4}:)?(\d{1,9}(?:\.\d{1,9})+)", (version or "").strip())  # an epoch "1:" is skipped
     if not match:
         return None  # "2", "x1.2", "": unknown, never compared as if older
     return tuple(int(part) for part in match.group(1).split("."))

@@ -60,9 +60,13 @@ def smbios_memory_device(size_word, extended=0):
     return bytes(formatted) + b"DIMM 0\x00\x00"
 
 
-def dpkg_kexec(version):
+def dpkg_package(name, version):
     return lambda root: write(root, "var/lib/dpkg/status", read(root, "var/lib/dpkg/status") + (
-        "\nPackage: kexec-tools\nStatus: install ok installed\nArchitecture: amd64\nVersion: %s\n" % version))
+        "\nPackage: %s\nStatus: install ok installed\nVersion: %s\n" % (name, version)))
+
+
+def dpkg_kexec(version):
+    return dpkg_package("kexec-tools", version)
 
 
 def far_ram(text):
@@ -140,6 +144,8 @@ CASES = [
      ("software", "kexec_tools_installed", True)),
     ("dpkg-version-single-number", DEBIAN13, dpkg_kexec("2"), "kexec-tools-version-unknown",
      ("software", "kexec_tools_installed", True)),
+    ("makedumpfile-version-garbage", "debian13-arm64-qemu-altra", dpkg_package("makedumpfile", "1:weird"),
+     "makedumpfile-version-unknown", ("software", "makedumpfile_version", "weird")),
     ("dpkg-status-binary", DEBIAN13, setting("var/lib/dpkg/status", os.urandom(4096)), None,
      ("software", "kexec_tools_version", None)),
     ("os-release-binary", DEBIAN13, setting("etc/os-release", os.urandom(2048)), None, ("software", "family", "unknown")),
