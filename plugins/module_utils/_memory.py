@@ -153,9 +153,10 @@ def low_limit(arch, config, dmesg_text, ram):
     kernel without ZONE_DMA and ZONE_DMA32 treats all RAM as low; else 4 GiB (x86_64 and most arm64).
     """
     if dmesg_text:
-        found = _DMESG_LOW_LIMIT.findall(dmesg_text)
+        found = [int(value) * MIB for value in _DMESG_LOW_LIMIT.findall(dmesg_text) if len(value) <= 12]
+        found = [value for value in found if 0 < value <= MAX_RAM]
         if found:
-            return int(found[-1]) * MIB, "dmesg"
+            return found[-1], "dmesg"
     if arch in ("aarch64", "arm64") and config:
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
             top = max((end for _start, end in ram), default=None)

@@ -33,14 +33,16 @@ def in_bounds(value, low, high):
 
 @FAST
 @given(IOMEM_TEXT, st.one_of(st.none(), st.integers(0, 1 << 60)), st.one_of(st.none(), st.integers(0, 1 << 60)),
-       NUMBER_TEXT, st.sampled_from(["aarch64", "x86_64", None]))
-def test_iomem_facts_are_bounded(text, mem_total, installed, crash_size, arch):
+       NUMBER_TEXT, st.sampled_from(["aarch64", "x86_64", None]),
+       st.one_of(st.none(), st.text(max_size=60), NUMBER_TEXT.map("crashkernel low RAM limit: {} MB".format)))
+def test_iomem_facts_are_bounded(text, mem_total, installed, crash_size, arch, dmesg):
     entries = mem.parse_iomem(text)
     for depth, start, end, _name in entries or []:
         assert depth >= 0 and 0 <= start < end <= U64 + 1
     problems = [("proc/iomem", why) for why in mem.iomem_problems(text, entries)]
-    memory = mem.memory_facts(entries, arch, None, None, mem_total, installed, problems)
+    memory = mem.memory_facts(entries, arch, None, dmesg, mem_total, installed, problems)
     assert in_bounds(memory["total_bytes"], 1, mem.MAX_RAM)
+    assert in_bounds(memory["low_limit_bytes"], 1, mem.MAX_RAM + 1)
     assert in_bounds(memory["low_bytes"], 0, mem.MAX_RAM)
     if memory["total_bytes"] is not None and memory["low_bytes"] is not None:
         assert memory["low_bytes"] <= memory["total_bytes"]
