@@ -4,21 +4,21 @@ one, and names the problem words that damaged file must get; the good dump must 
 complete. Then the newer_than values that are not times."""
 import bz2
 import gzip
-import importlib.util
 import json
 import os
 import struct
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from helpers import vmcore_builders  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vmcore
 from ansible_collections.fleetops.kdump.plugins.modules import vmcore_info
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-VMCORES = os.path.join(REPO, "tests", "fixtures", "vmcores")
-_SPEC = importlib.util.spec_from_file_location("make_vmcores", os.path.join(VMCORES, "make_vmcores.py"))
-build = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(build)
+build = vmcore_builders()
 
 GOOD_STAMP = "202411251705"
 # struct disk_dump_header (64-bit): signature[8], header_version, utsname (6 x 65), timeval at 408, status, block_size

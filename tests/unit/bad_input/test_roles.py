@@ -4,15 +4,16 @@ crash_test main only get inputs their argument specs or first checks refuse, so 
 Each case names the words of the failure message, or the finding id the assessment must carry."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
-import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from helpers import local_host, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TREE = os.path.join(REPO, "tests", "fixtures", "hosts", "debian13-amd64-qemu")
-COLLECTIONS = os.path.join(REPO, "build", "collections")  # created by tests/conftest.py
 
 # (case, entry point, variables, ("failed", words) or ("finding", id, words in its message))
 CASES = [
@@ -92,17 +93,10 @@ def outcomes(tmp_path_factory):
     work = tmp_path_factory.mktemp("roles")
     hosts = {}
     for name, entry, variables, _expected in CASES:
-        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, "entry": entry,
-                "out_dir": str(work), "kdump_facts_root": TREE if entry == "assess" else "/"}
+        host = {"entry": entry, "out_dir": str(work), "kdump_facts_root": TREE if entry == "assess" else "/"}
         host.update(variables)
-        hosts[name] = host
-    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    (work / "play.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_FORKS="8",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                          str(work / "inventory.yml"), str(work / "play.yml")], env=env, cwd=str(work),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        hosts[name] = local_host(**host)
+    run = run_playbook(work, hosts, PLAYBOOK)
     found = {}
     for name, _entry, _variables, _expected in CASES:
         path = work / (name + ".json")

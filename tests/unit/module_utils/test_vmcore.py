@@ -1,6 +1,5 @@
 """_vmcore: dump formats, completeness checks, dmesg, RHEL/Debian layouts, newer_than - on synthetic dumps."""
 import gzip
-import importlib.util
 import os
 import shutil
 import struct
@@ -10,13 +9,15 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vmcore
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from helpers import vmcore_builders  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vmcore  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "vmcores")
-_spec = importlib.util.spec_from_file_location("make_vmcores", os.path.join(FIXTURES, "make_vmcores.py"))
-build = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(build)
+build = vmcore_builders()
 
 DEBIAN_STAMP = "202411251705"
 RHEL_DIR = "127.0.0.1-2024-11-25-17:05:33"

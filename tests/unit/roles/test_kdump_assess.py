@@ -6,15 +6,16 @@ plans, and each case's kdump_assessment is written to a JSON file that the tests
 """
 import json
 import os
-import subprocess
 import sys
 
 import pytest
-import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from helpers import local_host, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "hosts")
-COLLECTIONS = os.path.join(REPO, "build", "collections")  # created by tests/conftest.py
 
 CASES = {
     "fresh-debian": {"fixture": "debian12-amd64-qemu"},
@@ -67,17 +68,10 @@ def assessments(tmp_path_factory):
     work = tmp_path_factory.mktemp("assess")
     hosts = {}
     for name, case in CASES.items():
-        host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                "kdump_facts_root": os.path.join(FIXTURES, case["fixture"]) if case["fixture"] else "/", "out_dir": str(work)}
-        host.update({key: value for key, value in case.items() if key != "fixture"})
-        hosts[name] = host
-    (work / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
-    (work / "play.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                          str(work / "inventory.yml"), str(work / "play.yml")], env=env, cwd=str(work),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+        root = os.path.join(FIXTURES, case["fixture"]) if case["fixture"] else "/"
+        hosts[name] = local_host(kdump_facts_root=root, out_dir=str(work),
+                                 **{key: value for key, value in case.items() if key != "fixture"})
+    run = run_playbook(work, hosts, PLAYBOOK)
     assert run.returncode == 0, run.stdout[-6000:]
     found = {name: json.loads((work / (name + ".json")).read_text()) for name in CASES}
     found["output"] = run.stdout
