@@ -458,9 +458,9 @@ def format_args(structure):
 # ---------------------------------------------------------------------------------------------------
 # Kernel releases and behaviour models
 
-_RELEASE_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
-_RHEL_RE = re.compile(r"\.el(\d+)(?:_\d+)*(?=$|[.+~])")
-_BUILD_RE = re.compile(r"^\s*\d+\.\d+(?:\.\d+)?-(\d+)")
+_RELEASE_RE = re.compile(r"^\s*([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
+_RHEL_RE = re.compile(r"\.el([0-9]{1,3})(?:_[0-9]{1,4})*(?=$|[.+~])")
+_BUILD_RE = re.compile(r"^\s*[0-9]+\.[0-9]+(?:\.[0-9]+)?-([0-9]{1,7})(?![0-9])")
 
 
 def parse_kernel_release(release):

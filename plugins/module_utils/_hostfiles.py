@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import errno
 import gzip
+import io
 import os
 import stat
 
@@ -111,9 +112,13 @@ class HostTree:
             return None
         if rel.endswith(".gz"):
             try:
-                data = gzip.decompress(data)
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as unpacked:
+                    data = unpacked.read(max_bytes + 1)
             except (OSError, IOError, EOFError, ValueError) as error:
                 self._note(rel, record, error)
+                return None
+            if len(data) > max_bytes:  # a gzip bomb, or not a file a kernel writes
+                self._note(rel, record, OSError(errno.EFBIG, "unpacks to more than %d bytes" % max_bytes))
                 return None
         return data.decode("utf-8", "replace")
 

@@ -14,6 +14,8 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+
 GIB = 1 << 30
 MIB = 1 << 20
 KIB = 1 << 10
@@ -25,8 +27,9 @@ SYSTEM_RAM = "System RAM"
 CRASH_KERNEL = "Crash kernel"
 
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
-_MEMTOTAL = re.compile(r"^MemTotal:\s+(\d{1,20})\s*kB\s*$", re.M)
-_DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*(\d+)\s*MB")
+_MEMTOTAL = re.compile(r"^MemTotal:[ \t]+([0-9]{1,20})[ \t]*kB[ \t]*$", re.M)
+_DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*([0-9]+)\s*MB")
+MIN_LOW_LIMIT = 256 * MIB  # the smallest DMA zone an arm64 kernel sets up (30-bit SoCs) is 1 GiB
 
 # (depth, start, end exclusive, name)
 IomemEntry = Tuple[int, int, int, str]
@@ -56,8 +59,11 @@ def iomem_problems(text, entries):
     # type: (Optional[str], Optional[List[IomemEntry]]) -> List[str]
     """Why a /proc/iomem text cannot be believed: malformed or cut-off lines, addresses past 64 bits,
     System RAM ranges that overlap or repeat. [] for a sound file (and for an absent or zeroed one)."""
-    if not text or entries is None or is_zeroed(entries):
+    if text is None or entries is not None and is_zeroed(entries):
         return []
+    if entries is None:
+        return ["it holds no 'start-end : name' line (%s)" % ("empty" if not text.strip() else "%d bytes of "
+                                                               "something else" % len(text))]
     problems = []  # type: List[str]
     for number, line in enumerate(text.splitlines(), 1):
         match = _LINE.match(line.rstrip())
@@ -80,19 +86,54 @@ def iomem_problems(text, entries):
                 first[0], first[1] - 1, "repeats" if first == second else "overlaps", second[0], second[1] - 1))
             break
     total = sum(end - start for start, end in ram)
-    if total > MAX_RAM:
+    if not ram:
+        problems.append("it lists no System RAM")
+    elif total > MAX_RAM:
         problems.append("System RAM adds up to %d TiB, more than any machine can address" % (total >> 40))
+    problems.extend(_crash_region_problems(crash_regions(entries), ram))
     return problems
 
 
-def meminfo_total(text):
-    # type: (Optional[str]) -> Optional[int]
-    """MemTotal of /proc/meminfo in bytes; None when absent, malformed or implausible."""
-    match = _MEMTOTAL.search(text or "")
-    if not match:
+def _crash_region_problems(regions, ram):
+    # type: (List[Dict[str, int]], List[Tuple[int, int]]) -> List[str]
+    """A Crash kernel region is carved out of System RAM, once: repeats, overlaps and regions outside
+    System RAM are not what a kernel writes."""
+    for first, second in zip(regions, regions[1:]):
+        if second["start"] < first["end"]:
+            return ["Crash kernel %#x-%#x %s %#x-%#x" % (
+                first["start"], first["end"] - 1, "repeats" if first == second else "overlaps",
+                second["start"], second["end"] - 1)]
+    merged = []  # type: List[List[int]]
+    for start, end in sorted(ram):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for region in regions:
+        if not any(start <= region["start"] and region["end"] <= end for start, end in merged):
+            return ["Crash kernel %#x-%#x lies outside System RAM" % (region["start"], region["end"] - 1)]
+    return []
+
+
+def meminfo_total(text, problems=None):
+    # type: (Optional[str], Optional[Problems]) -> Optional[int]
+    """MemTotal of /proc/meminfo in bytes; None when absent, malformed or implausible (why added to problems
+    when the file is there)."""
+    if text is None:
         return None
-    value = int(match.group(1)) * KIB
-    return value if MIN_MEMTOTAL <= value <= MAX_RAM else None
+    found = _MEMTOTAL.findall(text)
+    why = None
+    if not found:
+        why = "it has no line 'MemTotal: <n> kB'"
+    elif len(set(found)) > 1:
+        why = "it has %d different MemTotal lines" % len(set(found))
+    elif not MIN_MEMTOTAL <= int(found[0]) * KIB <= MAX_RAM:
+        why = "MemTotal of %s kB is not the memory of a machine that runs Linux" % found[0]
+    if why is not None:
+        if problems is not None:
+            problems.append(("proc/meminfo", why + "; the iomem RAM size is not cross-checked"))
+        return None
+    return int(found[0]) * KIB
 
 
 def ram_cross_check(total, mem_total, installed):
@@ -103,13 +144,15 @@ def ram_cross_check(total, mem_total, installed):
     if mem_total is not None:
         if total < mem_total:
             problems.append(("proc/meminfo", "MemTotal (%d MiB) is more than the System RAM of /proc/iomem "
-                             "(%d MiB): one of the two is truncated or from another host" % (mem_total >> 20, total >> 20)))
+                             "(%d MiB): one of the two is truncated or from another host; the RAM size is null"
+                             % (mem_total >> 20, total >> 20)))
         elif total > 2 * mem_total:
             problems.append(("proc/meminfo", "the System RAM of /proc/iomem (%d MiB) is more than twice MemTotal "
-                             "(%d MiB): entries are repeated or from another host" % (total >> 20, mem_total >> 20)))
+                             "(%d MiB): entries are repeated or from another host; the RAM size is null"
+                             % (total >> 20, mem_total >> 20)))
     if installed is not None and total > installed + installed // 64:
         problems.append(("sys/firmware/dmi/entries", "the System RAM of /proc/iomem (%d MiB) is more than the "
-                         "installed memory devices SMBIOS lists (%d MiB)" % (total >> 20, installed >> 20)))
+                         "installed memory devices SMBIOS lists (%d MiB); the RAM size is null" % (total >> 20, installed >> 20)))
     return problems
 
 
@@ -145,18 +188,22 @@ def bytes_below(ranges, limit):
     return sum(max(0, min(end, limit) - start) for start, end in ranges if start < limit)
 
 
-def low_limit(arch, config, dmesg_text, ram):
-    # type: (Optional[str], Optional[Dict[str, Optional[str]]], Optional[str], List[Tuple[int, int]]) -> Tuple[Optional[int], str]
+def low_limit(arch, config, dmesg_text, ram, problems=None):
+    # type: (Optional[str], Config, Optional[str], List[Tuple[int, int]], Optional[Problems]) -> Tuple[Optional[int], str]
     """(limit, source): where "low" memory ends for crashkernel on this host.
 
     The kernel's own word wins (arm64 logs "low RAM limit: NMB" when it reserves low memory); an arm64
     kernel without ZONE_DMA and ZONE_DMA32 treats all RAM as low; else 4 GiB (x86_64 and most arm64).
     """
     if dmesg_text:
-        found = [int(value) * MIB for value in _DMESG_LOW_LIMIT.findall(dmesg_text) if len(value) <= 12]
-        found = [value for value in found if 0 < value <= MAX_RAM]
+        found = _DMESG_LOW_LIMIT.findall(dmesg_text)
         if found:
-            return found[-1], "dmesg"
+            value = int(found[-1]) * MIB if len(found[-1]) <= 12 else None
+            if value is not None and MIN_LOW_LIMIT <= value <= MAX_RAM:
+                return value, "dmesg"
+            if problems is not None:
+                problems.append(("var/log/dmesg", "its 'low RAM limit: %s MB' is not a limit a kernel sets; the "
+                                 "default is used" % found[-1][:20]))
     if arch in ("aarch64", "arm64") and config:
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
             top = max((end for _start, end in ram), default=None)
@@ -171,7 +218,7 @@ def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=No
     found = problems if problems is not None else []
     usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in found)
     ram = system_ram(entries) if usable and entries is not None else []
-    limit, source = low_limit(arch, config, dmesg_text, ram)
+    limit, source = low_limit(arch, config, dmesg_text, ram, found)
     if usable and not ram:
         usable = False
     if usable:
@@ -189,12 +236,6 @@ def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=No
     }
 
 
-def _parse_int(text):
-    # type: (Optional[str]) -> Optional[int]
-    try:
-        return int(text.strip()) if text is not None else None
-    except ValueError:
-        return None
 
 
 def crash_size_problem(value, regions):
@@ -229,10 +270,15 @@ def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, proble
         low = bytes_below(spans, limit)
         high = sum(region["size"] for region in regions) - low
     loaded = None  # type: Optional[bool]
-    if crash_loaded_text is not None and crash_loaded_text.strip() in ("0", "1"):
-        loaded = crash_loaded_text.strip() == "1"
-    crash_size = _parse_int(crash_size_text)
+    if crash_loaded_text is not None:
+        if crash_loaded_text.strip() in ("0", "1"):
+            loaded = crash_loaded_text.strip() == "1"
+        else:
+            found.append(("sys/kernel/kexec_crash_loaded", "%r is neither 0 nor 1" % crash_loaded_text[:20]))
+    crash_size = decimal(crash_size_text, 20)
     why = crash_size_problem(crash_size, regions)
+    if crash_size_text is not None and crash_size is None:
+        why = "%r is not a decimal number of bytes" % crash_size_text[:30]
     if why:
         found.append(("sys/kernel/kexec_crash_size", why))
         crash_size = None

@@ -16,6 +16,8 @@ import struct
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+
 # MIDR implementer codes (Arm ARM, MIDR_EL1.Implementer) -> vendor name used in the facts
 IMPLEMENTERS = {
     0x41: "arm", 0x42: "broadcom", 0x43: "cavium", 0x46: "fujitsu", 0x48: "hisilicon",
@@ -132,16 +134,17 @@ def parse_cpu_list(text):
     if not text:
         return None
     count = 0
+    previous = -1
     for chunk in text.strip().split(","):
         chunk = chunk.strip()
         if not chunk:
             continue
         low, sep, high = chunk.partition("-")
-        if not low.isdigit() or (sep and not high.isdigit()) or len(chunk) > 12:
-            return None
-        if sep and int(high) < int(low):
-            return None
-        count += (int(high) - int(low) + 1) if sep else 1
+        first, last = decimal(low, 6), decimal(high, 6) if sep else decimal(low, 6)
+        if first is None or last is None or last < first or first <= previous:
+            return None  # not a list the kernel writes: ranges ascend and never repeat
+        count += last - first + 1
+        previous = last
     return count if 0 < count <= MAX_CPUS else None
 
 
@@ -518,7 +521,7 @@ def _smbios_processors(tree, dmidecode):
             processors.append({
                 "manufacturer": record.get("Manufacturer"), "version": record.get("Version"),
                 "part": record.get("Part Number"),
-                "core_count": int(cores) if cores and cores.isdigit() else None,
+                "core_count": decimal(cores, 5) or None,
                 "populated": "Populated" in (record.get("Status") or "Populated"),
                 "processor_id": None, "soc_id_flag": None,
             })

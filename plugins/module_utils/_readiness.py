@@ -23,6 +23,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
     config_enabled, version_tuple,
 )
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -237,7 +238,8 @@ def makedumpfile_reads_kernel(facts):
         page_shift = "12"
     if va_bits is None or page_shift is None:
         return _supported(None, "the kernel config names no CONFIG_ARM64_VA_BITS or page size")
-    layout = "%s-bit VA with %d KiB pages" % (va_bits, (1 << int(page_shift)) // 1024) if page_shift.isdigit() \
+    shift = decimal(page_shift, 2)
+    layout = "%s-bit VA with %d KiB pages" % (va_bits, (1 << shift) // 1024) if shift is not None and shift < 40 \
         else "VA_BITS=%s" % va_bits
     if not (va_bits == "52" and page_shift == "12"):
         return _supported(True, "arm64 %s is a layout makedumpfile reads" % layout)
@@ -496,10 +498,10 @@ def _software_findings(facts, out):
 
 IMPLAUSIBLE_NULLS = {
     "proc/iomem": "RAM size and the Crash kernel regions are unknown (null)",
-    "proc/meminfo": "RAM size is unknown (null): /proc/iomem is not believed",
-    "sys/firmware/dmi/entries": "RAM size is unknown (null): /proc/iomem is not believed",
     "sys/kernel/kexec_crash_size": "kexec_crash_size is null",
     "sys/devices/system/cpu/online": "the CPU count comes from /proc/cpuinfo or is null",
+    "sys/kernel/kexec_crash_loaded": "kexec_crash_loaded is null",
+    "var/log/dmesg": "the low limit is the default",
 }
 
 
@@ -509,9 +511,10 @@ def findings(facts, caps, missing_inputs, live=False, implausible=None):
     implausible: (file, why) of inputs that were read but contradict themselves or another source."""
     out = _Findings()
     for path, why in implausible or []:
-        severity = "warning" if path == "sys/devices/system/cpu/online" else "error"
+        severity = "warning" if path in ("sys/devices/system/cpu/online", "var/log/dmesg") else "error"
         out.add("input-implausible", severity,
-                "/%s cannot be believed: %s; %s." % (path, why, IMPLAUSIBLE_NULLS.get(path, "it is ignored")),
+                "/%s cannot be believed: %s%s." % (path, why, "; " + IMPLAUSIBLE_NULLS[path] if path in IMPLAUSIBLE_NULLS
+                                                   else ""),
                 "Recapture the tree from the host (or gather on the live host, root: /); nothing is planned "
                 "from contradictory data." if not live else
                 "Check the host: the kernel's own files disagree; nothing is planned from contradictory data.")

@@ -15,6 +15,8 @@ import re
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+
 # runner(argv) -> (rc, stdout, stderr); only given for the live system
 Runner = Callable[[List[str]], Tuple[int, str, str]]
 
@@ -45,7 +47,7 @@ KDUMP_LAYOUT = {
 RPM_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-utils", "kdump")
 DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
 
-_RELEASE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_RELEASE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
 _CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
 
@@ -440,5 +442,5 @@ def kernel_facts(tree, live_release=None):
         "crashkernel": crashkernel_tokens(cmdline),
         "config": config,
         "config_source": config_source,
-        "sysrq": int(sysrq) if sysrq is not None and sysrq.isdigit() else None,
+        "sysrq": decimal(sysrq, 6),
     }

@@ -647,15 +647,16 @@ def find_dmesg(real_dir, name, siblings, per_crash_dir):
         candidates.append("vmcore-dmesg-incomplete.txt")
         candidates.extend(sorted(s for s in siblings if s.startswith("dmesg")))
     for candidate in candidates:
-        if candidate in siblings and os.path.isfile(os.path.join(real_dir, candidate)):
-            return candidate
+        path = os.path.join(real_dir, candidate)
+        if candidate in siblings and not os.path.islink(path) and os.path.isfile(path):
+            return candidate  # a link could point out of the tree: kdump tools write plain files
     return None
 
 
 def dmesg_crash_line(real_path):
     # type: (str) -> Optional[str]
     """The line of a saved dmesg that shows the sysrq crash, or None (reads the last 32 MiB at most)."""
-    with open(real_path, "rb") as handle:
+    with open_regular(real_path) as handle:
         handle.seek(0, os.SEEK_END)
         handle.seek(max(0, handle.tell() - DMESG_READ_LIMIT))
         text = handle.read().decode("utf-8", "replace")
@@ -760,6 +761,24 @@ def describe_dump(root, real_dir, name, siblings, per_crash_dir):
     }
 
 
+def _not_a_file(root, real_dir, name):
+    # type: (str, str, str) -> Dict[str, Any]
+    """The entry of something named like a dump that is a link, FIFO, socket or device: never opened."""
+    full = os.path.join(real_dir, name)
+    what = "a symbolic link" if os.path.islink(full) else "not a regular file"
+    try:
+        mtime = os.lstat(full).st_mtime  # type: Optional[float]
+    except OSError:
+        mtime = None
+    return {
+        "path": host_path(root, full), "dir": host_path(root, real_dir), "name": name, "format": "unknown",
+        "compression": None, "complete": False, "checked": [], "size": None, "mtime": mtime, "release": None,
+        "machine": None, "header": None, "dmesg_path": None, "dmesg_source": None, "dmesg_has_sysrq": False,
+        "dmesg_crash_line": None,
+        "problems": ["%s is %s, which kdump tools never write; it was not read" % (name, what)],
+    }
+
+
 def find_dumps(root, crash_dir):
     # type: (str, str) -> List[Dict[str, Any]]
     """Every dump in crash_dir and its direct subdirectories (one per crash), oldest first."""
@@ -774,13 +793,16 @@ def find_dumps(root, crash_dir):
         siblings = set(_list_dir(real_dir))
         for name in sorted(siblings):
             full = os.path.join(real_dir, name)
-            if os.path.islink(full) or not os.path.isfile(full) or not is_dump_name(name, siblings):
+            if not is_dump_name(name, siblings) or os.path.isdir(full) and not os.path.islink(full):
+                continue
+            if os.path.islink(full) or not os.path.isfile(full):
+                dumps.append(_not_a_file(root, real_dir, name))
                 continue
             try:
                 dumps.append(describe_dump(root, real_dir, name, siblings, per_crash_dir))
             except (IOError, OSError) as exc:
                 raise VmcoreError("cannot read %s: %s" % (host_path(root, full), exc.strerror or exc))
-    dumps.sort(key=lambda dump: (dump["mtime"], dump["path"]))
+    dumps.sort(key=lambda dump: (dump["mtime"] or 0.0, dump["path"]))
     return dumps
 
 
@@ -800,11 +822,14 @@ def resolve_newer_than(value, root="/"):
     if isinstance(value, bool):
         raise VmcoreError("newer_than: %r is neither epoch seconds nor a marker file path" % value)
     if isinstance(value, (int, float)):
-        return _finite_epoch(float(value), value)
+        try:
+            return _finite_epoch(float(value), value)
+        except OverflowError:
+            return _finite_epoch(float("inf"), value)
     text = str(value).strip()
     try:
         number = float(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         number = None
     if number is not None:
         return _finite_epoch(number, value)
@@ -831,7 +856,7 @@ def vmcore_report(root="/", path="/var/crash", newer_than=None):
         raise VmcoreError("path: %s is not a directory; point it at the kdump dump directory" % path)
     dumps = find_dumps(root, path) if exists else []
     if threshold is not None:
-        dumps = [dump for dump in dumps if dump["mtime"] > threshold]
+        dumps = [dump for dump in dumps if (dump["mtime"] or 0.0) > threshold]
     return {
         "path": path,
         "path_exists": exists,

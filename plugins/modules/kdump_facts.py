@@ -215,7 +215,7 @@ def gather_facts(root="/", runner=None, dump_path=None):
         if dmesg:
             break
     memory = memory_facts(entries, platform["arch"], kernel["config"], dmesg,
-                          mem_total=meminfo_total(tree.read_text("proc/meminfo")),
+                          mem_total=meminfo_total(tree.read_text("proc/meminfo"), tree.implausible),
                           installed=installed_memory(tree), problems=tree.implausible)
     reservation = reservation_facts(
         entries, memory["low_limit_bytes"],
@@ -256,6 +256,10 @@ def main():
         facts = gather_facts(root, runner, module.params["dump_path"])
     except (OSError, IOError) as error:
         module.fail_json(msg="Reading %s failed: %s. Check that the user running the module can read it." % (root, error))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as error:
+        # a parser met input it does not handle: say so instead of a traceback (and report it as a bug)
+        module.fail_json(msg="A file under %s holds data kdump_facts cannot read (%s: %s). This is a bug in "
+                             "fleetops.kdump: please report it with the file." % (root, type(error).__name__, error))
     module.exit_json(changed=False, ansible_facts={"kdump": facts})
 
 

@@ -130,15 +130,38 @@ def test_a_reader_that_raises_damages_only_that_file(tmp_path, monkeypatch, erro
     assert bad["complete"] is False and "cannot be read as a dump (%s" % type(error).__name__ in bad["problems"][0]
 
 
-@pytest.mark.parametrize("make", [os.mkfifo, os.mkdir, lambda p: os.symlink("/dev/zero", p),
-                                  lambda p: os.symlink("/etc/passwd", p)],
-                         ids=["fifo", "directory", "link-to-dev-zero", "link-out-of-tree"])
-def test_things_named_like_dumps_that_are_not_files(tmp_path, make):
+@pytest.mark.parametrize("make, what", [
+    (os.mkfifo, "not a regular file"),
+    (lambda p: os.symlink("/dev/zero", p), "a symbolic link"),
+    (lambda p: os.symlink("/etc/passwd", p), "a symbolic link"),
+    (lambda p: os.symlink("../../../../../../etc/passwd", p), "a symbolic link"),
+], ids=["fifo", "link-to-dev-zero", "link-out-of-tree", "relative-link-out-of-tree"])
+def test_things_named_like_dumps_that_are_not_files_are_listed_unread(tmp_path, make, what):
     path = crash_tree(str(tmp_path), None, bad_name="vmcore")
     make(path)
     result = report(tmp_path)
     assert_good_one_listed(result)
-    assert [dump["name"] for dump in result["dumps"]] == ["dump." + GOOD_STAMP]
+    bad = [dump for dump in result["dumps"] if dump["name"] == "vmcore"]
+    assert len(bad) == 1 and bad[0]["complete"] is False and bad[0]["size"] is None
+    assert bad[0]["problems"] == ["vmcore is %s, which kdump tools never write; it was not read" % what]
+
+
+def test_a_directory_named_like_a_dump_is_a_crash_directory(tmp_path):
+    os.makedirs(os.path.join(str(tmp_path), "var", "crash", "vmcore"))
+    crash_tree(str(tmp_path), build.build_kdump_compressed())
+    assert len(report(tmp_path)["dumps"]) == 2
+
+
+@pytest.mark.parametrize("name", ["vmcore-dmesg.txt", "dmesg.txt"])
+def test_a_saved_dmesg_that_links_out_of_the_tree_is_never_read(tmp_path, name):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("[ 1.0] sysrq: Trigger a crash CONTROLLER-SECRET\n")
+    crash = tmp_path / "tree" / "var" / "crash" / "127.0.0.1-2024"
+    crash.mkdir(parents=True)
+    (crash / "vmcore").write_bytes(build.build_kdump_compressed())
+    os.symlink(str(outside), str(crash / name))
+    dump = report(tmp_path / "tree")["dumps"][0]
+    assert dump["dmesg_path"] is None and dump["dmesg_crash_line"] is None
 
 
 def test_unreadable_saved_dmesg_is_a_problem_of_its_dump(tmp_path):
@@ -149,7 +172,8 @@ def test_unreadable_saved_dmesg_is_a_problem_of_its_dump(tmp_path):
     assert_good_one_listed(result)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "nan", "inf", "-1", -1, "1e400"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "nan", "inf", "-1", -1, "1e400",
+                                   10 ** 400, -(10 ** 400)])
 def test_newer_than_that_is_not_a_time_is_refused(tmp_path, value):
     crash_tree(str(tmp_path), build.build_kdump_compressed())
     with pytest.raises(vmcore.VmcoreError, match="newer_than: .* is not a time"):

@@ -1,0 +1,25 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared vocabulary of host input: how a number the kernel writes looks."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import re
+
+from typing import Optional
+
+_DECIMAL = re.compile(r"^[0-9]{1,%d}$")
+
+
+def decimal(text, max_digits=20):
+    # type: (Optional[str], int) -> Optional[int]
+    """A non-negative decimal as the kernel prints one (ASCII digits only, no sign, no '_'), else None.
+    Python's int() also takes '+5', '5_000' and other scripts' digits, and fails on '²'."""
+    if text is None:
+        return None
+    stripped = text.strip()
+    if not re.match(_DECIMAL.pattern % max_digits, stripped):
+        return None
+    return int(stripped)
