@@ -763,7 +763,8 @@ def describe_dump(root, real_dir, name, siblings, per_crash_dir):
 
 def _not_a_file(root, real_dir, name):
     # type: (str, str, str) -> Dict[str, Any]
-    """The entry of something named like a dump that is a link, FIFO, socket or device: never opened."""
+    """The entry of something named like a dump that is a link, FIFO, socket or device: never opened
+    (size 0: nothing was read)."""
     full = os.path.join(real_dir, name)
     what = "a symbolic link" if os.path.islink(full) else "not a regular file"
     try:
@@ -772,7 +773,7 @@ def _not_a_file(root, real_dir, name):
         mtime = None
     return {
         "path": host_path(root, full), "dir": host_path(root, real_dir), "name": name, "format": "unknown",
-        "compression": None, "complete": False, "checked": [], "size": None, "mtime": mtime, "release": None,
+        "compression": None, "complete": False, "checked": [], "size": 0, "mtime": mtime, "release": None,
         "machine": None, "header": None, "dmesg_path": None, "dmesg_source": None, "dmesg_has_sysrq": False,
         "dmesg_crash_line": None,
         "problems": ["%s is %s, which kdump tools never write; it was not read" % (name, what)],

@@ -142,7 +142,7 @@ def test_things_named_like_dumps_that_are_not_files_are_listed_unread(tmp_path, 
     result = report(tmp_path)
     assert_good_one_listed(result)
     bad = [dump for dump in result["dumps"] if dump["name"] == "vmcore"]
-    assert len(bad) == 1 and bad[0]["complete"] is False and bad[0]["size"] is None
+    assert len(bad) == 1 and bad[0]["complete"] is False and bad[0]["size"] == 0
     assert bad[0]["problems"] == ["vmcore is %s, which kdump tools never write; it was not read" % what]
 
 
