@@ -18,11 +18,16 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
 
 def unknown_variables(names, argument_specs, prefixes, extra=None):
     """Defined role-prefixed variables that no argument spec declares, each warned about once."""
-    if not isinstance(names, (list, tuple)) or not isinstance(prefixes, (list, tuple)) or \
-            not isinstance(argument_specs, (list, tuple)):
+    extra = [] if extra is None else extra
+    if not isinstance(names, (list, tuple)) or not isinstance(argument_specs, (list, tuple)) or \
+            not all(isinstance(spec, dict) for spec in argument_specs) or \
+            not isinstance(prefixes, (list, tuple)) or not prefixes or \
+            not all(isinstance(prefix, str) and prefix for prefix in prefixes) or \
+            not isinstance(extra, (list, tuple)) or not all(isinstance(name, str) for name in extra):
         raise AnsibleFilterError("unknown_variables: expects a list of variable names, a list of parsed "
-                                 "meta/argument_specs.yml documents and a list of prefixes")
-    known = set(str(name) for name in extra or [])
+                                 "meta/argument_specs.yml documents (mappings), a non-empty list of prefixes "
+                                 "(strings) and, optionally, extra: a list of known names")
+    known = set(extra)
     for spec in argument_specs:
         known.update(spec_options(spec))
     found = _unknown_variables(names, sorted(known), [str(prefix) for prefix in prefixes])

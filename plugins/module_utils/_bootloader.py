@@ -30,7 +30,9 @@ import tempfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import CrashkernelError, check_operator_value
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
+    CrashkernelError, check_operator_value, overlap_warnings, parse_value,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 
 BACKENDS = ("grub", "grubby", "kernel_install")
@@ -222,6 +224,17 @@ def _check_crashkernel(index, token):
         check_operator_value(token.split("=", 1)[1], where)
     except CrashkernelError as error:
         raise BootloaderError(str(error))
+
+
+def crashkernel_warnings(tokens):
+    # type: (Sequence[str]) -> List[str]
+    """What the kernel will read differently than it looks: overlapping ranges of a crashkernel= table."""
+    warnings = []
+    for token in tokens:
+        if normalize_key(arg_key(token)) == "crashkernel" and "=" in token:
+            warnings.extend("%s: %s" % (token, sentence)
+                            for sentence in overlap_warnings(parse_value(token.split("=", 1)[1])))
+    return warnings
 
 
 def validate_args(args, state="present", remove_args=None, repeatable_keys=None):
@@ -1363,6 +1376,7 @@ def run(params, runner, check_mode=False):
         raise BootloaderError("backend: %r is not one of auto, %s" % (name, ", ".join(BACKENDS)))
     backend = BACKEND_CLASSES[name](files, runner, params)
     plan = backend.plan(spec)
+    plan.warnings.extend(crashkernel_warnings(spec.tokens))
     if plan.changed and not check_mode:
         backend.apply(plan)
     running = read_running_cmdline(files)

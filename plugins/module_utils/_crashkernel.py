@@ -212,11 +212,38 @@ def _bare_number_error(what, value, unit, zero_means):
                             "Write sizes with a K, M, G or T suffix%s" % (what, value, value, _suggest(value, unit), zero))
 
 
-def operator_size(value, what, unit="M", zero_means=None):
-    # type: (Any, str, str, Optional[str]) -> int
+def _octal_numbers(text):
+    # type: (str) -> List[str]
+    """Numbers written with a leading 0 ('016', '0256M'): the kernel reads them as octal."""
+    return [match.group(1) for match in _NUMBER_IN_VALUE.finditer(text)
+            if re.match(r"^0[0-9]", match.group(1))]
+
+
+def _octal_error(what, text, numbers):
+    # type: (str, str, List[str]) -> CrashkernelError
+    first = numbers[0]
+    return CrashkernelError("%s: %r writes %s with a leading 0, which the kernel reads as octal (%s is %d); drop the "
+                            "leading zeros, e.g. '%s'" % (what, text, first, first, int(first, 8) if
+                                                          re.match(r"^[0-7]+$", first) else 0,
+                                                          (first.lstrip("0") or "0") + "M"))
+
+
+def _reservation_bounds(what, size, text):
+    # type: (str, int, str) -> None
+    """A reservation (or low part) is 0 where allowed, else 1 MiB to 1 TiB: below, a unit slipped."""
+    if 0 < size < MIB:
+        raise CrashkernelError("%s: %s is %d bytes; no capture kernel fits in less than 1 MiB; did you mean a size "
+                               "in MiB such as '%dM'?" % (what, text, size, max(1, size)))
+    if size > MAX_RESERVATION:
+        raise CrashkernelError("%s: %s asks for %s; no capture kernel needs more than a few GiB and the running "
+                               "system would lose it all; did you mean MiB (M)?" % (what, text, human_size(size)))
+
+
+def operator_size(value, what, unit="M", zero_means=None, reservation=False):
+    # type: (Any, str, str, Optional[str], bool) -> int
     """A size an operator wrote: '16M', '2G', '0x1000000' (hex is bytes on purpose), or 0 when zero_means
     says what 0 does (0 passes; callers refuse it where it means nothing). A bare number such as 16 or '16'
-    is refused: nobody means bytes."""
+    is refused: nobody means bytes; so is a leading 0 (octal to the kernel). reservation: also 1 MiB..1 TiB."""
     if isinstance(value, bool) or isinstance(value, float):
         raise CrashkernelError("%s: expected a size like '16M' or '2G', got %r" % (what, value))
     if isinstance(value, int):
@@ -227,8 +254,13 @@ def operator_size(value, what, unit="M", zero_means=None):
         raise _bare_number_error(what, value, unit, zero_means)
     size = parse_size(value, what)
     text = value.strip()
+    octal = _octal_numbers(text)
+    if octal:
+        raise _octal_error(what, text, octal)
     if size and not text[-1:].isalpha() and not text.lower().startswith("0x"):
         raise _bare_number_error(what, size, unit, zero_means)
+    if reservation:
+        _reservation_bounds(what, size, repr(text))
     return size
 
 
@@ -245,16 +277,15 @@ def bare_numbers(value):
 
 def check_operator_value(value, what):
     # type: (str, str) -> Dict[str, Any]
-    """parse_value for a crashkernel= value an operator wrote: also refuses sizes without a unit."""
+    """parse_value for a crashkernel= value an operator wrote: also refuses sizes without a unit, octal
+    numbers, and reservations below 1 MiB or above 1 TiB."""
     try:
         token = parse_value(value)
     except CrashkernelError as error:
         raise CrashkernelError("%s: %s" % (what, error))
-    sizes = [token["size"] or 0] + [entry["size"] for entry in token["ranges"] or []]
-    if max(sizes) > MAX_RESERVATION:
-        raise CrashkernelError("%s: crashkernel=%s asks for %s; no capture kernel needs more than a few GiB and the "
-                               "running system would lose it all; did you mean MiB (M)?"
-                               % (what, value, human_size(max(sizes))))
+    octal = _octal_numbers(value)
+    if octal:
+        raise _octal_error(what, "crashkernel=" + value, octal)
     bare = bare_numbers(value)
     if bare:
         hint = value
@@ -262,6 +293,10 @@ def check_operator_value(value, what):
             hint = re.sub(r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % number, number + "M", hint, count=1)
         raise CrashkernelError("%s: crashkernel=%s has %s without a unit, which the kernel reads as bytes; did "
                                "you mean crashkernel=%s?" % (what, value, " and ".join(repr(n) for n in bare), hint))
+    sizes = [token["size"]] if token["size"] is not None else [entry["size"] for entry in token["ranges"] or []]
+    for size in sizes:
+        if size or token["kind"] not in ("low", "cma"):
+            _reservation_bounds(what, size, "crashkernel=" + value)
     return token
 
 
@@ -813,6 +848,29 @@ def _placement(region, low_limit):
     return "high" if region["start"] >= low_limit else "across the low limit"
 
 
+def _whole(value):
+    # type: (Any) -> bool
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MASK + 1
+
+
+def _check_region_inputs(expected, regions, low_limit):
+    # type: (Any, Any, Any) -> None
+    """check_regions' inputs have the shapes reserve() and the facts give, else CrashkernelError."""
+    if not isinstance(expected, dict) or expected.get("region") not in ("low", "high", "fixed", "none") or \
+            not all(_whole(expected.get(key) or 0) for key in ("size", "low_size")) or \
+            expected.get("region") == "fixed" and not _whole(expected.get("base")):
+        raise CrashkernelError("expected must be a crashkernel_reserve result: {region: low|high|fixed|none, size, "
+                               "low_size, base} with sizes in bytes (base an address when region is fixed), got %r"
+                               % (expected,))
+    if not isinstance(regions, list) or not all(
+            isinstance(region, dict) and all(_whole(region.get(key)) for key in ("start", "end", "size"))
+            and region["start"] < region["end"] for region in regions):
+        raise CrashkernelError("regions must be a list of {start, end, size} in bytes with start < end (the "
+                               "reservation.regions of the kdump facts), got %r" % (regions,))
+    if not _whole(low_limit):
+        raise CrashkernelError("low_limit must be an address in bytes (memory.low_limit_bytes), got %r" % (low_limit,))
+
+
 def check_regions(expected, regions, low_limit):
     # type: (Dict[str, Any], List[Dict[str, int]], int) -> Dict[str, Any]
     """Compare what reserve() predicted with the "Crash kernel" regions of /proc/iomem, region by region.
@@ -821,6 +879,7 @@ def check_regions(expected, regions, low_limit):
     lies wholly below low_limit (low), wholly above it (high) or starts at base (fixed). Returns {ok,
     predicted, actual (each with its placement), problems (sentences)}.
     """
+    _check_region_inputs(expected, regions, low_limit)
     wanted = predicted_regions(expected)
     actual = [dict(region, placement=_placement(region, low_limit)) for region in regions]
     unmatched = list(range(len(actual)))
@@ -1112,7 +1171,7 @@ def parse_low(low):
     if low is None or isinstance(low, str) and low.strip().lower() in ("", "auto", "default"):
         return None
     try:
-        return operator_size(low, "kdump_crashkernel_low", zero_means="means no low region")
+        return operator_size(low, "kdump_crashkernel_low", zero_means="means no low region", reservation=True)
     except CrashkernelError as exc:
         raise CrashkernelError("%s. Fix: set kdump_crashkernel_low to a size such as '16M', to '0' for no low "
                                "region, or leave it unset for the policy default." % exc)
@@ -1141,7 +1200,8 @@ def parse_table(table):
                                    "bound); e.g. %s" % (where, example))
         start = operator_size(entry["min"], where + " min", "G", zero_means="is the bottom of the table")
         end = None if entry.get("max") in (None, "") else operator_size(entry["max"], where + " max", "G")
-        size = operator_size(entry["size"], where + " size")
+        size = operator_size(entry["size"], where + " size", reservation=True) if entry["size"] not in (0, "0") \
+            else 0
         if end is not None and end <= start:
             raise CrashkernelError("%s: max %s is not above min %s" % (where, format_size(end), format_size(start)))
         if size == 0:
@@ -1178,6 +1238,12 @@ def parse_policy(policy):
                                    "'1G-:256M' or '768M,high 16M,low'" % policy)
         words = text.split()
         values = [word[len(CRASHKERNEL):] for word in words if word.startswith(CRASHKERNEL)] or words
+        stray = [word for word in words if values is not words and not word.startswith(CRASHKERNEL)]
+        if stray:
+            raise CrashkernelError("kdump_crashkernel: %r mixes crashkernel= values with %s, which would be dropped; "
+                                   "give only crashkernel values (e.g. '768M,high 16M,low' or "
+                                   "'crashkernel=768M,high crashkernel=16M,low')"
+                                   % (policy, " and ".join(repr(word) for word in stray)))
         for value in values:
             check_operator_value(value, "kdump_crashkernel")
         return {"kind": "explicit", "name": "explicit", "tokens": tokens, "table": None}
@@ -1397,16 +1463,25 @@ def _range_text(entry):
 
 
 def overlapping_ranges(token):
-    # type: (Dict[str, Any]) -> Optional[Tuple[Dict[str, Any], Dict[str, Any]]]
-    """The first pair of ranges of a ranges token that overlap (in written order), else None."""
+    # type: (Dict[str, Any]) -> List[Tuple[Dict[str, Any], Dict[str, Any]]]
+    """Every pair of ranges of a ranges token that overlap, in written order (the first of a pair wins)."""
     ranges = token.get("ranges") or []
+    pairs = []
     for index, first in enumerate(ranges):
         for second in ranges[index + 1:]:
             first_end = U64_MASK + 1 if first["end"] is None else first["end"]
             second_end = U64_MASK + 1 if second["end"] is None else second["end"]
             if first["start"] < second_end and second["start"] < first_end:
-                return first, second
-    return None
+                pairs.append((first, second))
+    return pairs
+
+
+def overlap_warnings(token):
+    # type: (Dict[str, Any]) -> List[str]
+    """One sentence per overlapping pair of ranges: which one the kernel takes where they overlap."""
+    return ["ranges %s and %s overlap; the kernel takes the first range that matches the RAM size, so %s wins "
+            "where they overlap" % (_range_text(first), _range_text(second), _range_text(first))
+            for first, second in overlapping_ranges(token)]
 
 
 def _explicit_findings(tokens, model):
@@ -1423,13 +1498,10 @@ def _explicit_findings(tokens, model):
                                  "of each kind, so only that one is planned." % " / ".join(repeated),
                                  "Keep one token of each kind."))
     for token in tokens:
-        overlap = overlapping_ranges(token)
-        if overlap:
-            first, second = overlap
+        sentences = overlap_warnings(token)
+        if sentences:
             findings.append(_finding("crashkernel-ranges-overlap", "warning",
-                                     "kdump_crashkernel's ranges %s and %s overlap; the kernel takes the first range "
-                                     "that matches the RAM size, so %s wins where they overlap."
-                                     % (_range_text(first), _range_text(second), _range_text(first)),
+                                     "kdump_crashkernel's " + "; ".join(sentences) + ".",
                                      "Make the ranges disjoint: each END is the next START."))
     legacy_x86 = model["name"] in (MODEL_X86_OLD, MODEL_X86_52)
     if counts.get("plain") and counts.get("low") and not legacy_x86:

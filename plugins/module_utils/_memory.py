@@ -62,8 +62,8 @@ def iomem_problems(text, entries):
     if text is None or entries is not None and is_zeroed(entries):
         return []
     if entries is None:
-        return ["it holds no 'start-end : name' line (%s)" % ("empty" if not text.strip() else "%d bytes of "
-                                                               "something else" % len(text))]
+        what = "empty" if not text.strip() else "%d bytes of something else" % len(text)
+        return ["it holds no 'start-end : name' line (%s)" % what]
     problems = []  # type: List[str]
     for number, line in enumerate(text.splitlines(), 1):
         match = _LINE.match(line.rstrip())
@@ -234,8 +234,6 @@ def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=No
         "meminfo_total_bytes": mem_total,
         "installed_bytes": installed,
     }
-
-
 
 
 def crash_size_problem(value, regions):

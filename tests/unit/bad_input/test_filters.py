@@ -72,6 +72,16 @@ POLICIES = [
     ([{"min": "2G", "size": "-256M"}], ["not a size"]),
     ([{"min": "2G", "size": 1.5}], ["expected a size"]),
     ([{"min": True, "size": "256M"}], ["expected a size"]),
+    ("0x10", ["16 bytes", "less than 1 MiB"]),
+    ("1G-:0x100", ["256 bytes", "less than 1 MiB"]),
+    ("0256", ["leading 0", "octal", "'256M'"]),
+    ("0256M", ["leading 0", "octal (0256 is 174)"]),
+    ("512M@010", ["leading 0", "octal"]),
+    ("512M crashkernel=256M", ["mixes crashkernel= values with '512M'"]),
+    ("crashkernel=256M quiet", ["mixes crashkernel= values with 'quiet'"]),
+    ([{"min": "2G", "size": "0x100"}], ["less than 1 MiB"]),
+    ([{"min": "2G", "size": "2T"}], ["asks for 2 TiB"]),
+    ([{"min": "02G", "size": "256M"}], ["octal"]),
 ]
 
 
@@ -91,6 +101,11 @@ LOWS = [
     ("16E", ["kdump_crashkernel_low", "overflows 64 bits"]),
     (["16M"], ["kdump_crashkernel_low", "expected a size"]),
     (True, ["kdump_crashkernel_low", "expected a size"]),
+    ("0x10", ["kdump_crashkernel_low", "less than 1 MiB"]),
+    ("15E", ["kdump_crashkernel_low", "asks for"]),
+    ("2T", ["kdump_crashkernel_low", "asks for 2 TiB"]),
+    ("016", ["kdump_crashkernel_low", "octal (016 is 14)", "'16M'"]),
+    ("016M", ["kdump_crashkernel_low", "octal"]),
 ]
 
 
@@ -117,6 +132,12 @@ def test_overlapping_explicit_ranges_warn_and_name_the_winner(facts):
     assert found and found[0]["severity"] == "warning"
     assert "so 0-4G:128M wins" in found[0]["message"]
     assert result["expected"]["size"] == 128 * M  # 3 GiB guest: the first match
+
+
+def test_every_overlapping_pair_is_named(facts):
+    result = F["crashkernel_plan"](facts, "1G-4G:128M,4G-8G:256M,2G-6G:512M")
+    message = [item for item in result["findings"] if item["id"] == "crashkernel-ranges-overlap"][0]["message"]
+    assert "1G-4G:128M and 2G-6G:512M overlap" in message and "4G-8G:256M and 2G-6G:512M overlap" in message
 
 
 def test_hex_sizes_are_bytes_on_purpose(facts):
@@ -204,6 +225,24 @@ def test_check_regions_refuses_wrong_shapes(args):
     refused(lambda: F["crashkernel_check_regions"](*args), "crashkernel_check_regions", "expects")
 
 
+EXPECTED = {"region": "high", "size": 512 * M, "low_size": 16 * M, "base": None}
+
+
+@pytest.mark.parametrize("expected, regions, words", [
+    (EXPECTED, [{"start": 0}], ["regions must be"]),
+    (EXPECTED, [None], ["regions must be"]),
+    (EXPECTED, ["abc"], ["regions must be"]),
+    (EXPECTED, [{"start": "0", "end": 1, "size": 1}], ["regions must be"]),
+    (EXPECTED, [{"start": 5, "end": 1, "size": 1}], ["start < end"]),
+    ({"region": "fixed", "size": 5, "base": None}, [], ["base an address"]),
+    ({"region": "weird", "size": 5}, [], ["expected must be"]),
+    ({"region": "high", "size": "1"}, [], ["expected must be"]),
+    ({"region": "high", "size": -1}, [], ["expected must be"]),
+])
+def test_check_regions_refuses_malformed_items(expected, regions, words):
+    refused(lambda: F["crashkernel_check_regions"](expected, regions, 4 * G), "crashkernel_check_regions", *words)
+
+
 SPECS = [{"argument_specs": {"main": {"options": {"kdump_crashkernel": {}, "kdump_crashkernel_low": {}}}}}]
 
 
@@ -220,6 +259,8 @@ def test_unknown_variables(names, expected):
 
 
 @pytest.mark.parametrize("args", [("kdump_x", SPECS, ["kdump_"]), (["kdump_x"], "x", ["kdump_"]),
-                                  (["kdump_x"], SPECS, "kdump_")])
+                                  (["kdump_x"], SPECS, "kdump_"), (["kdump_x"], SPECS, ["kdump_"], 5),
+                                  (["kdump_x"], SPECS, ["kdump_"], "kdump_x"), (["kdump_x"], [None, "x"], ["kdump_"]),
+                                  (["kdump_x"], SPECS, [None]), (["kdump_x"], SPECS, []), (["kdump_x"], SPECS, [""])])
 def test_unknown_variables_refuses_wrong_shapes(args):
     refused(lambda: F["unknown_variables"](*args), "unknown_variables", "expects")

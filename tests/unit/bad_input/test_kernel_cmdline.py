@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import boottrees as bt  # noqa: E402  pylint: disable=wrong-import-position
 
+from ansible_collections.fleetops.kdump.plugins.module_utils import _bootloader as bl  # noqa: E402
 from ansible_collections.fleetops.kdump.plugins.modules import kernel_cmdline  # noqa: E402
 
 
@@ -43,6 +44,10 @@ BAD_ARGS = [
     (["crashkernel=512M@"], {}, ["nothing usable follows '@'"]),
     (["crashkernel=1G-512M:128M"], {}, ["end <= start"]),
     (["crashkernel=512M", "crashkernel=256M"], {}, ["both set the"]),
+    (["crashkernel=0x10"], {}, ["16 bytes", "less than 1 MiB"]),
+    (["crashkernel=1G-:0x100"], {}, ["less than 1 MiB"]),
+    (["crashkernel=0256M"], {}, ["octal (0256 is 174)", "'256M'"]),
+    (["crashkernel=512M", "crashkernel=15E,low"], {}, ["asks for"]),
     (["crashkernel=768M", "high"], {}, ["cut at a comma"]),
     (["quiet splash"], {}, ["contains whitespace"]),
     (["a=$(reboot)"], {}, ["'$'"]),
@@ -123,6 +128,18 @@ def test_fifo_where_a_defaults_file_belongs_does_not_hang(tmp_path, capsys, rel)
     result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
                                      grub_mkconfig_command=bt.mkconfig_command(root)), True)
     assert result.get("failed") and "not a regular file" in result["msg"], result
+
+
+@pytest.mark.parametrize("table, pairs", [("1G-:256M,2G-:512M", 1), ("1G-4G:128M,4G-8G:256M,2G-6G:512M", 2)])
+def test_overlapping_ranges_are_warned_about(tmp_path, table, pairs):
+    """Checked on run()'s result: how module warnings reach the output differs between ansible-core versions."""
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+
+    def no_commands(argv, env=None):
+        raise AssertionError("check mode on another root runs nothing, yet it ran %r" % (argv,))
+    result = bl.run(dict(args=["crashkernel=" + table], root=str(root),
+                         grub_mkconfig_command=bt.mkconfig_command(root)), no_commands, check_mode=True)
+    assert len([text for text in result["warnings"] if text.startswith("crashkernel=%s: ranges" % table)]) == pairs
 
 
 def test_root_that_is_not_a_directory(tmp_path, capsys):
