@@ -214,9 +214,12 @@ def _check_token(option, index, item):
 def _check_crashkernel(index, token):
     # type: (int, str) -> None
     """A crashkernel= argument to set must be one the kernel reads as the operator meant."""
-    if normalize_key(arg_key(token)) != "crashkernel":
-        return
     where = "args: item %d (%r)" % (index + 1, token)
+    if normalize_key(arg_key(token)) != "crashkernel":
+        if "crashkernel=" in token:
+            raise BootloaderError("%s contains 'crashkernel=', which the kernel reads as a crashkernel= argument "
+                                  "wherever it appears in the command line; set crashkernel=SIZE itself" % where)
+        return
     if "=" not in token:
         raise BootloaderError("%s has no value; write crashkernel=SIZE, e.g. crashkernel=512M (to remove the "
                               "reservation use state: absent)" % where)
@@ -231,7 +234,11 @@ def crashkernel_warnings(tokens):
     """What the kernel will read differently than it looks: overlapping ranges of a crashkernel= table."""
     warnings = []
     for token in tokens:
-        if normalize_key(arg_key(token)) == "crashkernel" and "=" in token:
+        key = arg_key(token)
+        if key != "crashkernel" and re.sub(r"[-_.]", "", key.lower()) == "crashkernel":
+            warnings.append("%s: the kernel reads only crashkernel= (lower case, no separator), so this argument "
+                            "reserves nothing" % token)
+        if normalize_key(key) == "crashkernel" and "=" in token:
             warnings.extend("%s: %s" % (token, sentence)
                             for sentence in overlap_warnings(parse_value(token.split("=", 1)[1])))
     return warnings
@@ -253,7 +260,11 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
     if not isinstance(remove_args, (list, tuple)):
         raise BootloaderError("remove_args: must be a list of keys such as ['nokaslr'], got %r" % (remove_args,))
     repeatable = set(normalize_key(key) for key in REPEATABLE_KEYS)
-    repeatable.update(normalize_key(str(key)) for key in (repeatable_keys or []))
+    if not isinstance(repeatable_keys or [], (list, tuple)) or \
+            not all(isinstance(key, str) and key for key in repeatable_keys or []):
+        raise BootloaderError("repeatable_keys: must be a list of kernel parameter names such as ['console'], got %r"
+                              % (repeatable_keys,))
+    repeatable.update(normalize_key(key) for key in (repeatable_keys or []))
 
     tokens = [_check_token("args", index, item) for index, item in enumerate(args)]
     removals = [_check_token("remove_args", index, item) for index, item in enumerate(remove_args)]
@@ -701,7 +712,7 @@ def read_grub_defaults(sources):
             name = match.group(1)
             parsed = _parse_assignment_value(match.group(2).rstrip())
             if parsed is None:
-                if name in GRUB_VARIABLES:
+                if name in GRUB_VARIABLES or "GRUB_CMDLINE_LINUX" in line:
                     raise _needs_a_shell(path, number, line)
                 values[name] = None  # e.g. GRUB_DISTRIBUTOR=`lsb_release ...`: unknown, harmless unless used
                 continue

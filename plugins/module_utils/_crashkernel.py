@@ -232,8 +232,10 @@ def _reservation_bounds(what, size, text):
     # type: (str, int, str) -> None
     """A reservation (or low part) is 0 where allowed, else 1 MiB to 1 TiB: below, a unit slipped."""
     if 0 < size < MIB:
-        raise CrashkernelError("%s: %s is %d bytes; no capture kernel fits in less than 1 MiB; did you mean a size "
-                               "in MiB such as '%dM'?" % (what, text, size, max(1, size)))
+        written = re.search(r"0[xX][0-9a-fA-F]+|[0-9]+", text)
+        number = int(written.group(0), 0) if written else size
+        raise CrashkernelError("%s: %s is %d bytes; no capture kernel fits in less than 1 MiB; did you mean "
+                               "'%dM'?" % (what, text, size, max(1, number)))
     if size > MAX_RESERVATION:
         raise CrashkernelError("%s: %s asks for %s; no capture kernel needs more than a few GiB and the running "
                                "system would lose it all; did you mean MiB (M)?" % (what, text, human_size(size)))
@@ -813,6 +815,8 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     """
     text = _to_cmdline(cmdline)
     ram_bytes = _bytes_or_size(ram, "ram", "G")
+    if ram_bytes > MAX_RAM:
+        raise CrashkernelError("ram: %s is more than any machine can address (4 PiB)" % human_size(ram_bytes))
     if ram_bytes < MIN_RAM:
         raise CrashkernelError("ram: %d bytes is less than any machine that runs Linux has; give bytes of System "
                                "RAM (memory.total_bytes) or a size such as '%dG'" % (ram_bytes, ram_bytes or 8))
@@ -821,8 +825,10 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
         raise CrashkernelError("low_ram: %s is more than ram (%s); low_ram is the part of System RAM below the "
                                "low limit (memory.low_bytes)" % (human_size(low_bytes), human_size(ram_bytes)))
     margin = LOW_MARGIN if low_margin is None else _bytes_or_size(low_margin, "low_margin", "M")
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 4096 or \
-            page_size & (page_size - 1):
+    if margin > ASSUMED_LOW_LIMIT:
+        raise CrashkernelError("low_margin: %s is more than all low memory (4 GiB); the kernel keeps about 64M"
+                               % human_size(margin))
+    if isinstance(page_size, bool) or page_size not in (4096, 16384, 65536):
         raise CrashkernelError("page_size: expected 4096, 16384 or 65536, got %r" % (page_size,))
     kmodel = kernel_model(arch, kernel, high_low_supported, model)
     return _reserve(text, ram_bytes, low_bytes, margin, page_size, kmodel)

@@ -131,6 +131,20 @@ class HostTree:
         text = text.replace("\x00", "").strip()
         return text.splitlines()[0].strip() if text else None
 
+    def read_value(self, rel):
+        # type: (str) -> Optional[str]
+        """The one value of a sysfs attribute, stripped; None when absent (recorded as missing) or when the
+        file does not hold exactly one line (recorded as implausible: the kernel writes one)."""
+        text = self.read_text(rel, record=True, max_bytes=65536)
+        if text is None:
+            return None
+        lines = [line.strip() for line in text.replace("\x00", "").splitlines() if line.strip()]
+        if len(lines) != 1:
+            self.implausible.append((rel, "it holds %s, not the one value the kernel writes"
+                                     % ("nothing" if not lines else "%d lines" % len(lines))))
+            return None
+        return lines[0]
+
     def exists(self, rel):
         # type: (str) -> bool
         path = self.path(rel)

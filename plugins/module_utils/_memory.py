@@ -188,8 +188,8 @@ def bytes_below(ranges, limit):
     return sum(max(0, min(end, limit) - start) for start, end in ranges if start < limit)
 
 
-def low_limit(arch, config, dmesg_text, ram, problems=None):
-    # type: (Optional[str], Config, Optional[str], List[Tuple[int, int]], Optional[Problems]) -> Tuple[Optional[int], str]
+def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/dmesg"):
+    # type: (Optional[str], Config, Optional[str], List[Tuple[int, int]], Optional[Problems], str) -> Tuple[Optional[int], str]
     """(limit, source): where "low" memory ends for crashkernel on this host.
 
     The kernel's own word wins (arm64 logs "low RAM limit: NMB" when it reserves low memory); an arm64
@@ -202,7 +202,7 @@ def low_limit(arch, config, dmesg_text, ram, problems=None):
             if value is not None and MIN_LOW_LIMIT <= value <= MAX_RAM:
                 return value, "dmesg"
             if problems is not None:
-                problems.append(("var/log/dmesg", "its 'low RAM limit: %s MB' is not a limit a kernel sets; the "
+                problems.append((dmesg_path, "its 'low RAM limit: %s MB' is not a limit a kernel sets; the "
                                  "default is used" % found[-1][:20]))
     if arch in ("aarch64", "arm64") and config:
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
@@ -211,14 +211,15 @@ def low_limit(arch, config, dmesg_text, ram, problems=None):
     return DEFAULT_LOW_LIMIT, "default"
 
 
-def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None):
-    # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems]) -> Dict[str, Any]
+def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None,
+                 dmesg_path="var/log/dmesg"):
+    # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems], str) -> Dict[str, Any]
     """The `memory` facts; sizes None when /proc/iomem is missing, garbage, zeroed, or contradicted by
     MemTotal or SMBIOS. problems: (file, why) pairs found so far; contradictions are added to it."""
     found = problems if problems is not None else []
     usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in found)
     ram = system_ram(entries) if usable and entries is not None else []
-    limit, source = low_limit(arch, config, dmesg_text, ram, found)
+    limit, source = low_limit(arch, config, dmesg_text, ram, found, dmesg_path)
     if usable and not ram:
         usable = False
     if usable:

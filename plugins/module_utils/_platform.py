@@ -41,6 +41,7 @@ SOC_ID_FAMILIES = {"jep106:0a16": "ampere", "jep106:0426": "mediatek"}
 SOC_IDS = {"jep106:0a16:0001": "altra", "jep106:0a16:0004": "ampereone"}
 GENERIC_SOC_FAMILIES = ("jep106:091e",)  # Arm's value: says nothing about the SoC
 
+MAX_INSTALLED = 1 << 51  # 2 PiB: what one SMBIOS memory device's extended size field can say
 MAX_CPUS = 1 << 16  # above any NR_CPUS a distribution builds (8192 on x86 MAXSMP, 4096 on arm64)
 ALTRA_MAX_CORES = 128
 ALTRA_CORES = 80
@@ -221,6 +222,10 @@ def installed_memory(tree):
     if not sizes or any(size is None for size in sizes):
         return None
     total = sum(size for size in sizes if size is not None)
+    if total > MAX_INSTALLED:
+        tree.implausible.append(("sys/firmware/dmi/entries", "its memory devices add up to %d PiB, more than any "
+                                 "machine holds" % (total >> 50)))
+        return None
     return total or None
 
 
@@ -579,7 +584,8 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), kernel.get("release"), cpu)
     if arch is None:
         arch = live_arch
-    online = tree.read_line("sys/devices/system/cpu/online")
+    online = tree.read_value("sys/devices/system/cpu/online") if tree.exists("sys/devices/system/cpu/online") \
+        else None
     cpu_count = parse_cpu_list(online)
     if online is not None and cpu_count is None:
         tree.implausible.append(("sys/devices/system/cpu/online", "%r is not a CPU list such as 0-79" % online[:40]))

@@ -501,8 +501,8 @@ IMPLAUSIBLE_NULLS = {
     "sys/kernel/kexec_crash_size": "kexec_crash_size is null",
     "sys/devices/system/cpu/online": "the CPU count comes from /proc/cpuinfo or is null",
     "sys/kernel/kexec_crash_loaded": "kexec_crash_loaded is null",
-    "var/log/dmesg": "the low limit is the default",
 }
+WARNING_PATHS = ("sys/devices/system/cpu/online", "var/log/dmesg", "sos_commands/kernel/dmesg")
 
 
 def findings(facts, caps, missing_inputs, live=False, implausible=None):
@@ -511,7 +511,7 @@ def findings(facts, caps, missing_inputs, live=False, implausible=None):
     implausible: (file, why) of inputs that were read but contradict themselves or another source."""
     out = _Findings()
     for path, why in implausible or []:
-        severity = "warning" if path in ("sys/devices/system/cpu/online", "var/log/dmesg") else "error"
+        severity = "warning" if path in WARNING_PATHS else "error"
         out.add("input-implausible", severity,
                 "/%s cannot be believed: %s%s." % (path, why, "; " + IMPLAUSIBLE_NULLS[path] if path in IMPLAUSIBLE_NULLS
                                                    else ""),

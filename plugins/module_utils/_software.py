@@ -72,14 +72,15 @@ def release_from_uname(text):
 
 def crashkernel_tokens(cmdline):
     # type: (Optional[str]) -> List[str]
-    """crashkernel= arguments of a kernel command line, in order (quotes removed)."""
+    """crashkernel= arguments of a kernel command line as the kernel reads them, in order (quotes removed):
+    it finds 'crashkernel=' by substring search in the whole line (so 'xcrashkernel=16' counts as
+    'crashkernel=16', and so do words after '--'), as the crashkernel engine models."""
     tokens = []  # type: List[str]
     for token in (cmdline or "").split():
         token = token.strip("'\"")
-        if token == "--":
-            break
-        if token.startswith("crashkernel="):
-            tokens.append(token)
+        found = token.find("crashkernel=")
+        if found >= 0:
+            tokens.append(token[found:])
     return tokens
 
 

@@ -531,7 +531,7 @@ def _decompress_head(handle, compression, wanted):
             if not chunk:
                 break
             consumed += len(chunk)
-            output += decoder.decompress(chunk)
+            output += decoder.decompress(chunk, wanted - len(output))  # bounded: a bomb stops here
     except DECODE_ERRORS as exc:
         raise VmcoreError("%s data is corrupt: %s" % (compression, exc))
     ended = getattr(decoder, "eof", True) if compression != "gzip" else bool(decoder.eof)
@@ -809,10 +809,13 @@ def find_dumps(root, crash_dir):
 
 def _finite_epoch(number, given):
     # type: (float, Any) -> float
-    if math.isnan(number) or math.isinf(number) or number < 0:
+    if math.isnan(number) or math.isinf(number) or number < 0 or number > LATEST_EPOCH:
         raise VmcoreError("newer_than: %r is not a time; give epoch seconds (0 or more, e.g. the output of "
                           "date +%%s) or an absolute marker file path" % (given,))
     return number
+
+
+LATEST_EPOCH = 1e11  # year 5138: a larger "epoch" is milliseconds or a typo
 
 
 def resolve_newer_than(value, root="/"):
@@ -829,7 +832,7 @@ def resolve_newer_than(value, root="/"):
             return _finite_epoch(float("inf"), value)
     text = str(value).strip()
     try:
-        number = float(text)
+        number = float(text) if re.match(r"^[-+]?[0-9.eE+-]+$|^[-+]?(nan|inf|infinity)$", text, re.I) else None
     except (ValueError, OverflowError):
         number = None
     if number is not None:

@@ -209,18 +209,18 @@ def gather_facts(root="/", runner=None, dump_path=None):
                               live_page_size=os.sysconf("SC_PAGE_SIZE") if live else None,
                               resource_names=[entry[3] for entry in entries or []])
     kernel["kallsyms_text"] = kallsyms_text(tree, platform["arch"])
-    dmesg = None
-    for name in DMESG_FILES:
-        dmesg = tree.read_text(name)
+    dmesg = dmesg_path = None
+    for dmesg_path in DMESG_FILES:
+        dmesg = tree.read_text(dmesg_path)
         if dmesg:
             break
-    memory = memory_facts(entries, platform["arch"], kernel["config"], dmesg,
+    memory = memory_facts(entries, platform["arch"], kernel["config"], dmesg, dmesg_path=dmesg_path,
                           mem_total=meminfo_total(tree.read_text("proc/meminfo"), tree.implausible),
                           installed=installed_memory(tree), problems=tree.implausible)
     reservation = reservation_facts(
         entries, memory["low_limit_bytes"],
-        tree.read_line("sys/kernel/kexec_crash_size", record=True),
-        tree.read_line("sys/kernel/kexec_crash_loaded", record=True), problems=tree.implausible)
+        tree.read_value("sys/kernel/kexec_crash_size"),
+        tree.read_value("sys/kernel/kexec_crash_loaded"), problems=tree.implausible)
     facts = {
         "root": tree.root,
         "platform": platform,

@@ -8,6 +8,7 @@ import json
 import os
 import struct
 import sys
+import tracemalloc
 
 import pytest
 
@@ -178,6 +179,25 @@ def test_newer_than_that_is_not_a_time_is_refused(tmp_path, value):
     crash_tree(str(tmp_path), build.build_kdump_compressed())
     with pytest.raises(vmcore.VmcoreError, match="newer_than: .* is not a time"):
         report(tmp_path, newer_than=value)
+
+
+@pytest.mark.parametrize("value", [1700000000000, "1700000000000", "1_000"])
+def test_newer_than_in_milliseconds_or_with_underscores_is_refused(tmp_path, value):
+    crash_tree(str(tmp_path), build.build_kdump_compressed())
+    with pytest.raises(vmcore.VmcoreError, match="newer_than"):
+        report(tmp_path, newer_than=value)
+
+
+def test_a_compression_bomb_is_read_only_as_far_as_the_header(tmp_path):
+    compressor = bz2.BZ2Compressor()
+    bomb = b"".join(compressor.compress(b"\0" * (16 << 20)) for _chunk in range(16)) + compressor.flush()
+    crash_tree(str(tmp_path), bomb)
+    tracemalloc.start()
+    result = report(tmp_path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 32 << 20, "reading a %d-byte bzip2 file took %d MiB" % (len(bomb), peak >> 20)
+    assert_good_one_listed(result)
 
 
 @pytest.mark.parametrize("value, words", [(True, "neither epoch seconds"), ("relative/marker", "absolute marker"),

@@ -72,7 +72,8 @@ POLICIES = [
     ([{"min": "2G", "size": "-256M"}], ["not a size"]),
     ([{"min": "2G", "size": 1.5}], ["expected a size"]),
     ([{"min": True, "size": "256M"}], ["expected a size"]),
-    ("0x10", ["16 bytes", "less than 1 MiB"]),
+    ("0x10", ["16 bytes", "less than 1 MiB", "did you mean '16M'"]),
+    ("64K", ["65536 bytes", "did you mean '64M'"]),
     ("1G-:0x100", ["256 bytes", "less than 1 MiB"]),
     ("0256", ["leading 0", "octal", "'256M'"]),
     ("0256M", ["leading 0", "octal (0256 is 174)"]),
@@ -176,6 +177,11 @@ RESERVE = [
     ({"ram": "8G", "low_ram": "9G"}, ["low_ram", "more than ram"]),
     ({"ram": "8G", "low_ram": "3"}, ["low_ram", "no unit"]),
     ({"ram": 1 << 65}, ["ram", "outside 0 .. 2^64-1"]),
+    ({"ram": "1E"}, ["ram", "more than any machine"]),
+    ({"ram": "5P"}, ["ram", "more than any machine"]),
+    ({"ram": "8G", "low_margin": "1E"}, ["low_margin", "more than all low memory"]),
+    ({"ram": "8G", "page_size": 8192}, ["page_size", "4096"]),
+    ({"ram": "8G", "page_size": 1 << 40}, ["page_size", "4096"]),
 ]
 
 

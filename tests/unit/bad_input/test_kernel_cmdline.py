@@ -45,6 +45,9 @@ BAD_ARGS = [
     (["crashkernel=1G-512M:128M"], {}, ["end <= start"]),
     (["crashkernel=512M", "crashkernel=256M"], {}, ["both set the"]),
     (["crashkernel=0x10"], {}, ["16 bytes", "less than 1 MiB"]),
+    (["crashkernel=64K"], {}, ["did you mean '64M'"]),
+    (["crashkernel=512M", "xcrashkernel=16"], {}, ["contains 'crashkernel='", "wherever it appears"]),
+    (["rd.crashkernel=1E"], {}, ["contains 'crashkernel='"]),
     (["crashkernel=1G-:0x100"], {}, ["less than 1 MiB"]),
     (["crashkernel=0256M"], {}, ["octal (0256 is 174)", "'256M'"]),
     (["crashkernel=512M", "crashkernel=15E,low"], {}, ["asks for"]),
@@ -89,6 +92,8 @@ SHELL_LINES = [
     '. /etc/default/grub.local',
     'if true; then GRUB_CMDLINE_LINUX="x"; fi',
     'GRUB_DISTRIBUTOR=$(touch {marker})\nGRUB_CMDLINE_LINUX="$GRUB_DISTRIBUTOR"',
+    'X=1 GRUB_CMDLINE_LINUX="nokaslr"',
+    'X=1; GRUB_CMDLINE_LINUX="nokaslr"',
 ]
 
 
@@ -140,6 +145,21 @@ def test_overlapping_ranges_are_warned_about(tmp_path, table, pairs):
     result = bl.run(dict(args=["crashkernel=" + table], root=str(root),
                          grub_mkconfig_command=bt.mkconfig_command(root)), no_commands, check_mode=True)
     assert len([text for text in result["warnings"] if text.startswith("crashkernel=%s: ranges" % table)]) == pairs
+
+
+@pytest.mark.parametrize("keys", [[5], [None], "console", [""]])
+def test_repeatable_keys_must_be_names(keys):
+    """Called directly (the module's argument spec turns 5 into '5' first, as Ansible does for str lists)."""
+    with pytest.raises(bl.BootloaderError, match="repeatable_keys: must be a list"):
+        bl.validate_args(["quiet"], repeatable_keys=keys)
+
+
+@pytest.mark.parametrize("token", ["Crashkernel=512M", "crash_kernel=512M", "CRASHKERNEL=1G"])
+def test_misspelt_crashkernel_is_warned_about(tmp_path, token):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    result = bl.run(dict(args=[token], root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
+                    lambda argv, env=None: (0, "", ""), check_mode=True)
+    assert [text for text in result["warnings"] if text.startswith(token + ": the kernel reads only crashkernel=")]
 
 
 def test_root_that_is_not_a_directory(tmp_path, capsys):

@@ -60,6 +60,11 @@ def smbios_memory_device(size_word, extended=0):
     return bytes(formatted) + b"DIMM 0\x00\x00"
 
 
+def three_largest_memory_devices(root):
+    for index in range(3):
+        write(root, "sys/firmware/dmi/entries/17-%d/raw" % index, smbios_memory_device(0x7FFF, 0x7FFFFFFF))
+
+
 def dpkg_package(name, version):
     return lambda root: write(root, "var/lib/dpkg/status", read(root, "var/lib/dpkg/status") + (
         "\nPackage: %s\nStatus: install ok installed\nVersion: %s\n" % (name, version)))
@@ -128,6 +133,8 @@ CASES = [
     ("smbios-dimm-extended-size", DEBIAN13,
      setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(0x7FFF, 3072)), None,
      ("memory", "installed_bytes", 3 << 30)),
+    ("smbios-devices-above-2-pib", DEBIAN13, three_largest_memory_devices,
+     "input-implausible", ("memory", "installed_bytes", None)),
     ("smbios-dimm-kib-units", DEBIAN13,
      setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(0x8000 | 1024)), "input-implausible", NULL_RAM),
     ("crash-size-negative", DEBIAN13, setting("sys/kernel/kexec_crash_size", "-5\n"), "input-implausible",
@@ -148,6 +155,14 @@ CASES = [
      ("reservation", "kexec_crash_size", 805306368)),
     ("crash-size-both-regions", ALTRA_MAX, setting("sys/kernel/kexec_crash_size", "822083584\n"), None,
      ("reservation", "kexec_crash_size", 822083584)),
+    ("crash-size-two-lines", ALTRA_MAX, setting("sys/kernel/kexec_crash_size", "805306368\n805306368\n"),
+     "input-implausible", ("reservation", "kexec_crash_size", None)),
+    ("crash-size-empty", DEBIAN13, setting("sys/kernel/kexec_crash_size", ""), "input-implausible",
+     ("reservation", "kexec_crash_size", None)),
+    ("crash-loaded-two-lines", DEBIAN13, setting("sys/kernel/kexec_crash_loaded", "1\n0\n"), "input-implausible",
+     ("reservation", "kexec_crash_loaded", None)),
+    ("cpu-list-empty", DEBIAN13, setting("sys/devices/system/cpu/online", "\x00"), "input-implausible",
+     ("platform", "cpu_count", 2)),
     ("crash-loaded-2", DEBIAN13, setting("sys/kernel/kexec_crash_loaded", "2\n"), "input-implausible",
      ("reservation", "kexec_crash_loaded", None)),
     ("cpu-list-reversed", DEBIAN13, setting("sys/devices/system/cpu/online", "5-1\n"), "input-implausible",

@@ -55,12 +55,15 @@ def test_release_from_uname():
     assert sw.release_from_uname(None) is None
 
 
-def test_crashkernel_tokens_in_order_and_not_after_init_args():
+def test_crashkernel_tokens_are_found_by_substring_like_the_kernel():
+    """get_last_crashkernel() runs strstr(boot_command_line, "crashkernel="): init args after -- and words that
+    merely contain crashkernel= count too (kernel/crash_reserve.c)."""
     cmdline = ('BOOT_IMAGE=/vmlinuz ro crashkernel=512M-12G:128M,128G-:768M quiet "crashkernel=16M,low" '
                "-- crashkernel=1G")
-    assert sw.crashkernel_tokens(cmdline) == ["crashkernel=512M-12G:128M,128G-:768M", "crashkernel=16M,low"]
+    assert sw.crashkernel_tokens(cmdline) == ["crashkernel=512M-12G:128M,128G-:768M", "crashkernel=16M,low",
+                                              "crashkernel=1G"]
     assert sw.crashkernel_tokens(None) == []
-    assert sw.crashkernel_tokens("crashkernelX=1 nocrashkernel=5") == []
+    assert sw.crashkernel_tokens("crashkernelX=1 nocrashkernel=5") == ["crashkernel=5"]
 
 
 def test_kernel_config_values():
