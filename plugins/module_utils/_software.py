@@ -181,13 +181,16 @@ def parse_dpkg_status(text, names):
         return found
     for name in names:
         for stanza in _dpkg_stanzas(text, name):
-            fields = {}  # type: Dict[str, str]
+            fields = {}  # type: Dict[str, List[str]]
             for line in stanza.splitlines():
-                key, sep, value = line.partition(": ")
+                key, sep, value = line.partition(":")
                 if sep and key in ("Status", "Version"):
-                    fields[key] = value.strip()
-            if fields.get("Status", "").split()[-1:] == ["installed"] and fields.get("Version"):
-                found[name] = upstream_version(fields["Version"])
+                    fields.setdefault(key, []).append(value.strip())
+            status = fields.get("Status", [""])[-1]
+            if status.split()[-1:] == ["installed"]:
+                versions = fields.get("Version", [])
+                # installed with no Version, or two of them: installed, version unknown ("")
+                found[name] = upstream_version(versions[0]) if len(versions) == 1 and versions[0] else ""
                 break
     return found
 
