@@ -195,6 +195,7 @@ def parse_size(text, what="size"):
 
 
 _NUMBER_IN_VALUE = re.compile(r"(?<![0-9A-Za-z])(0[xX][0-9a-fA-F]+|[0-9]+)([KMGTPEkmgtpe]?)")
+MAX_CMDLINE = 64 * 1024  # COMMAND_LINE_SIZE is 2-4 KiB on x86 and arm64
 MAX_RESERVATION = 1 << 40  # 1 TiB: far above any capture kernel's need, below "a unit slipped"
 MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses reach
 MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
@@ -213,19 +214,19 @@ def _bare_number_error(what, value, unit, zero_means):
 
 
 def _octal_numbers(text):
-    # type: (str) -> List[str]
-    """Numbers written with a leading 0 ('016', '0256M'): the kernel reads them as octal."""
-    return [match.group(1) for match in _NUMBER_IN_VALUE.finditer(text)
+    # type: (str) -> List[Tuple[str, str]]
+    """(number, unit) written with a leading 0 ('016', '0256M'): the kernel reads them as octal."""
+    return [(match.group(1), match.group(2)) for match in _NUMBER_IN_VALUE.finditer(text)
             if re.match(r"^0[0-9]", match.group(1))]
 
 
 def _octal_error(what, text, numbers):
-    # type: (str, str, List[str]) -> CrashkernelError
-    first = numbers[0]
+    # type: (str, str, List[Tuple[str, str]]) -> CrashkernelError
+    first, unit = numbers[0]
+    octal = int(first, 8) if re.match(r"^[0-7]+$", first) else 0
     return CrashkernelError("%s: %r writes %s with a leading 0, which the kernel reads as octal (%s is %d); drop the "
-                            "leading zeros, e.g. '%s'" % (what, text, first, first, int(first, 8) if
-                                                          re.match(r"^[0-7]+$", first) else 0,
-                                                          (first.lstrip("0") or "0") + "M"))
+                            "leading zeros, e.g. '%s'" % (what, text, first + unit, first, octal,
+                                                          (first.lstrip("0") or "0") + (unit or "M")))
 
 
 def _reservation_bounds(what, size, text):
@@ -814,12 +815,17 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     low_size, base, cma_size, reason, cause, model}; sizes in bytes.
     """
     text = _to_cmdline(cmdline)
+    if len(text) > MAX_CMDLINE:
+        raise CrashkernelError("cmdline: %d characters is longer than any kernel command line (at most %d)"
+                               % (len(text), MAX_CMDLINE))
     ram_bytes = _bytes_or_size(ram, "ram", "G")
     if ram_bytes > MAX_RAM:
         raise CrashkernelError("ram: %s is more than any machine can address (4 PiB)" % human_size(ram_bytes))
     if ram_bytes < MIN_RAM:
+        written = re.search(r"[0-9]+", str(ram))
         raise CrashkernelError("ram: %d bytes is less than any machine that runs Linux has; give bytes of System "
-                               "RAM (memory.total_bytes) or a size such as '%dG'" % (ram_bytes, ram_bytes or 8))
+                               "RAM (memory.total_bytes) or a size such as '%sG'"
+                               % (ram_bytes, written.group(0) if written and written.group(0) != "0" else "8"))
     low_bytes = None if low_ram is None else _bytes_or_size(low_ram, "low_ram", "G")
     if low_bytes is not None and low_bytes > ram_bytes:
         raise CrashkernelError("low_ram: %s is more than ram (%s); low_ram is the part of System RAM below the "

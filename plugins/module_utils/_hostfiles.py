@@ -17,6 +17,7 @@ import gzip
 import io
 import os
 import stat
+import zlib
 
 from typing import Any, List, Optional, Tuple
 
@@ -114,7 +115,7 @@ class HostTree:
             try:
                 with gzip.GzipFile(fileobj=io.BytesIO(data)) as unpacked:
                     data = unpacked.read(max_bytes + 1)
-            except (OSError, IOError, EOFError, ValueError) as error:
+            except (OSError, IOError, EOFError, ValueError, zlib.error) as error:
                 self._note(rel, record, error)
                 return None
             if len(data) > max_bytes:  # a gzip bomb, or not a file a kernel writes

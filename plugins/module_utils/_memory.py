@@ -28,7 +28,7 @@ CRASH_KERNEL = "Crash kernel"
 
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
 _MEMTOTAL = re.compile(r"^MemTotal:[ \t]+([0-9]{1,20})[ \t]*kB[ \t]*$", re.M)
-_DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*([0-9]+)\s*MB")
+_DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*(-?[0-9]+)\s*MB")
 MIN_LOW_LIMIT = 256 * MIB  # the smallest DMA zone an arm64 kernel sets up (30-bit SoCs) is 1 GiB
 
 # (depth, start, end exclusive, name)
@@ -199,11 +199,17 @@ def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/
         found = _DMESG_LOW_LIMIT.findall(dmesg_text)
         if found:
             value = int(found[-1]) * MIB if len(found[-1]) <= 12 else None
-            if value is not None and MIN_LOW_LIMIT <= value <= MAX_RAM:
+            lowest_ram = min((start for start, _end in ram), default=0)
+            why = None
+            if len(set(found)) > 1:
+                shown = ", ".join(sorted(set(found))[:4])
+                why = "it logs %d different 'low RAM limit' values (%s MB)" % (len(set(found)), shown)
+            elif value is None or not MIN_LOW_LIMIT <= value <= MAX_RAM or value <= lowest_ram:
+                why = "its 'low RAM limit: %s MB' is not a limit a kernel sets here" % found[-1][:20]
+            if why is None:
                 return value, "dmesg"
             if problems is not None:
-                problems.append((dmesg_path, "its 'low RAM limit: %s MB' is not a limit a kernel sets; the "
-                                 "default is used" % found[-1][:20]))
+                problems.append((dmesg_path, why + "; the default is used"))
     if arch in ("aarch64", "arm64") and config:
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
             top = max((end for _start, end in ram), default=None)

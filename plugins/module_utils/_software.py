@@ -47,6 +47,7 @@ KDUMP_LAYOUT = {
 RPM_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-utils", "kdump")
 DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
 
+MAX_CMDLINE = 64 * 1024  # COMMAND_LINE_SIZE is 2-4 KiB on x86 and arm64; 64 KiB leaves room for any build
 _RELEASE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
 _CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
@@ -424,6 +425,10 @@ def kernel_facts(tree, live_release=None):
         if release is None:
             tree.missing.append("proc/sys/kernel/osrelease")
     cmdline_text = tree.read_text("proc/cmdline", record=True)
+    if cmdline_text is not None and len(cmdline_text) > MAX_CMDLINE:
+        tree.implausible.append(("proc/cmdline", "it is %d bytes long; no kernel takes a command line over %d KiB"
+                                 % (len(cmdline_text), MAX_CMDLINE >> 10)))
+        cmdline_text = None
     cmdline = " ".join(cmdline_text.split()) if cmdline_text is not None else None
     config = None
     config_source = None

@@ -837,7 +837,7 @@ def resolve_newer_than(value, root="/"):
         number = None
     if number is not None:
         return _finite_epoch(number, value)
-    if not text.startswith("/"):
+    if not text.startswith("/") or "\x00" in text:
         raise VmcoreError("newer_than: %r is neither epoch seconds nor an absolute marker file path" % text)
     real = under_root(root, text)
     try:
@@ -849,7 +849,7 @@ def resolve_newer_than(value, root="/"):
 def vmcore_report(root="/", path="/var/crash", newer_than=None):
     # type: (str, str, Any) -> Dict[str, Any]
     """The vmcore_info result: dumps newer than newer_than (all when None), oldest first, and the latest."""
-    if not path.startswith("/"):
+    if not path.startswith("/") or "\x00" in path:
         raise VmcoreError("path: %r must be an absolute path such as /var/crash" % path)
     if not os.path.isdir(root):
         raise VmcoreError("root: %s is not a directory" % root)

@@ -178,6 +178,7 @@ ansible_facts:
 
 import os
 import platform as _platform_module
+import zlib
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -256,7 +257,7 @@ def main():
         facts = gather_facts(root, runner, module.params["dump_path"])
     except (OSError, IOError) as error:
         module.fail_json(msg="Reading %s failed: %s. Check that the user running the module can read it." % (root, error))
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as error:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, zlib.error) as error:
         # a parser met input it does not handle: say so instead of a traceback (and report it as a bug)
         module.fail_json(msg="A file under %s holds data kdump_facts cannot read (%s: %s). This is a bug in "
                              "fleetops.kdump: please report it with the file." % (root, type(error).__name__, error))

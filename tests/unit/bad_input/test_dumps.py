@@ -200,6 +200,14 @@ def test_a_compression_bomb_is_read_only_as_far_as_the_header(tmp_path):
     assert_good_one_listed(result)
 
 
+def test_nul_bytes_in_paths_are_refused(tmp_path):
+    crash_tree(str(tmp_path), build.build_kdump_compressed())
+    with pytest.raises(vmcore.VmcoreError, match="newer_than"):
+        report(tmp_path, newer_than="/var/crash/vmcore\x00x")
+    with pytest.raises(vmcore.VmcoreError, match="path"):
+        vmcore.vmcore_report(str(tmp_path), "/var/crash\x00", None)
+
+
 @pytest.mark.parametrize("value, words", [(True, "neither epoch seconds"), ("relative/marker", "absolute marker"),
                                           ("/nonexistent/marker", "does not exist")])
 def test_newer_than_that_is_no_marker_is_refused(tmp_path, value, words):

@@ -82,7 +82,8 @@ POLICIES = [
     ("crashkernel=256M quiet", ["mixes crashkernel= values with 'quiet'"]),
     ([{"min": "2G", "size": "0x100"}], ["less than 1 MiB"]),
     ([{"min": "2G", "size": "2T"}], ["asks for 2 TiB"]),
-    ([{"min": "02G", "size": "256M"}], ["octal"]),
+    ([{"min": "02G", "size": "256M"}], ["octal", "e.g. '2G'"]),
+    ("1G-064G:256M", ["octal", "e.g. '64G'"]),
 ]
 
 
@@ -178,6 +179,7 @@ RESERVE = [
     ({"ram": "8G", "low_ram": "3"}, ["low_ram", "no unit"]),
     ({"ram": 1 << 65}, ["ram", "outside 0 .. 2^64-1"]),
     ({"ram": "1E"}, ["ram", "more than any machine"]),
+    ({"ram": "16K"}, ["ram", "less than any machine", "'16G'"]),
     ({"ram": "5P"}, ["ram", "more than any machine"]),
     ({"ram": "8G", "low_margin": "1E"}, ["low_margin", "more than all low memory"]),
     ({"ram": "8G", "page_size": 8192}, ["page_size", "4096"]),
@@ -270,3 +272,7 @@ def test_unknown_variables(names, expected):
                                   (["kdump_x"], SPECS, [None]), (["kdump_x"], SPECS, []), (["kdump_x"], SPECS, [""])])
 def test_unknown_variables_refuses_wrong_shapes(args):
     refused(lambda: F["unknown_variables"](*args), "unknown_variables", "expects")
+
+
+def test_reserve_refuses_a_command_line_longer_than_any_kernel_takes():
+    refused(lambda: F["crashkernel_reserve"]("crashkernel=" * 6000, "8G"), "cmdline", "longer than any kernel")

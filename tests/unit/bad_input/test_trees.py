@@ -60,6 +60,13 @@ def smbios_memory_device(size_word, extended=0):
     return bytes(formatted) + b"DIMM 0\x00\x00"
 
 
+def config_gz(data):
+    def mutate(root):
+        os.unlink(os.path.join(root, "boot/config-6.12.118+deb13-amd64"))
+        write(root, "proc/config.gz", data)
+    return mutate
+
+
 def three_largest_memory_devices(root):
     for index in range(3):
         write(root, "sys/firmware/dmi/entries/17-%d/raw" % index, smbios_memory_device(0x7FFF, 0x7FFFFFFF))
@@ -78,6 +85,7 @@ def far_ram(text):
     return text + "100000000-2ffffffff : System RAM\n"
 
 
+CORRUPT_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-not-deflate"
 BEYOND_64_BITS = "fffffffffffffffff-1ffffffffffffffff : System RAM\n"
 MEMTOTAL_DOUBLE = "MemTotal:        8000000 kB\nMemFree: 1 kB\n"
 NULL_RAM = ("memory", "total_bytes", None)
@@ -213,6 +221,17 @@ CASES = [
     ("config-gzip-bomb", DEBIAN13, lambda root: (os.unlink(os.path.join(root, "boot/config-6.12.118+deb13-amd64")),
                                                  write(root, "proc/config.gz", gzip.compress(b"\0" * (65 << 20)))),
      "input-missing", ("kernel", "config", None)),
+    ("config-gzip-corrupt", DEBIAN13, config_gz(CORRUPT_GZIP),
+     "input-missing", ("kernel", "config", None)),
+    ("cmdline-megabytes", DEBIAN13, setting("proc/cmdline", "crashkernel=" * 20000), "input-implausible",
+     ("kernel", "crashkernel", [])),
+    ("dmesg-two-low-limits", "ampere-altra-mtjade", setting("var/log/dmesg", "low RAM limit: 1024MB\n"
+                                                            "low RAM limit: 4096MB\n"),
+     "input-implausible", ("memory", "low_limit_source", "default")),
+    ("dmesg-low-limit-below-ram", "ampere-altra-mtjade", setting("var/log/dmesg", "low RAM limit: 1024MB\n"),
+     "input-implausible", ("memory", "low_limit_source", "default")),
+    ("dmesg-low-limit-negative", DEBIAN13, setting("var/log/dmesg", "low RAM limit: -4096MB\n"),
+     "input-implausible", ("memory", "low_limit_source", "default")),
     ("osrelease-garbage", DEBIAN13, setting("proc/sys/kernel/osrelease", "banana\n"), None, ("kernel", "version", None)),
     ("cmdline-fifo", DEBIAN13, replace_with("proc/cmdline", os.mkfifo), "input-missing", ("kernel", "crashkernel", [])),
     ("cmdline-bad-crashkernel", DEBIAN13, setting("proc/cmdline", "root=/dev/vda1 crashkernel=bogus\n"),

@@ -121,7 +121,9 @@ def test_low_limit_sources():
     dmesg = "[ 0.0] Reserving 16MB of low memory at 3052MB for crashkernel (low RAM limit: 4096MB)\n"
     assert mem.low_limit("aarch64", None, dmesg, ram) == (4 * GIB, "dmesg")
     rpi = "[ 0.0] Reserving 64MB of low memory at 900MB for crashkernel (low RAM limit: 1024MB)\n"
-    assert mem.low_limit("aarch64", None, rpi, ram) == (1 * GIB, "dmesg")
+    rpi_ram = [(0, 0x3b400000), (0x40000000, 0x100000000)]  # a Raspberry Pi 4's RAM starts at 0
+    assert mem.low_limit("aarch64", None, rpi, rpi_ram) == (1 * GIB, "dmesg")
+    assert mem.low_limit("aarch64", None, rpi, ram)[1] == "default"  # a limit at or below all RAM is not believed
     no_zones = {"CONFIG_ZONE_DMA": "n", "CONFIG_ZONE_DMA32": None}
     assert mem.low_limit("aarch64", no_zones, None, ram) == (0x400000000, "config")
     assert mem.low_limit("x86_64", no_zones, None, ram) == (4 * GIB, "default")
