@@ -478,6 +478,33 @@ def page_size_from(config, release, arch):
     return None
 
 
+def arch_evidence(release, cpu):
+    # type: (Optional[str], Dict[str, Any]) -> Dict[str, str]
+    """{source: arch} that the kernel release's suffix and cpuinfo's identity say, where they say one."""
+    found = {}
+    lowered = (release or "").lower()
+    for suffix, arch in ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
+                         (".x86_64", "x86_64"), ("-amd64", "x86_64")):
+        if lowered.endswith(suffix) or (suffix + "+") in lowered:
+            found["the kernel release"] = arch
+    if cpu.get("implementer") is not None:
+        found["/proc/cpuinfo"] = "aarch64"
+    elif cpu.get("vendor_id") in ("GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls"):
+        found["/proc/cpuinfo"] = "x86_64"
+    return found
+
+
+def arch_contradiction(arch, release, cpu):
+    # type: (Optional[str], Optional[str], Dict[str, Any]) -> Optional[str]
+    """Why the architecture read contradicts the release suffix or the CPU identity, else None."""
+    if arch not in ("aarch64", "x86_64"):
+        return None
+    others = dict((source, said) for source, said in arch_evidence(release, cpu).items() if said != arch)
+    if not others:
+        return None
+    return "it says %s, but %s" % (arch, " and ".join("%s says %s" % item for item in sorted(others.items())))
+
+
 def arch_from(kernel_arch, uname_text, release, cpu):
     # type: (Optional[str], Optional[str], Optional[str], Dict[str, Any]) -> Optional[str]
     """uname -m style architecture from the best available file."""
@@ -582,6 +609,10 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     if midr and cpu["implementer"] is None:
         cpu.update(midr)
     arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), kernel.get("release"), cpu)
+    why = arch_contradiction(arch, kernel.get("release"), cpu)
+    if why:
+        tree.implausible.append(("proc/sys/kernel/arch", why))
+        arch = None
     if arch is None:
         arch = live_arch
     online = tree.read_value("sys/devices/system/cpu/online") if tree.exists("sys/devices/system/cpu/online") \

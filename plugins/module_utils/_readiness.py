@@ -501,6 +501,7 @@ IMPLAUSIBLE_NULLS = {
     "sys/kernel/kexec_crash_size": "kexec_crash_size is null",
     "sys/devices/system/cpu/online": "the CPU count comes from /proc/cpuinfo or is null",
     "sys/kernel/kexec_crash_loaded": "kexec_crash_loaded is null",
+    "proc/sys/kernel/arch": "the architecture is null, so nothing is planned",
 }
 WARNING_PATHS = ("sys/devices/system/cpu/online", "var/log/dmesg", "sos_commands/kernel/dmesg")
 

@@ -162,16 +162,10 @@ def upstream_version(debian_version):
 
 def _dpkg_stanzas(text, name):
     # type: (str, str) -> List[str]
-    """Every stanza of a dpkg status file whose Package field is name (str.find: the file can be megabytes)."""
-    stanzas = []
+    """Every stanza of a dpkg status file whose Package field is name (one linear split; the file can be
+    megabytes)."""
     needle = "Package: %s\n" % name
-    position = text.find(needle)
-    while position >= 0:
-        if position == 0 or text[position - 1] == "\n":
-            end = text.find("\n\n", position)
-            stanzas.append(text[position:] if end < 0 else text[position:end])
-        position = text.find(needle, position + len(needle))
-    return stanzas
+    return [stanza for stanza in text.split("\n\n") if stanza.lstrip("\n").startswith(needle)]
 
 
 def parse_dpkg_status(text, names):
@@ -385,6 +379,9 @@ def software_facts(tree, runner=None):
     }
 
 
+_KALLSYMS_TEXT = re.compile(r"^[ \t]*[0-9a-fA-F]+[ \t]+[A-Za-z?][ \t]+_text(?:[ \t]+\[[^\]\n]*\])?[ \t\r]*$", re.M)
+
+
 def kallsyms_has_text(text):
     # type: (Optional[str]) -> Optional[bool]
     """Whether /proc/kallsyms text lists a symbol named exactly _text (its third field); None for no text.
@@ -395,17 +392,9 @@ def kallsyms_has_text(text):
     """
     if not text:
         return None
-    needle = " _text"
-    position = text.find(needle)
-    while position >= 0:
-        end = position + len(needle)
-        if end == len(text) or text[end] in " \t\r\n":
-            start = text.rfind("\n", 0, position) + 1
-            fields = text[start:end].split()
-            if len(fields) == 3 and fields[2] == "_text":
-                return True
-        position = text.find(needle, end)
-    return False
+    # one linear regex pass: a line "<address> <type> _text", a "[module]" after it allowed (kexec-tools' sscanf
+    # reads the name only)
+    return _KALLSYMS_TEXT.search(text) is not None
 
 
 def kallsyms_text(tree, arch):

@@ -371,11 +371,15 @@ def inspect_elf(handle, size):
         result["problems"].append("segment data ends at byte %d but the file has %d bytes: truncated"
                                   % (data_end, size))
         return result
-    note_bytes = b""
+    chunks = []  # joined once: appending to one bytes object is quadratic in the number of notes
+    kept = 0
     for offset, length in notes:
-        note_bytes += _read_at(handle, offset, min(length, NOTE_READ_LIMIT - len(note_bytes)))
-        if len(note_bytes) >= NOTE_READ_LIMIT:
+        if kept >= NOTE_READ_LIMIT:
             break
+        chunk = _read_at(handle, offset, min(length, NOTE_READ_LIMIT - kept))
+        chunks.append(chunk)
+        kept += len(chunk)
+    note_bytes = b"".join(chunks)
     header["release"] = _vmcoreinfo_release(note_bytes)
     if loads and is64:
         memory = ElfMemory(handle, segments, parse_vmcoreinfo(note_bytes), order)
