@@ -22,6 +22,8 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM
+
 MIB = 1 << 20
 GIB = 1 << 30
 U64_MASK = (1 << 64) - 1
@@ -195,9 +197,7 @@ def parse_size(text, what="size"):
 
 
 _NUMBER_IN_VALUE = re.compile(r"(?<![0-9A-Za-z])(0[xX][0-9a-fA-F]+|[0-9]+)([KMGTPEkmgtpe]?)")
-MAX_CMDLINE = 64 * 1024  # COMMAND_LINE_SIZE is 2-4 KiB on x86 and arm64
 MAX_RESERVATION = 1 << 40  # 1 TiB: far above any capture kernel's need, below "a unit slipped"
-MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses reach
 MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
 
 

@@ -14,13 +14,12 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_RAM, decimal
 
 GIB = 1 << 30
 MIB = 1 << 20
 KIB = 1 << 10
 U64_MAX = (1 << 64) - 1
-MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses (arm64 LPA, x86-64 5-level paging) can reach
 MIN_MEMTOTAL = 32 * MIB
 DEFAULT_LOW_LIMIT = 4 * GIB
 SYSTEM_RAM = "System RAM"

@@ -15,7 +15,7 @@ import re
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal
 
 # runner(argv) -> (rc, stdout, stderr); only given for the live system
 Runner = Callable[[List[str]], Tuple[int, str, str]]
@@ -47,7 +47,6 @@ KDUMP_LAYOUT = {
 RPM_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-utils", "kdump")
 DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
 
-MAX_CMDLINE = 64 * 1024  # COMMAND_LINE_SIZE is 2-4 KiB on x86 and arm64; 64 KiB leaves room for any build
 _RELEASE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
 _CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")

@@ -10,6 +10,10 @@ import re
 
 from typing import Optional
 
+# Bounds every module shares: what a machine and a kernel can have.
+MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses (arm64 LPA, x86-64 5-level paging) can reach
+MAX_CMDLINE = 64 * 1024  # COMMAND_LINE_SIZE is 2-4 KiB on x86 and arm64; 64 KiB leaves room for any build
+
 _DECIMAL = re.compile(r"^[0-9]{1,%d}$")
 
 
