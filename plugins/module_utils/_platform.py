@@ -141,7 +141,8 @@ def parse_cpu_list(text):
         if not chunk:
             continue
         low, sep, high = chunk.partition("-")
-        first, last = decimal(low, 6), decimal(high, 6) if sep else decimal(low, 6)
+        first = decimal(low, 6)
+        last = decimal(high, 6) if sep else first
         if first is None or last is None or last < first or first <= previous:
             return None  # not a list the kernel writes: ranges ascend and never repeat
         count += last - first + 1
@@ -478,15 +479,27 @@ def page_size_from(config, release, arch):
     return None
 
 
+RELEASE_ARCH_SUFFIXES = ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
+                         (".x86_64", "x86_64"), ("-amd64", "x86_64"))
+
+
+def release_arch(release):
+    # type: (Optional[str]) -> Optional[str]
+    """The architecture a kernel release names by its suffix (5.14.0-427.el9.aarch64, 6.1.0-27-amd64)."""
+    lowered = (release or "").lower()
+    for suffix, arch in RELEASE_ARCH_SUFFIXES:
+        if lowered.endswith(suffix) or (suffix + "+") in lowered:
+            return arch
+    return None
+
+
 def arch_evidence(release, cpu):
     # type: (Optional[str], Dict[str, Any]) -> Dict[str, str]
     """{source: arch} that the kernel release's suffix and cpuinfo's identity say, where they say one."""
     found = {}
-    lowered = (release or "").lower()
-    for suffix, arch in ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
-                         (".x86_64", "x86_64"), ("-amd64", "x86_64")):
-        if lowered.endswith(suffix) or (suffix + "+") in lowered:
-            found["the kernel release"] = arch
+    named = release_arch(release)
+    if named:
+        found["the kernel release"] = named
     if cpu.get("implementer") is not None:
         found["/proc/cpuinfo"] = "aarch64"
     elif cpu.get("vendor_id") in ("GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls"):
@@ -514,11 +527,9 @@ def arch_from(kernel_arch, uname_text, release, cpu):
         for token in reversed(uname_text.split()):
             if token in ("aarch64", "x86_64", "ppc64le", "s390x", "riscv64", "armv7l", "i686"):
                 return token
-    lowered = (release or "").lower()
-    for suffix, arch in ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
-                         (".x86_64", "x86_64"), ("-amd64", "x86_64")):
-        if lowered.endswith(suffix) or (suffix + "+") in lowered:
-            return arch
+    named = release_arch(release)
+    if named:
+        return named
     if cpu.get("implementer") is not None:
         return "aarch64"
     if cpu.get("vendor_id") and "lm" in cpu.get("flags", []):
