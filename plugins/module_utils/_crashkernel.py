@@ -1212,8 +1212,7 @@ def parse_table(table):
                                    "bound); e.g. %s" % (where, example))
         start = operator_size(entry["min"], where + " min", "G", zero_means="is the bottom of the table")
         end = None if entry.get("max") in (None, "") else operator_size(entry["max"], where + " max", "G")
-        size = operator_size(entry["size"], where + " size", reservation=True) if entry["size"] not in (0, "0") \
-            else 0
+        size = operator_size(entry["size"], where + " size", reservation=True)  # 0 passes, refused below
         if end is not None and end <= start:
             raise CrashkernelError("%s: max %s is not above min %s" % (where, format_size(end), format_size(start)))
         if size == 0:
@@ -1249,14 +1248,14 @@ def parse_policy(policy):
             raise CrashkernelError("kdump_crashkernel: %r holds no crashkernel value; write e.g. '512M', "
                                    "'1G-:256M' or '768M,high 16M,low'" % policy)
         words = text.split()
-        values = [word[len(CRASHKERNEL):] for word in words if word.startswith(CRASHKERNEL)] or words
-        stray = [word for word in words if values is not words and not word.startswith(CRASHKERNEL)]
+        prefixed = [word for word in words if word.startswith(CRASHKERNEL)]
+        stray = [word for word in words if not word.startswith(CRASHKERNEL)] if prefixed else []
         if stray:
             raise CrashkernelError("kdump_crashkernel: %r mixes crashkernel= values with %s, which would be dropped; "
                                    "give only crashkernel values (e.g. '768M,high 16M,low' or "
                                    "'crashkernel=768M,high crashkernel=16M,low')"
                                    % (policy, " and ".join(repr(word) for word in stray)))
-        for value in values:
+        for value in [word[len(CRASHKERNEL):] for word in prefixed] or words:
             check_operator_value(value, "kdump_crashkernel")
         return {"kind": "explicit", "name": "explicit", "tokens": tokens, "table": None}
     if isinstance(policy, (list, dict)):
@@ -1470,8 +1469,7 @@ def _last_of_each_kind(tokens):
 
 def _range_text(entry):
     # type: (Dict[str, Any]) -> str
-    end = "" if entry["end"] is None else format_size(entry["end"])
-    return "%s-%s:%s" % (format_size(entry["start"]), end, format_size(entry["size"]))
+    return format_value(_token("ranges", ranges=[entry]))
 
 
 def overlapping_ranges(token):
