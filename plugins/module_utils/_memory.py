@@ -216,23 +216,30 @@ def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/
     return DEFAULT_LOW_LIMIT, "default"
 
 
+def _believed(entries, problems):
+    # type: (Optional[List[IomemEntry]], Problems) -> bool
+    """/proc/iomem can be used: parsed, addresses visible, and not found implausible."""
+    return entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in problems)
+
+
 def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None,
                  dmesg_path="var/log/dmesg"):
     # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems], str) -> Dict[str, Any]
     """The `memory` facts; sizes None when /proc/iomem is missing, garbage, zeroed, or contradicted by
     MemTotal or SMBIOS. problems: (file, why) pairs found so far; contradictions are added to it."""
     found = problems if problems is not None else []
-    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in found)
+    usable = _believed(entries, found)
     ram = system_ram(entries) if usable and entries is not None else []
     limit, source = low_limit(arch, config, dmesg_text, ram, found, dmesg_path)
+    total = sum(end - start for start, end in ram)
     if usable and not ram:
         usable = False
     if usable:
-        contradictions = ram_cross_check(sum(end - start for start, end in ram), mem_total, installed)
+        contradictions = ram_cross_check(total, mem_total, installed)
         found.extend(contradictions)
         usable = not contradictions
     return {
-        "total_bytes": sum(end - start for start, end in ram) if usable else None,
+        "total_bytes": total if usable else None,
         "low_limit_bytes": limit,
         "low_limit_source": source,
         "low_bytes": bytes_below(ram, limit) if usable and limit is not None else None,
@@ -266,7 +273,7 @@ def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, proble
     problems: (file, why) pairs; an implausible /proc/iomem gives no regions, a kexec_crash_size that
     contradicts them gives null, each added to problems."""
     found = problems if problems is not None else []
-    usable = entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in found)
+    usable = _believed(entries, found)
     regions = crash_regions(entries) if usable and entries is not None else None
     low = high = None  # type: Optional[int]
     if regions is not None and limit is not None:

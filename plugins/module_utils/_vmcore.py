@@ -538,7 +538,7 @@ def _decompress_head(handle, compression, wanted):
             output += decoder.decompress(chunk, wanted - len(output))  # bounded: a bomb stops here
     except DECODE_ERRORS as exc:
         raise VmcoreError("%s data is corrupt: %s" % (compression, exc))
-    ended = getattr(decoder, "eof", True) if compression != "gzip" else bool(decoder.eof)
+    ended = bool(getattr(decoder, "eof", True))
     if len(output) < wanted and not ended:
         raise VmcoreError("the %s stream stops after %d bytes of data, before its end: the file is truncated"
                           % (compression, len(output)))
