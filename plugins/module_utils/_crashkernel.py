@@ -18,6 +18,7 @@ Two parsers live here on purpose:
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import bisect
 import re
 
 from typing import Any, Dict, List, Optional, Tuple
@@ -63,6 +64,9 @@ RHEL9_HIGH_LOW_BUILD = 162             # RHEL 9.1 kernel 5.14.0-162 carries the 
 
 PRESETS = ("altra", "kdump-utils", "debian")
 KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
+COMMAND_LINE_SIZE = 2048  # x86_64 and arm64 (asm/setup.h): longer command lines are cut
+PAGE_SIZES = (4096, 16384, 65536)
+OVERLAPS_SHOWN = 5  # overlapping range pairs named in a warning; the rest are counted
 
 # Sizing tables, (start, end or None, size) in bytes; sources in docs/crashkernel.md.
 TABLE_ALTRA = [(512 * MIB, 12 * GIB, 128 * MIB), (12 * GIB, 64 * GIB, 256 * MIB),
@@ -295,11 +299,15 @@ def check_operator_value(value, what):
         for number in bare:
             hint = re.sub(r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % number, number + "M", hint, count=1)
         raise CrashkernelError("%s: crashkernel=%s has %s without a unit, which the kernel reads as bytes; did "
-                               "you mean crashkernel=%s?" % (what, value, " and ".join(repr(n) for n in bare), hint))
+                               "you mean crashkernel=%s?" % (what, _brief(value), " and ".join(repr(n) for n in bare[:5]),
+                                                             _brief(hint)))
+    if token["kind"] in ("simple", "high") and token["size"] == 0:
+        raise CrashkernelError("%s: crashkernel=%s reserves nothing, so no capture kernel can load; give a size "
+                               "such as 512M (to remove the reservation use state: absent)" % (what, _brief(value)))
     sizes = [token["size"]] if token["size"] is not None else [entry["size"] for entry in token["ranges"] or []]
     for size in sizes:
-        if size or token["kind"] not in ("low", "cma"):
-            _reservation_bounds(what, size, "crashkernel=" + value)
+        if size:
+            _reservation_bounds(what, size, "crashkernel=" + _brief(value))
     return token
 
 
@@ -314,15 +322,23 @@ def _token(kind, size=None, ranges=None, offset=None):
 def _reject(value, pos, complaint, advice=""):
     # type: (str, int, str, str) -> None
     message = "crashkernel=%s: the kernel rejects this with \"crashkernel: %s\" at character %d" % (
-        value, complaint, pos + 1)
+        _brief(value), complaint, pos + 1)
     raise CrashkernelError(message + ("; " + advice if advice else ""))
+
+
+def _brief(text, limit=120):
+    # type: (str, int) -> str
+    """Text for a message: a long value is cut, with its length said."""
+    if len(text) <= limit:
+        return text
+    return "%s... (%d characters)" % (text[:limit], len(text))
 
 
 def _checked(value, text, number):
     # type: (str, str, int) -> int
     if number > U64_MASK:
         raise CrashkernelError("crashkernel=%s: %r overflows 64 bits; the kernel would silently wrap it to %d"
-                               % (value, text, number & U64_MASK))
+                               % (_brief(value), text, number & U64_MASK))
     return number
 
 
@@ -333,7 +349,7 @@ def _strict_number(value, pos, complaint):
         _reject(value, pos, complaint)
     if _scan_number(value, pos)[1] == pos:
         raise CrashkernelError("crashkernel=%s: %r at character %d has no digits, so the kernel silently reads it "
-                               "as 0; write a number such as 512M" % (value, value[pos:end], pos + 1))
+                               "as 0; write a number such as 512M" % (_brief(value), value[pos:end], pos + 1))
     return _checked(value, value[pos:end], number), end
 
 
@@ -342,6 +358,7 @@ def parse_value(value):
     """One crashkernel= value (without the 'crashkernel=' prefix) in structured form."""
     if not isinstance(value, str):
         raise CrashkernelError("a crashkernel value must be text, got %r" % (value,))
+    _check_length(value, "a crashkernel value")
     if value == "":
         _reject(value, 0, "memory value expected", "give a size such as 512M")
     for kind in ("high", "low", "cma"):
@@ -365,7 +382,7 @@ def parse_value(value):
         offset, end = _checked(value, value[end + 1:after], offset), after
         if end != len(value):
             raise CrashkernelError("crashkernel=%s: the kernel stops after the offset and silently ignores %r; "
-                                   "remove it" % (value, value[end:]))
+                                   "remove it" % (_brief(value), value[end:]))
     if end != len(value):
         if _at(value, end) == ",":
             _reject(value, end, "unrecognized char: ,", "known suffixes are ,high ,low and ,cma")
@@ -401,7 +418,7 @@ def _parse_ranges_strict(value):
         raise CrashkernelError(
             "crashkernel=%s: the kernel stops reading at character %d and silently ignores %r; remove it "
             "(ranges are START-[END]:SIZE separated by commas, then an optional @OFFSET)"
-            % (value, cur + 1, value[cur:]))
+            % (_brief(value), cur + 1, value[cur:]))
     return _token("ranges", ranges=ranges, offset=offset)
 
 
@@ -411,13 +428,28 @@ def parse(text):
     if not isinstance(text, str):
         raise CrashkernelError("crashkernel_parse expects text (a command line or a value such as '512M'), "
                                "got %r" % (text,))
-    words = text.split()
-    tokens = [word for word in words if word.startswith(CRASHKERNEL)]
+    _check_length(text, "the text")
+    words = kernel_words(text)
+    tokens = [word[word.find(CRASHKERNEL):] for word in words if CRASHKERNEL in word]
     if tokens:
         return [parse_value(word[len(CRASHKERNEL):]) for word in tokens]
     if any("=" in word for word in words):
         return []
     return [parse_value(word) for word in words]
+
+
+def kernel_words(text):
+    # type: (str) -> List[str]
+    """Words of a command line as the crashkernel parser sees them: it ends a value at a space only, so
+    a tab or newline stays inside the word (and the kernel refuses the value there)."""
+    return [word for word in text.strip(" \n").split(" ") if word]
+
+
+def _check_length(text, what):
+    # type: (str, str) -> None
+    if len(text) > MAX_CMDLINE:
+        raise CrashkernelError("%s is %d characters long; no kernel command line holds more than %d KiB"
+                               % (what, len(text), MAX_CMDLINE >> 10))
 
 
 def _int_field(where, name, value, allow_none=False):
@@ -834,7 +866,7 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     if margin > ASSUMED_LOW_LIMIT:
         raise CrashkernelError("low_margin: %s is more than all low memory (4 GiB); the kernel keeps about 64M"
                                % human_size(margin))
-    if isinstance(page_size, bool) or page_size not in (4096, 16384, 65536):
+    if isinstance(page_size, bool) or page_size not in PAGE_SIZES:
         raise CrashkernelError("page_size: expected 4096, 16384 or 65536, got %r" % (page_size,))
     kmodel = kernel_model(arch, kernel, high_low_supported, model)
     return _reserve(text, ram_bytes, low_bytes, margin, page_size, kmodel)
@@ -1243,7 +1275,7 @@ def parse_policy(policy):
             tokens = parse(text)
         except CrashkernelError as exc:
             raise CrashkernelError("kdump_crashkernel: %r is neither a preset (auto, altra, kdump-utils, debian) "
-                                   "nor a valid crashkernel value: %s" % (policy, exc))
+                                   "nor a valid crashkernel value: %s" % (_brief(policy), exc))
         if not tokens:
             raise CrashkernelError("kdump_crashkernel: %r holds no crashkernel value; write e.g. '512M', "
                                    "'1G-:256M' or '768M,high 16M,low'" % policy)
@@ -1357,8 +1389,15 @@ def plan(facts, policy="auto", low=None):
     if isinstance(low_ram, bool) or not isinstance(low_ram, int) or low_ram < 0 or low_ram > ram:
         low_ram = None
     page_size = _get(facts, "platform", "page_size")
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 4096:
+    if page_size is None:
         page_size = 4096
+    elif isinstance(page_size, bool) or page_size not in PAGE_SIZES:
+        return _refused(spec["name"], "facts-incomplete", "platform.page_size is %r; a kernel page is 4096, 16384 "
+                        "or 65536 bytes (null when unknown)." % (page_size,), findings)
+    for name in ("arm_smmu", "mlx5"):
+        if not isinstance(_get(facts, "platform", name), (bool, type(None))):
+            return _refused(spec["name"], "facts-incomplete", "platform.%s is %r; true, false or null (unknown) is "
+                            "expected." % (name, _get(facts, "platform", name)), findings)
     release = _get(facts, "kernel", "release")
     try:
         model = kernel_model(arch, release if isinstance(release, str) and release else "invalid",
@@ -1391,6 +1430,13 @@ def plan(facts, policy="auto", low=None):
 
     expected = predict(args)
     findings.extend(_check_expected(expected, args, arch, ram, low_ram, model, facts))
+    planned_cmdline = " ".join([base_cmdline] + args).strip()
+    if len(planned_cmdline) >= COMMAND_LINE_SIZE:
+        findings.append(_finding("crashkernel-cmdline-too-long", "error",
+                                 "With %s the kernel command line would be %d bytes; the kernel keeps the first "
+                                 "%d and cuts the rest, so it would not read the crashkernel= value as written."
+                                 % (_brief(" ".join(args)), len(planned_cmdline), COMMAND_LINE_SIZE - 1),
+                                 "Use a shorter crashkernel= value (fewer ranges) or drop unused arguments."))
     return {"args": args, "expected": expected, "policy": policy_name, "findings": findings}
 
 
@@ -1472,26 +1518,38 @@ def _range_text(entry):
     return format_value(_token("ranges", ranges=[entry]))
 
 
-def overlapping_ranges(token):
-    # type: (Dict[str, Any]) -> List[Tuple[Dict[str, Any], Dict[str, Any]]]
-    """Every pair of ranges of a ranges token that overlap, in written order (the first of a pair wins)."""
+def overlapping_ranges(token, shown=OVERLAPS_SHOWN):
+    # type: (Dict[str, Any], int) -> Tuple[List[Tuple[Dict[str, Any], Dict[str, Any]]], int]
+    """Up to `shown` pairs of overlapping ranges of a ranges token (each pair in written order: the first
+    wins) and how many pairs overlap in all; O(n log n), so a value of thousands of ranges stays fast."""
     ranges = token.get("ranges") or []
-    pairs = []
-    for index, first in enumerate(ranges):
-        for second in ranges[index + 1:]:
-            first_end = U64_MASK + 1 if first["end"] is None else first["end"]
-            second_end = U64_MASK + 1 if second["end"] is None else second["end"]
-            if first["start"] < second_end and second["start"] < first_end:
-                pairs.append((first, second))
-    return pairs
+    ends = [U64_MASK + 1 if entry["end"] is None else entry["end"] for entry in ranges]
+    by_start = sorted(range(len(ranges)), key=lambda index: ranges[index]["start"])
+    sorted_ends = sorted(ends)
+    disjoint = sum(bisect.bisect_right(sorted_ends, entry["start"]) for entry in ranges)
+    total = len(ranges) * (len(ranges) - 1) // 2 - disjoint
+    pairs = []  # type: List[Tuple[int, int]]
+    active = []  # type: List[int]
+    for index in by_start:
+        if len(pairs) >= shown:
+            break
+        active = [other for other in active if ends[other] > ranges[index]["start"]]
+        pairs.extend((min(other, index), max(other, index)) for other in active)
+        active.append(index)
+    return [(ranges[first], ranges[second]) for first, second in sorted(pairs)[:shown]], total
 
 
 def overlap_warnings(token):
     # type: (Dict[str, Any]) -> List[str]
-    """One sentence per overlapping pair of ranges: which one the kernel takes where they overlap."""
-    return ["ranges %s and %s overlap; the kernel takes the first range that matches the RAM size, so %s wins "
-            "where they overlap" % (_range_text(first), _range_text(second), _range_text(first))
-            for first, second in overlapping_ranges(token)]
+    """One sentence per overlapping pair of ranges (the first few): which one the kernel takes where they
+    overlap."""
+    pairs, total = overlapping_ranges(token)
+    sentences = ["ranges %s and %s overlap; the kernel takes the first range that matches the RAM size, so %s "
+                 "wins where they overlap" % (_range_text(first), _range_text(second), _range_text(first))
+                 for first, second in pairs]
+    if total > len(pairs):
+        sentences.append("%d more pairs of ranges overlap" % (total - len(pairs)))
+    return sentences
 
 
 def _explicit_findings(tokens, model):

@@ -25,6 +25,7 @@ DEFAULT_LOW_LIMIT = 4 * GIB
 SYSTEM_RAM = "System RAM"
 CRASH_KERNEL = "Crash kernel"
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # CR is allowed: a CRLF copy keeps its values
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
 _MEMTOTAL = re.compile(r"^MemTotal:[ \t]+([0-9]{1,20})[ \t]*kB[ \t]*$", re.M)
 _DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*(-?[0-9]+)\s*MB")
@@ -43,7 +44,7 @@ def parse_iomem(text):
     if not text:
         return None
     entries = []  # type: List[IomemEntry]
-    for line in text.splitlines():
+    for line in text.split("\n"):
         match = _LINE.match(line.rstrip())
         if not match:
             continue
@@ -64,11 +65,14 @@ def iomem_problems(text, entries):
         what = "empty" if not text.strip() else "%d bytes of something else" % len(text)
         return ["it holds no 'start-end : name' line (%s)" % what]
     problems = []  # type: List[str]
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         match = _LINE.match(line.rstrip())
         if not line.strip():
             continue
-        if not match:
+        if _CONTROL.search(line):
+            problems.append("line %d holds a control character, which the kernel never writes (%r)"
+                            % (number, line[:60]))
+        elif not match:
             problems.append("line %d is not 'start-end : name' (%r)" % (number, line[:60]))
         elif int(match.group(3), 16) > U64_MAX or int(match.group(2), 16) > U64_MAX:
             problems.append("line %d has an address beyond 64 bits" % number)

@@ -74,9 +74,10 @@ def crashkernel_tokens(cmdline):
     # type: (Optional[str]) -> List[str]
     """crashkernel= arguments of a kernel command line as the kernel reads them, in order (quotes removed):
     it finds 'crashkernel=' by substring search in the whole line (so 'xcrashkernel=16' counts as
-    'crashkernel=16', and so do words after '--'), as the crashkernel engine models."""
+    'crashkernel=16', and so do words after '--'), as the crashkernel engine models; only a space ends a
+    value (a tab stays in it, and the kernel refuses the value there)."""
     tokens = []  # type: List[str]
-    for token in (cmdline or "").split():
+    for token in (cmdline or "").split(" "):
         token = token.strip("'\"")
         found = token.find("crashkernel=")
         if found >= 0:
@@ -417,7 +418,7 @@ def kernel_facts(tree, live_release=None):
         tree.implausible.append(("proc/cmdline", "it is %d bytes long; no kernel takes a command line over %d KiB"
                                  % (len(cmdline_text), MAX_CMDLINE >> 10)))
         cmdline_text = None
-    cmdline = " ".join(cmdline_text.split()) if cmdline_text is not None else None
+    cmdline = None if cmdline_text is None else " ".join(word for word in cmdline_text.strip("\n").split(" ") if word)
     config = None
     config_source = None
     candidates = []

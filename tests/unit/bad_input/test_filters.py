@@ -36,6 +36,9 @@ POLICIES = [
     ("0-2G:128,2G-:256M", ["'128'", "0-2G:128M,2G-:256M"]),
     ("768M,high 16,low", ["'16'", "16M,low"]),
     ("crashkernel=512", ["without a unit"]),
+    ("0", ["crashkernel=0 reserves nothing"]),
+    ("0,high 16M,low", ["crashkernel=0,high reserves nothing"]),
+    ("768M,high\t16M,low", ["unrecognized char"]),
     (512, ["not a bare number"]),
     (12.5, ["not usable"]),
     (True, ["not usable"]),
@@ -142,6 +145,47 @@ def test_every_overlapping_pair_is_named(facts):
     assert "1G-4G:128M and 2G-6G:512M overlap" in message and "4G-8G:256M and 2G-6G:512M overlap" in message
 
 
+def test_many_overlapping_ranges_name_five_pairs_and_count_the_rest_quickly(facts):
+    policy = ",".join("%dM-:%dM" % (16 + index, 1 + index % 4) for index in range(3000))  # 4.5 million pairs
+    result = F["crashkernel_plan"](facts, policy)
+    message = [item for item in result["findings"] if item["id"] == "crashkernel-ranges-overlap"][0]["message"]
+    assert message.count("wins where they overlap") == 5 and "4498495 more pairs of ranges overlap" in message
+    assert len(message) < 1000
+
+
+def test_a_table_too_long_for_the_command_line_is_an_error(facts):
+    table = [{"min": "%dM" % (16 + 16 * index), "max": "%dM" % (32 + 16 * index), "size": "1M"} for index in range(200)]
+    result = F["crashkernel_plan"](facts, table)
+    found = [item for item in result["findings"] if item["id"] == "crashkernel-cmdline-too-long"]
+    assert found and found[0]["severity"] == "error" and "keeps the first 2047" in found[0]["message"]
+
+
+def test_a_long_policy_is_refused_with_a_short_message(facts):
+    with pytest.raises(AnsibleFilterError) as caught:
+        F["crashkernel_plan"](facts, "1G-2G:64M," * 8000 + "2G-:128M")
+    assert "characters long" in str(caught.value) and len(str(caught.value)) < 1000
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("page_size", "65536", ["platform.page_size is '65536'"]),
+    ("page_size", 8192, ["platform.page_size is 8192"]),
+    ("page_size", True, ["platform.page_size is True"]),
+    ("arm_smmu", "false", ["platform.arm_smmu is 'false'", "true, false or null"]),
+    ("mlx5", 1, ["platform.mlx5 is 1"]),
+])
+def test_malformed_platform_facts_give_no_plan(facts, key, value, words):
+    broken = dict(facts, platform=dict(facts["platform"], **{key: value}))
+    result = F["crashkernel_plan"](broken)
+    assert result["args"] == [] and result["expected"]["cause"] == "facts-incomplete"
+    message = result["findings"][-1]["message"]
+    assert all(word in message for word in words), message
+
+
+def test_unknown_page_size_is_assumed_4k(facts):
+    result = F["crashkernel_plan"](dict(facts, platform=dict(facts["platform"], page_size=None)))
+    assert result["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]
+
+
 def test_hex_sizes_are_bytes_on_purpose(facts):
     assert F["crashkernel_plan"](facts, "0x10000000")["expected"]["size"] == 256 * M
 
@@ -203,6 +247,7 @@ def test_reserve_refuses_a_command_line_that_is_not_text(cmdline):
     ("crashkernel=256", 256),  # a host's command line is read as its kernel reads it
     ("quiet crashkernel=256M", 256 * M),
     ("crashkernel=0x10000000", 256 * M),
+    ("quiet\tcrashkernel=256M", 256 * M),  # found by substring, as the kernel's strstr finds it
 ])
 def test_parse_reads_host_command_lines_as_the_kernel(text, size):
     assert F["crashkernel_parse"](text)[0]["size"] == size
@@ -213,6 +258,8 @@ def test_parse_reads_host_command_lines_as_the_kernel(text, size):
     (None, ["expects text"]),
     ("crashkernel=1G-:", ["Memory value expected"]),
     ("crashkernel=512M,hihg", ["unrecognized char"]),
+    ("crashkernel=256M\tquiet", ["unrecognized char: \t"]),  # a value ends at a space only
+    ("crashkernel=512M " * 6000, ["characters long", "64 KiB"]),
 ])
 def test_parse_refuses(value, words):
     refused(lambda: F["crashkernel_parse"](value), "crashkernel_parse", *words)

@@ -166,6 +166,23 @@ def test_crashkernel_strings_raise_only_crashkernel_error(text):
             pass
 
 
+RANGE = st.builds(lambda start, length, size: {"start": start << 20, "end": None if length is None else
+                                               (start + length) << 20, "size": size << 20},
+                  st.integers(0, 64), st.one_of(st.none(), st.integers(1, 32)), st.integers(1, 512))
+
+
+@FAST
+@given(st.lists(RANGE, max_size=40))
+def test_overlapping_range_pairs_agree_with_checking_every_pair(ranges):
+    def overlap(first, second):
+        return first["start"] < (second["end"] or 1 << 64) and second["start"] < (first["end"] or 1 << 64)
+    every = [(a, b) for i, a in enumerate(ranges) for b in ranges[i + 1:] if overlap(a, b)]
+    shown, total = ck.overlapping_ranges({"ranges": ranges})
+    assert total == len(every)
+    assert len(shown) == min(ck.OVERLAPS_SHOWN, total)
+    assert all(overlap(first, second) for first, second in shown)
+
+
 SIGNATURES = st.sampled_from([b"KDUMP   ", b"makedumpfile\x00\x00\x00\x00", b"\x7fELF\x02\x01\x01\x00",
                               b"\x7fELF\x01\x02\x01\x00", b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00", b""])
 

@@ -248,6 +248,15 @@ CASES = [
     ("cmdline-fifo", DEBIAN13, replace_with("proc/cmdline", os.mkfifo), "input-missing", ("kernel", "crashkernel", [])),
     ("cmdline-bad-crashkernel", DEBIAN13, setting("proc/cmdline", "root=/dev/vda1 crashkernel=bogus\n"),
      "crashkernel-reservation-failed", ("kernel", "crashkernel", ["crashkernel=bogus"])),
+    # the kernel ends a crashkernel= value at a space only: after a tab it refuses the value
+    ("cmdline-tab-after-crashkernel", DEBIAN13, setting("proc/cmdline", "root=/dev/vda1 crashkernel=256M\tquiet\n"),
+     "crashkernel-reservation-failed", ("kernel", "crashkernel", ["crashkernel=256M\tquiet"])),
+    ("iomem-nul-in-a-name", DEBIAN13, editing("proc/iomem", lambda t: t.replace("System RAM", "System\0RAM", 1)),
+     "input-implausible", NULL_RAM),
+    ("iomem-vertical-tabs-for-newlines", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\x0b", 3)),
+     "input-implausible", NULL_RAM),
+    ("iomem-crlf-copy", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\r\n")), None,
+     ("memory", "total_bytes", 3215040512)),
 ]
 
 
