@@ -40,6 +40,7 @@ KDUMP_SIGNATURE = b"KDUMP   "
 FLAT_SIGNATURE = b"makedumpfile"
 FLAT_HEADER_SIZE = 4096
 FLAT_END_MARKER = b"\xff" * 16
+FLAT_SEGMENT_LIMIT = 1 << 22  # segments read at most (a few seconds); makedumpfile writes one per buffer flush
 ELF_MAGIC = b"\x7fELF"
 ET_CORE = 4
 PT_LOAD = 1
@@ -61,8 +62,10 @@ STATUS_COMPRESSION = ((0x1, "zlib"), (0x2, "lzo"), (0x4, "snappy"), (0x20, "zstd
 # kdump_sub_header on 64-bit hosts: offsets of dump_level, split, max_mapnr_64 (header_version >= 6).
 SUB_HEADER_64_SIZE = 104
 PAGE_DESC_SIZE = 24
-# Count 2nd-bitmap bits only up to this size (~4 s; 4 TiB of physical address space with 4 KiB pages).
-BITMAP_CHECK_LIMIT = 128 * 1024 * 1024
+# Count 2nd-bitmap bits up to this size (1 GiB covers 32 TiB of physical address space with 4 KiB pages; under
+# a second on Python 3.10+, whose int.bit_count is fast; up to ~40 s before that for a dense bitmap); past it only
+# the first page descriptor is checked.
+BITMAP_CHECK_LIMIT = 1024 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 
 ELF_MACHINES = {3: "i386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm", 62: "x86_64",
@@ -205,50 +208,92 @@ def _read_sub_header(handle, header, size):
         return
     header["dump_level"] = struct.unpack_from(order + "i", raw, 8)[0]
     header["split"] = bool(header["header_version"] >= 2 and struct.unpack_from(order + "i", raw, 12)[0])
+    if header["split"]:
+        pfns = (80, 88) if header["header_version"] >= 6 else (16, 24)
+        header["split_start_pfn"], header["split_end_pfn"] = (struct.unpack_from(order + "Q", raw, offset)[0]
+                                                              for offset in pfns)
     if header["header_version"] >= 6:
         header["max_mapnr_64"] = struct.unpack_from(order + "Q", raw, 96)[0]
 
 
-def count_bits(handle, offset, length):
-    # type: (Any, int, int) -> int
-    """Number of set bits in length bytes at offset (stops early at the end of the file)."""
-    handle.seek(offset)
+def _popcount(chunk):
+    # type: (bytes) -> int
+    if chunk.count(0) == len(chunk):
+        return 0  # sparse bitmaps are mostly zeros (or ones): no big-integer work for those spans
+    if chunk.count(255) == len(chunk):
+        return 8 * len(chunk)
+    number = int.from_bytes(chunk, "little")
+    return number.bit_count() if hasattr(number, "bit_count") else bin(number).count("1")
+
+
+def count_bits(handle, offset, length, first_bit=0, end_bit=None):
+    # type: (Any, int, int, int, Optional[int]) -> int
+    """Number of set bits of the bitmap of length bytes at offset, bits first_bit..end_bit-1 only (bit n is
+    bit n % 8 of byte n // 8, as makedumpfile writes them); stops early at the end of the file."""
+    end_bit = length * 8 if end_bit is None else min(end_bit, length * 8)
+    if end_bit <= first_bit:
+        return 0
+    start_byte, end_byte = first_bit // 8, -(-end_bit // 8)
+    handle.seek(offset + start_byte)
     total = 0
-    remaining = length
-    while remaining > 0:
-        chunk = handle.read(min(READ_CHUNK, remaining))
+    position = start_byte
+    while position < end_byte:
+        chunk = handle.read(min(READ_CHUNK, end_byte - position))
         if not chunk:
             break
-        total += bin(int.from_bytes(chunk, "little")).count("1")
-        remaining -= len(chunk)
+        if position == start_byte and first_bit % 8:
+            chunk = bytes([chunk[0] & (0xFF << (first_bit % 8)) & 0xFF]) + chunk[1:]
+        position += len(chunk)
+        if position == end_byte and end_bit % 8:
+            chunk = chunk[:-1] + bytes([chunk[-1] & ((1 << (end_bit % 8)) - 1)])
+        total += _popcount(chunk)
     return total
 
 
-def _check_page_descriptors(handle, header, size):
-    # type: (Any, Dict[str, Any], int) -> List[str]
-    """The last page descriptor must be written and its page data must lie inside the file."""
+def _descriptor_problems(handle, header, size, pages):
+    # type: (Any, Dict[str, Any], int, Optional[int]) -> List[str]
+    """The last page descriptor (the first when the page count is unknown) must be written and its page data
+    must lie inside the file."""
     block = header["block_size"]
-    half = header["bitmap_blocks"] // 2 * block
-    second_bitmap = (1 + header["sub_hdr_size"]) * block + half
-    pages = count_bits(handle, second_bitmap, half)
-    if pages == 0:
-        return ["the 2nd bitmap selects no pages: the dump holds no memory"]
     table = kdump_data_offset(header)
-    table_end = table + pages * PAGE_DESC_SIZE
+    table_end = table + (pages or 1) * PAGE_DESC_SIZE
     if size < table_end:
+        if pages is None:
+            return ["file ends where the page descriptor table starts (%d bytes): no page was written" % size]
         return ["file ends inside the page descriptor table (%d bytes, table for %d pages ends at %d): truncated"
                 % (size, pages, table_end)]
     order = "<" if header["byte_order"] == "little" else ">"
+    which = "last" if pages is not None else "first"
     raw = _read_at(handle, table_end - PAGE_DESC_SIZE, PAGE_DESC_SIZE)
     data_offset, data_size, _flags, _page_flags = struct.unpack(order + "qIIQ", raw)
     if data_offset == 0 and data_size == 0:
-        return ["the last page descriptor is empty: the dump was cut off before all pages were written"]
+        return ["the %s page descriptor is empty: the dump was cut off before all pages were written" % which]
     if not 0 < data_size <= block or data_offset < table_end:
-        return ["the last page descriptor is corrupt (offset %d, size %d)" % (data_offset, data_size)]
+        return ["the %s page descriptor is corrupt (offset %d, size %d)" % (which, data_offset, data_size)]
     if data_offset + data_size > size:
-        return ["the last page's data ends at byte %d but the file has %d bytes: truncated"
-                % (data_offset + data_size, size)]
+        return ["the %s page's data ends at byte %d but the file has %d bytes: truncated"
+                % (which, data_offset + data_size, size)]
     return []
+
+
+def _dumped_pages(handle, header):
+    # type: (Any, Dict[str, Any]) -> Tuple[Optional[int], List[str]]
+    """Pages the 2nd bitmap selects (for one part of a split dump: those of its pfn range); None when the
+    bitmap is too large to count here."""
+    block = header["block_size"]
+    half = header["bitmap_blocks"] // 2 * block
+    if half > BITMAP_CHECK_LIMIT:
+        return None, []
+    first_bit, end_bit = 0, half * 8
+    if header.get("split"):
+        first_bit, end_bit = header["split_start_pfn"], header["split_end_pfn"]
+        if not first_bit < end_bit <= half * 8:
+            return None, ["this part of a split dump claims pfns %d-%d, outside its bitmap of %d pages"
+                          % (first_bit, end_bit, half * 8)]
+    pages = count_bits(handle, (1 + header["sub_hdr_size"]) * block + half, half, first_bit, end_bit)
+    if pages == 0:
+        return 0, ["the 2nd bitmap selects no pages: the dump holds no memory"]
+    return pages, []
 
 
 def inspect_kdump_compressed(handle, size):
@@ -273,10 +318,12 @@ def inspect_kdump_compressed(handle, size):
         result["problems"].append(
             "file is %d bytes, smaller than its header + bitmaps (%d bytes): truncated" % (size, header["min_size"]))
         return result
-    if header.get("split") or header["bitmap_blocks"] // 2 * header["block_size"] > BITMAP_CHECK_LIMIT:
+    pages, problems = _dumped_pages(handle, header)
+    if problems:
+        result["problems"].extend(problems)
         return result
-    result["checked"].append("page_descriptors")
-    result["problems"].extend(_check_page_descriptors(handle, header, size))
+    result["checked"].append("page_descriptors" if pages is not None else "first_page_descriptor")
+    result["problems"].extend(_descriptor_problems(handle, header, size, pages))
     return result
 
 
@@ -512,7 +559,42 @@ def inspect_flattened(handle, size):
     result["checked"].append("end_marker")
     if _read_at(handle, size - len(FLAT_END_MARKER), len(FLAT_END_MARKER)) != FLAT_END_MARKER:
         result["problems"].append("no end marker: the flattened stream was cut off while being written")
+        return result
+    if not result["problems"]:
+        result["checked"].append("segments")
+        result["problems"].extend(_segment_problems(handle, size, header))
     return result
+
+
+def _segment_problems(handle, size, header):
+    # type: (Any, int, Dict[str, Any]) -> List[str]
+    """Every segment of a flattened stream lies inside the file and the last one is followed by the end
+    marker; the dump they rebuild is at least as large as its kdump header requires."""
+    handle.seek(FLAT_HEADER_SIZE)
+    position, rebuilt, count = FLAT_HEADER_SIZE, 0, 0
+    end = size - len(FLAT_END_MARKER)
+    while position < end:
+        raw = handle.read(16)
+        if len(raw) < 16:
+            break
+        seg_offset, seg_size = struct.unpack(">qq", raw)
+        count += 1
+        if seg_offset < 0 or seg_size < 0 or position + 16 + seg_size > end:
+            return ["segment %d at byte %d (offset %d, %d bytes) runs past the end of the %d-byte file: the stream "
+                    "is cut or corrupt" % (count, position, seg_offset, seg_size, size)]
+        rebuilt = max(rebuilt, seg_offset + seg_size)
+        position += 16 + seg_size
+        handle.seek(position)
+        if count >= FLAT_SEGMENT_LIMIT:
+            return []  # a stream this long was written to its end (the marker is there); stop reading
+    if position != end:
+        return ["the segments end at byte %d, not at the end marker (byte %d): the stream is corrupt" % (position, end)]
+    if header.get("inner_format") == "kdump_compressed" and "bitmap_blocks" in header:
+        needed = kdump_data_offset(header)
+        if rebuilt < needed:
+            return ["the segments rebuild %d bytes, less than the kdump header and bitmaps need (%d): truncated"
+                    % (rebuilt, needed)]
+    return []
 
 
 def _decompress_head(handle, compression, wanted):
@@ -626,22 +708,47 @@ def is_dump_name(name, siblings):
     return bool(DUMP_NAME_RE.match(name))
 
 
+class Listing:
+    """The names in one directory, with the incomplete markers and dmesg files picked out once, so judging
+    each dump does not rescan the directory (thousands of files stay linear)."""
+
+    def __init__(self, names):
+        # type: (Any) -> None
+        self.names = set(names)
+        self.markers = sorted(name for name in self.names if name.endswith(INCOMPLETE_SUFFIX))
+        self.dmesgs = sorted(name for name in self.names if name.startswith("dmesg"))
+
+    def __contains__(self, name):
+        # type: (object) -> bool
+        return name in self.names
+
+
+MARKERS_SHOWN = 5  # incomplete markers named in a problem; the rest are counted
+
+
 def incomplete_reasons(name, siblings, per_crash_dir):
     # type: (str, Any, bool) -> List[str]
     """A dump named *-incomplete, or with a *.incomplete marker beside it, is not finished."""
+    listing = siblings if isinstance(siblings, Listing) else Listing(siblings)
     reasons = []
     if "-incomplete" in name or name.endswith(INCOMPLETE_SUFFIX):
         reasons.append("the name says the dump was never finished (tools rename it when done)")
-    markers = sorted(s for s in siblings if s.endswith(INCOMPLETE_SUFFIX) and s != name
-                     and (per_crash_dir or s == name + INCOMPLETE_SUFFIX))
+    if per_crash_dir:
+        markers = [marker for marker in listing.markers[:MARKERS_SHOWN + 1] if marker != name]
+        more = len(listing.markers) - (name in listing.markers) - len(markers[:MARKERS_SHOWN])
+    else:
+        markers = [name + INCOMPLETE_SUFFIX] if name + INCOMPLETE_SUFFIX in listing else []
+        more = 0
     if markers:
-        reasons.append("incomplete marker next to the dump: %s" % ", ".join(markers))
+        reasons.append("incomplete marker next to the dump: %s%s" % (", ".join(markers[:MARKERS_SHOWN]),
+                                                                      " and %d more" % more if more > 0 else ""))
     return reasons
 
 
 def find_dmesg(real_dir, name, siblings, per_crash_dir):
     # type: (str, str, Any, bool) -> Optional[str]
     """Name of the dmesg file saved with a dump (RHEL, Debian, SUSE layouts), or None."""
+    listing = siblings if isinstance(siblings, Listing) else Listing(siblings)
     candidates = ["vmcore-dmesg.txt"]
     stamp = DEBIAN_STAMP_RE.match(name)
     if stamp:
@@ -649,10 +756,10 @@ def find_dmesg(real_dir, name, siblings, per_crash_dir):
     if per_crash_dir:
         candidates.append("dmesg.txt")
         candidates.append("vmcore-dmesg-incomplete.txt")
-        candidates.extend(sorted(s for s in siblings if s.startswith("dmesg")))
+        candidates.extend(listing.dmesgs)
     for candidate in candidates:
         path = os.path.join(real_dir, candidate)
-        if candidate in siblings and not os.path.islink(path) and os.path.isfile(path):
+        if candidate in listing and not os.path.islink(path) and os.path.isfile(path):
             return candidate  # a link could point out of the tree: kdump tools write plain files
     return None
 
@@ -795,8 +902,8 @@ def find_dumps(root, crash_dir):
         if os.path.isdir(full) and not os.path.islink(full):
             places.append((full, True))
     for real_dir, per_crash_dir in places:
-        siblings = set(_list_dir(real_dir))
-        for name in sorted(siblings):
+        siblings = Listing(_list_dir(real_dir))
+        for name in sorted(siblings.names):
             full = os.path.join(real_dir, name)
             if not is_dump_name(name, siblings) or os.path.isdir(full) and not os.path.islink(full):
                 continue

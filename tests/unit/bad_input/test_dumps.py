@@ -31,6 +31,14 @@ def kdump():
     return bytearray(build.build_kdump_compressed())
 
 
+def split_kdump():
+    return bytearray(build.build_kdump_compressed(split=True))
+
+
+def kdump_table_offset(image):
+    return vmcore.kdump_data_offset(vmcore.parse_kdump_header(bytes(image[:vmcore.KDUMP_HEADER_READ])))
+
+
 def elf(**kwargs):
     return bytearray(build.build_elf_core(**kwargs))
 
@@ -57,6 +65,16 @@ DAMAGED = [
     ("flattened-cut-in-header", bytes(build.flatten(bytes(kdump()))[:3000]), ["truncated"]),
     ("flattened-cut", bytes(build.flatten(bytes(kdump()))[:9000]), ["end marker"]),
     ("flattened-wrong-type", poke(bytearray(build.flatten(bytes(kdump()))), 16, ">q", 7), ["type"]),
+    # an end marker alone proves nothing: every segment must lie in the file and rebuild a whole dump
+    ("flattened-header-segment-only", build.flatten(bytes(kdump()[:464])), ["rebuild 464 bytes", "truncated"]),
+    ("flattened-segment-claims-2-62-bytes", poke(bytearray(build.flatten(bytes(kdump()))), 4096 + 16 + 464 + 8, ">q",
+                                                 1 << 62), ["segment 2", "runs past the end"]),
+    ("flattened-negative-offset", poke(bytearray(build.flatten(bytes(kdump()))), 4096 + 16 + 464, ">q", -5),
+     ["segment 2", "offset -5"]),
+    # one part of a split dump: its pfn range's descriptors are checked like a whole dump's
+    ("kdump-split-cut-after-bitmaps", bytes(split_kdump()[:kdump_table_offset(split_kdump())]),
+     ["ends inside the page descriptor table"]),
+    ("kdump-split-range-outside-its-bitmap", poke(split_kdump(), 4096 + 88, "<Q", 1 << 40), ["split dump claims pfns"]),
     ("elf-header-only", bytes(elf()[:64]), ["truncated"]),
     ("elf-cut-in-phdrs", bytes(elf()[:elf_phoff() + 20]), ["truncated"]),
     ("elf-phnum-huge", poke(elf(), 0x38, "<H", 0xFFFF), ["program header"]),
@@ -72,6 +90,34 @@ DAMAGED = [
     ("bzip2-of-a-cut-stream", bz2.compress(bytes(build.flatten(bytes(kdump())))[:200]), ["truncated"]),
     ("bzip2-cut", bz2.compress(bytes(build.flatten(bytes(kdump()))))[:100], ["bzip2"]),
 ]
+
+
+def test_past_the_counting_limit_the_first_descriptor_must_be_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(vmcore, "BITMAP_CHECK_LIMIT", 1)
+    image = bytes(kdump())
+    whole = vmcore.inspect_dump_file(write_file(tmp_path / "whole", image))
+    assert whole["checked"][-1] == "first_page_descriptor" and whole["problems"] == []
+    cut = vmcore.inspect_dump_file(write_file(tmp_path / "cut", image[:kdump_table_offset(image)]))
+    assert cut["problems"] == ["file ends where the page descriptor table starts (%d bytes): no page was written"
+                               % kdump_table_offset(image)]
+
+
+def write_file(path, data):
+    with open(str(path), "wb") as handle:
+        handle.write(data)
+    return str(path)
+
+
+def test_thousands_of_files_in_a_crash_directory_are_listed_in_linear_time(tmp_path):
+    crash = tmp_path / "var" / "crash" / "one"
+    crash.mkdir(parents=True)
+    for index in range(3000):
+        (crash / ("dump.%d" % index)).write_bytes(b"x")
+        (crash / ("dump.%d.incomplete" % index)).write_bytes(b"")
+    result = report(tmp_path)
+    assert len(result["dumps"]) == 3000
+    marker = [problem for problem in result["dumps"][0]["problems"] if "incomplete marker" in problem][0]
+    assert marker.endswith("and 2995 more") and len(marker) < 200
 
 
 def crash_tree(root, bad, bad_name=None):

@@ -183,6 +183,14 @@ def test_overlapping_range_pairs_agree_with_checking_every_pair(ranges):
     assert all(overlap(first, second) for first, second in shown)
 
 
+@FAST
+@given(st.binary(max_size=300), st.integers(0, 2500), st.integers(0, 2600))
+def test_bitmap_bit_counts_agree_with_reading_bit_by_bit(data, first_bit, end_bit):
+    import io
+    bits = [(data[index // 8] >> (index % 8)) & 1 for index in range(len(data) * 8)]
+    assert vm.count_bits(io.BytesIO(b"pad" + data), 3, len(data), first_bit, end_bit) == sum(bits[first_bit:end_bit])
+
+
 SIGNATURES = st.sampled_from([b"KDUMP   ", b"makedumpfile\x00\x00\x00\x00", b"\x7fELF\x02\x01\x01\x00",
                               b"\x7fELF\x01\x02\x01\x00", b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00", b""])
 

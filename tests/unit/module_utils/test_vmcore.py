@@ -172,10 +172,14 @@ def test_kdump_signature_with_short_header(tmp_path):
     assert found["problems"] == ["kdump-compressed header is cut short (17 bytes)"]
 
 
-def test_split_dump_skips_the_descriptor_check(tmp_path):
-    found = inspect(tmp_path, build.build_kdump_compressed(split=True))
-    assert found["header"]["split"] is True
-    assert found["checked"] == ["signature", "header", "size"] and found["problems"] == []
+def test_split_dump_checks_the_descriptors_of_its_pfn_range(tmp_path):
+    image = build.build_kdump_compressed(split=True)
+    found = inspect(tmp_path, image)
+    assert found["header"]["split"] is True and found["header"]["split_end_pfn"] > 0
+    assert found["checked"] == ["signature", "header", "size", "page_descriptors"] and found["problems"] == []
+    header = vmcore.parse_kdump_header(image[:vmcore.KDUMP_HEADER_READ])
+    cut = inspect(tmp_path, image[:vmcore.kdump_data_offset(header)], "vmcore.cut")
+    assert "file ends inside the page descriptor table" in cut["problems"][0]
 
 
 def test_count_bits_counts_set_bits_across_chunks(tmp_path, monkeypatch):
@@ -194,7 +198,7 @@ def test_flattened_dump_reads_the_inner_header(tmp_path):
     assert found["format"] == "flattened" and found["problems"] == []
     assert found["header"]["inner_format"] == "kdump_compressed"
     assert (found["header"]["release"], found["header"]["machine"]) == ("5.14.0", "x86_64")
-    assert found["checked"] == ["signature", "header", "end_marker"]
+    assert found["checked"] == ["signature", "header", "end_marker", "segments"]
 
 
 def test_flattened_dump_without_end_marker_was_cut_off(tmp_path):
