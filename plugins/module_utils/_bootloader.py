@@ -244,6 +244,13 @@ def crashkernel_warnings(tokens):
     return warnings
 
 
+def stray_crashkernel(tokens):
+    # type: (Sequence[str]) -> List[str]
+    """Words that are not crashkernel= arguments but hold 'crashkernel=', which the kernel finds anywhere in
+    the command line (strstr) and reads as one: foo.crashkernel=2G, xcrashkernel=1G."""
+    return [token for token in tokens if "crashkernel=" in token and normalize_key(arg_key(token)) != "crashkernel"]
+
+
 def validate_args(args, state="present", remove_args=None, repeatable_keys=None):
     # type: (object, str, Optional[object], Optional[Sequence[str]]) -> ArgSpec
     """Check the request before anything on the host is read or changed; raise BootloaderError."""
@@ -1387,6 +1394,14 @@ def run(params, runner, check_mode=False):
         raise BootloaderError("backend: %r is not one of auto, %s" % (name, ", ".join(BACKENDS)))
     backend = BACKEND_CLASSES[name](files, runner, params)
     plan = backend.plan(spec)
+    stray = stray_crashkernel(split_cmdline(plan.next_after)) if "crashkernel" in spec.keys else []
+    if stray:
+        raise BootloaderError(
+            "the next boot's command line would still hold %s: the kernel finds 'crashkernel=' inside any word "
+            "and reads it as a crashkernel= argument, so the reservation would not be the one asked for; nothing "
+            "was changed. Fix: remove %s (remove_args: %s)"
+            % (", ".join(repr(token) for token in stray), "it" if len(stray) == 1 else "them",
+               sorted(set(arg_key(token) for token in stray))))
     plan.warnings.extend(crashkernel_warnings(spec.tokens))
     if plan.changed and not check_mode:
         backend.apply(plan)

@@ -1394,10 +1394,13 @@ def plan(facts, policy="auto", low=None):
     elif isinstance(page_size, bool) or page_size not in PAGE_SIZES:
         return _refused(spec["name"], "facts-incomplete", "platform.page_size is %r; a kernel page is 4096, 16384 "
                         "or 65536 bytes (null when unknown)." % (page_size,), findings)
-    for name in ("arm_smmu", "mlx5"):
+    for name in ("arm_smmu", "mlx5", "is_altra"):
         if not isinstance(_get(facts, "platform", name), (bool, type(None))):
             return _refused(spec["name"], "facts-incomplete", "platform.%s is %r; true, false or null (unknown) is "
                             "expected." % (name, _get(facts, "platform", name)), findings)
+    if arch == "aarch64" and spec["name"] == "auto" and _get(facts, "platform", "is_altra") is None:
+        return _refused(spec["name"], "facts-incomplete", "platform.is_altra is unknown (see input-implausible), so "
+                        "auto cannot choose between the altra and kdump-utils policies.", findings)
     release = _get(facts, "kernel", "release")
     try:
         model = kernel_model(arch, release if isinstance(release, str) and release else "invalid",
@@ -1429,6 +1432,14 @@ def plan(facts, policy="auto", low=None):
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
 
     expected = predict(args)
+    stray = [word for word in base_cmdline.split() if CRASHKERNEL in word]
+    if stray:
+        findings.append(_finding("crashkernel-stray-argument", "error",
+                                 "The command line holds %s; the kernel finds 'crashkernel=' inside any word and "
+                                 "reads it as a crashkernel= argument, so the reservation would not be the planned "
+                                 "one; with it the kernel reads: %s" % (_brief(", ".join(stray)), expected["reason"]),
+                                 "Remove %s from the boot loader's command line (kernel_cmdline remove_args)."
+                                 % ("it" if len(stray) == 1 else "them")))
     findings.extend(_check_expected(expected, args, arch, ram, low_ram, model, facts))
     planned_cmdline = " ".join([base_cmdline] + args).strip()
     if len(planned_cmdline) >= COMMAND_LINE_SIZE:

@@ -461,22 +461,26 @@ def detect_virtualization(dmi, cpu_flags, hypervisor_type, dt_hypervisor, have_e
 
 
 def page_size_from(config, release, arch):
-    # type: (Optional[Dict[str, Optional[str]]], Optional[str], Optional[str]) -> Optional[int]
-    """Kernel page size from the kernel config, else from release naming (-64k, el7/el8 aarch64)."""
+    # type: (Optional[Dict[str, Optional[str]]], Optional[str], Optional[str]) -> Tuple[Optional[int], Optional[str]]
+    """Kernel page size from the kernel config, else from release naming (-64k, el7/el8 aarch64); and why
+    the config cannot be believed (more than one page size set), or None."""
     if config:
-        for size, symbol in ((65536, "CONFIG_ARM64_64K_PAGES"), (16384, "CONFIG_ARM64_16K_PAGES"),
-                             (4096, "CONFIG_ARM64_4K_PAGES")):
-            if config.get(symbol) == "y":
-                return size
+        chosen = [(size, symbol) for size, symbol in ((65536, "CONFIG_ARM64_64K_PAGES"),
+                                                      (16384, "CONFIG_ARM64_16K_PAGES"),
+                                                      (4096, "CONFIG_ARM64_4K_PAGES")) if config.get(symbol) == "y"]
+        if len(chosen) > 1:
+            return None, "it sets %s: a kernel has one page size" % " and ".join(symbol + "=y" for _s, symbol in chosen)
+        if chosen:
+            return chosen[0][0], None
     if arch == "x86_64":
-        return 4096
+        return 4096, None
     if arch in ("aarch64", "arm64") and release:
         lowered = release.lower()
         if "64k" in lowered or re.search(r"\.el[78]", lowered):
-            return 65536
+            return 65536, None
         if "16k" in lowered:
-            return 16384
-    return None
+            return 16384, None
+    return None, None
 
 
 RELEASE_ARCH_SUFFIXES = ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
@@ -537,14 +541,47 @@ def arch_from(kernel_arch, uname_text, release, cpu):
     return None
 
 
-def _soc_id_from_sysfs(tree):
-    # type: (Any) -> Optional[str]
+def _soc_ids_from_sysfs(tree):
+    # type: (Any) -> List[Tuple[str, str]]
+    """(file, value) of every SMCCC soc_id the soc devices show (jep106:... values only)."""
     candidates = ["sys/bus/soc/devices/%s" % name for name in tree.listdir("sys/bus/soc/devices")]
     candidates.append("sys/devices/soc0")
+    found = []  # type: List[Tuple[str, str]]
     for base in candidates:
         value = tree.read_line(base + "/soc_id")
-        if value and value.startswith("jep106:"):
-            return value
+        if value and value.startswith("jep106:") and value not in [known for _rel, known in found]:
+            found.append((base + "/soc_id", value))
+    return found
+
+
+SOC_ID_RE = re.compile(r"^jep106:[0-9a-f]{4}:[0-9a-f]{4}$")
+MIDR_NEOVERSE_N1 = (0x41, 0xd0c)
+
+
+def soc_id_contradiction(soc_ids, cpu, smbios_first):
+    # type: (List[str], Dict[str, Any], Dict[str, Any]) -> Optional[str]
+    """Why the SMCCC SOC_ID cannot be believed next to the MIDR and SMBIOS, or None: soc devices that
+    disagree, a value that is not jep106:BBII:SSSS, or a SoC whose cores or vendor are not the ones seen."""
+    if len(soc_ids) > 1:
+        return "the soc devices disagree (%s)" % ", ".join(soc_ids[:4])
+    soc_id = soc_ids[0]
+    if not SOC_ID_RE.match(soc_id):
+        return "%r is not a SOC_ID of the form jep106:BBII:SSSS" % soc_id[:60]
+    family = soc_id[:len("jep106:0a16")]
+    midr = (cpu.get("implementer"), cpu.get("part"))
+    if midr[0] is not None:
+        if SOC_IDS.get(soc_id) == "altra" and midr != MIDR_NEOVERSE_N1:
+            return "SOC_ID %s is Ampere Altra, whose cores are Neoverse N1 (MIDR 0x41/0xd0c), but the MIDR is " \
+                   "0x%02x/0x%03x" % (soc_id, midr[0], midr[1] or 0)
+        if SOC_IDS.get(soc_id) == "ampereone" and midr[0] != 0xc0:
+            return "SOC_ID %s is AmpereOne, whose cores are Ampere's own (MIDR implementer 0xc0), but the MIDR " \
+                   "is 0x%02x/0x%03x" % (soc_id, midr[0], midr[1] or 0)
+    family_vendor = SOC_ID_FAMILIES.get(family)
+    smbios_vendor = _smbios_vendor(smbios_first.get("manufacturer"), smbios_first.get("version")) \
+        if smbios_first else None
+    if family_vendor and smbios_vendor and family_vendor != smbios_vendor:
+        return "SOC_ID %s is %s, but SMBIOS says the processor is %s's (%r)" % (
+            soc_id, family_vendor, smbios_vendor, smbios_first.get("version") or smbios_first.get("manufacturer"))
     return None
 
 
@@ -639,9 +676,14 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     sockets = len(populated) or None
     dmi = _dmi_ids(tree, dmidecode)
 
-    soc_id = _soc_id_from_sysfs(tree)
+    sysfs_ids = _soc_ids_from_sysfs(tree)
+    soc_id = sysfs_ids[0][1] if sysfs_ids else None
     soc_id_source = "soc0" if soc_id else None
     is_arm = arch in ("aarch64", "arm64")
+    soc_id_why = soc_id_contradiction([value for _rel, value in sysfs_ids], cpu, populated[0] if populated else {}) \
+        if sysfs_ids else None
+    if soc_id_why:
+        tree.implausible.append((sysfs_ids[0][0], soc_id_why))
     if soc_id is None and is_arm and populated and populated[0].get("processor_id") is not None:
         candidate = soc_id_from_version(populated[0]["processor_id"] & 0xffffffff)
         midr_word = None
@@ -654,6 +696,8 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
             soc_id, soc_id_source = candidate, "smbios"
 
     identity = identify_soc(arch, cpu, soc_id, populated, dmi, cpu_count, sockets)
+    if soc_id_why:
+        identity = {"vendor": None, "soc": None, "is_altra": None, "evidence": ["contradictory: " + soc_id_why]}
     if soc_id and soc_id_source == "smbios":
         identity["evidence"].append("SOC_ID read from the SMBIOS processor ID")
     first = populated[0] if populated else {}
@@ -661,7 +705,11 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
         agdi = tree.exists("sys/firmware/acpi/tables/AGDI")  # type: Optional[bool]
     else:
         agdi = False if tree.is_dir("proc/device-tree") else None
-    page_size = live_page_size or page_size_from(kernel.get("config"), kernel.get("release"), arch)
+    page_size = live_page_size
+    if page_size is None:
+        page_size, page_why = page_size_from(kernel.get("config"), kernel.get("release"), arch)
+        if page_why:
+            tree.implausible.append(((kernel.get("config_source") or "boot/config").lstrip("/"), page_why))
     return {
         "arch": arch,
         "cpu_implementer": _hex(cpu["implementer"], 2) if is_arm else None,

@@ -740,8 +740,8 @@ def incomplete_reasons(name, siblings, per_crash_dir):
         markers = [name + INCOMPLETE_SUFFIX] if name + INCOMPLETE_SUFFIX in listing else []
         more = 0
     if markers:
-        reasons.append("incomplete marker next to the dump: %s%s" % (", ".join(markers[:MARKERS_SHOWN]),
-                                                                      " and %d more" % more if more > 0 else ""))
+        shown = ", ".join(markers[:MARKERS_SHOWN]) + (" and %d more" % more if more > 0 else "")
+        reasons.append("incomplete marker next to the dump: %s" % shown)
     return reasons
 
 

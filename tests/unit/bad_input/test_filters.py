@@ -323,3 +323,11 @@ def test_unknown_variables_refuses_wrong_shapes(args):
 
 def test_reserve_refuses_a_command_line_longer_than_any_kernel_takes():
     refused(lambda: F["crashkernel_reserve"]("crashkernel=" * 6000, "8G"), "cmdline", "longer than any kernel")
+
+
+@pytest.mark.parametrize("word", ["foo.crashkernel=2G", "xcrashkernel=1G", "rd.crashkernel=256M"])
+def test_a_stray_crashkernel_word_on_the_command_line_blocks_the_plan(facts, word):
+    broken = dict(facts, kernel=dict(facts["kernel"], cmdline="ro quiet " + word))
+    found = [item for item in F["crashkernel_plan"](broken)["findings"] if item["id"] == "crashkernel-stray-argument"]
+    assert found and found[0]["severity"] == "error" and word in found[0]["message"]
+    assert "with it the kernel reads: The last plain crashkernel= is 'crashkernel=" in found[0]["message"]

@@ -170,3 +170,29 @@ def test_root_that_is_not_a_directory(tmp_path, capsys):
     target.write_text("x")
     result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(target)), True)
     assert result.get("failed") and "is not a directory" in result["msg"]
+
+
+@pytest.mark.parametrize("word", ["foo.crashkernel=2G", "xcrashkernel=2G", "rd.crashkernel=3G"])
+@pytest.mark.parametrize("request_args", [dict(args=["crashkernel=768M,high", "crashkernel=16M,low"]),
+                                          dict(args=["crashkernel"], state="absent")], ids=["present", "absent"])
+def test_a_stray_crashkernel_word_in_the_defaults_fails_before_anything_changes(tmp_path, capsys, word, request_args):
+    """The kernel finds 'crashkernel=' inside any word (strstr): such a word would still reserve."""
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    with open(os.path.join(str(root), "etc/default/grub"), "a") as handle:
+        handle.write('GRUB_CMDLINE_LINUX_DEFAULT="quiet %s"\n' % word)
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(request_args, root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
+                        False)
+    assert result.get("failed") and "would still hold %r" % word in result["msg"], result
+    assert "remove_args: ['%s']" % word.split("=")[0] in result["msg"] and "nothing was changed" in result["msg"]
+    assert bt.snapshot(root) == before and bt.calls(root) == []
+
+
+def test_removing_the_stray_word_with_remove_args_passes(tmp_path, capsys):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    with open(os.path.join(str(root), "etc/default/grub"), "a") as handle:
+        handle.write('GRUB_CMDLINE_LINUX_DEFAULT="quiet foo.crashkernel=2G"\n')
+    result = run_module(capsys, dict(args=["crashkernel=512M"], remove_args=["foo.crashkernel"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), True)
+    assert not result.get("failed"), result
+    assert "foo.crashkernel" not in result["cmdline_after"] and result["cmdline_after"].endswith("crashkernel=512M")

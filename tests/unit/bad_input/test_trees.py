@@ -15,6 +15,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 HOSTS = os.path.join(REPO, "tests", "fixtures", "hosts")
 DEBIAN13 = "debian13-amd64-qemu"  # captured from a fresh Debian 13 guest, no reservation
 ALTRA_MAX = "ampere-altra-max"    # generated: 768 MiB high + 16 MiB low Crash kernel regions
+MTJADE = "ampere-altra-mtjade"     # Altra Q80-30 (SOC_ID jep106:0a16:0001, MIDR Neoverse N1, SMBIOS Ampere)
+AMPEREONE = "ampereone"
+MTJADE_CONFIG = "boot/config-6.1.0-27-arm64"
 
 
 def write(root, rel, data):
@@ -255,6 +258,19 @@ CASES = [
      "input-implausible", NULL_RAM),
     ("iomem-vertical-tabs-for-newlines", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\x0b", 3)),
      "input-implausible", NULL_RAM),
+    # a kernel has one page size; SMCCC SOC_ID must agree with the cores (MIDR) and SMBIOS it sits next to
+    ("config-two-page-sizes", MTJADE, editing(MTJADE_CONFIG, lambda t: t + "CONFIG_ARM64_64K_PAGES=y\n"),
+     "input-implausible", ("platform", "page_size", None)),
+    ("soc-id-ampereone-on-neoverse-n1", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
+     "input-implausible", ("platform", "is_altra", None)),
+    ("soc-id-mediatek-on-ampere-smbios", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0426:8192\n"),
+     "input-implausible", ("platform", "soc", None)),
+    ("soc-id-altra-on-ampereone-cores", AMPEREONE, setting("sys/devices/soc0/soc_id", "jep106:0a16:0001\n"),
+     "input-implausible", ("platform", "soc", None)),
+    ("soc-id-malformed", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:zzzz:9999\n"), "input-implausible",
+     ("platform", "is_altra", None)),
+    ("soc-devices-disagree", MTJADE, setting("sys/bus/soc/devices/soc1/soc_id", "jep106:0a16:0004\n"),
+     "input-implausible", ("platform", "soc", None)),
     ("iomem-crlf-copy", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\r\n")), None,
      ("memory", "total_bytes", 3215040512)),
 ]
@@ -296,6 +312,24 @@ def test_implausible_finding_names_the_file_and_why(tmp_path):
     assert len(found) == 1 and found[0]["severity"] == "error"
     assert found[0]["message"].startswith("/proc/meminfo cannot be believed: MemTotal (7812 MiB) is more than")
     assert "nothing is planned" in found[0]["fix"]
+
+
+@pytest.mark.parametrize("tree, rel, text", [
+    (MTJADE, "sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
+    (MTJADE, MTJADE_CONFIG, None),
+])
+def test_contradictory_soc_or_page_size_give_no_plan(tmp_path, tree, rel, text):
+    from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import plan
+    root = str(tmp_path / "t")
+    shutil.copytree(os.path.join(HOSTS, tree), root, symlinks=True)
+    (setting(rel, text) if text else editing(rel, lambda t: t + "CONFIG_ARM64_16K_PAGES=y\n"))(root)
+    facts = run_bounded(root)
+    result = plan(facts, "auto") if text else plan(facts, "kdump-utils")
+    if text:
+        assert result["args"] == [] and result["expected"]["cause"] == "facts-incomplete"
+    else:  # page size unknown: kdump-utils adds nothing for 64K pages, and the facts block the host
+        assert "input-implausible" in [item["id"] for item in facts["findings"]]
+        assert facts["platform"]["page_size"] is None
 
 
 def test_implausible_facts_give_no_plan(tmp_path):

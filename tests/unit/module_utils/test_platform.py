@@ -267,7 +267,7 @@ def test_virtualization_without_evidence_is_unknown():
     (None, None, None, None),
 ])
 def test_page_size(config, release, arch, size):
-    assert plat.page_size_from(config, release, arch) == size
+    assert plat.page_size_from(config, release, arch) == (size, None)
 
 
 @pytest.mark.parametrize("kernel_arch,uname,release,cpu,arch", [
