@@ -365,6 +365,16 @@ class Files:
         # type: (str) -> bool
         return os.path.exists(self.path(rel))
 
+    def link_problem(self, rel):
+        # type: (str) -> Optional[str]
+        """Why rel must not be written: it is a symbolic link to nothing (writing would create whatever file
+        the link names), or None."""
+        link = os.path.join(self.root, rel.lstrip("/"))
+        if os.path.islink(link) and not os.path.exists(self.path(rel)):
+            return "%s is a symbolic link to %r, which does not exist; writing it would create that file. Remove " \
+                   "the link" % (link, os.readlink(link))
+        return None
+
     def read(self, rel):
         # type: (str) -> Optional[str]
         """Text of a file, None when it does not exist; unreadable files are an error."""
@@ -1402,6 +1412,9 @@ def run(params, runner, check_mode=False):
             "was changed. Fix: remove %s (remove_args: %s)"
             % (", ".join(repr(token) for token in stray), "it" if len(stray) == 1 else "them",
                sorted(set(arg_key(token) for token in stray))))
+    links = [problem for problem in (files.link_problem(rel) for rel in plan.writes) if problem]
+    if links:
+        raise BootloaderError("; ".join(links) + "; nothing was changed")
     plan.warnings.extend(crashkernel_warnings(spec.tokens))
     if plan.changed and not check_mode:
         backend.apply(plan)

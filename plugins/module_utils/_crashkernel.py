@@ -868,6 +868,9 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
                                % human_size(margin))
     if isinstance(page_size, bool) or page_size not in PAGE_SIZES:
         raise CrashkernelError("page_size: expected 4096, 16384 or 65536, got %r" % (page_size,))
+    if kernel is not None and (not isinstance(kernel, str) or not kernel.strip()):
+        raise CrashkernelError("kernel: %r is not a kernel release; give the uname -r text (kernel.release of the "
+                               "facts) or leave it out for the newest upstream behaviour" % (kernel,))
     kmodel = kernel_model(arch, kernel, high_low_supported, model)
     return _reserve(text, ram_bytes, low_bytes, margin, page_size, kmodel)
 
@@ -901,11 +904,12 @@ def _check_region_inputs(expected, regions, low_limit):
     # type: (Any, Any, Any) -> None
     """check_regions' inputs have the shapes reserve() and the facts give, else CrashkernelError."""
     if not isinstance(expected, dict) or expected.get("region") not in ("low", "high", "fixed", "none") or \
-            not all(_whole(expected.get(key) or 0) for key in ("size", "low_size")) or \
+            not all(_whole(expected.get(key)) for key in ("size", "low_size")) or \
+            expected["region"] != "none" and expected["size"] == 0 or \
             expected.get("region") == "fixed" and not _whole(expected.get("base")):
         raise CrashkernelError("expected must be a crashkernel_reserve result: {region: low|high|fixed|none, size, "
-                               "low_size, base} with sizes in bytes (base an address when region is fixed), got %r"
-                               % (expected,))
+                               "low_size, base} with sizes in bytes (size above 0 unless region is none, base an "
+                               "address when region is fixed), got %r" % (expected,))
     if not isinstance(regions, list) or not all(
             isinstance(region, dict) and all(_whole(region.get(key)) for key in ("start", "end", "size"))
             and region["start"] < region["end"] for region in regions):
@@ -1353,7 +1357,7 @@ def _refused(policy_name, cause, message, findings):
 
 def _version_tuple(text):
     # type: (Any) -> Optional[Tuple[int, ...]]
-    match = re.match(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?", str(text)) if text is not None else None
+    match = re.match(r"^\s*([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", str(text)) if text is not None else None
     if not match:
         return None
     return tuple(int(part or 0) for part in match.groups())
@@ -1386,12 +1390,13 @@ def plan(facts, policy="auto", low=None):
     if isinstance(ram, bool) or not isinstance(ram, int) or ram < MIN_RAM or ram > MAX_RAM:
         return _refused(spec["name"], "facts-incomplete", "memory.total_bytes is %r, so no size can be planned "
                         "(RAM between 16 MiB and 4 PiB is expected)." % (ram,), findings)
-    if isinstance(low_ram, bool) or not isinstance(low_ram, int) or low_ram < 0 or low_ram > ram:
-        low_ram = None
+    if low_ram is not None and (isinstance(low_ram, bool) or not isinstance(low_ram, int) or not 0 <= low_ram <= ram):
+        return _refused(spec["name"], "facts-incomplete", "memory.low_bytes is %r; the RAM below the low limit is "
+                        "between 0 and memory.total_bytes (%d), or null when unknown." % (low_ram, ram), findings)
     page_size = _get(facts, "platform", "page_size")
     if page_size is None:
         page_size = 4096
-    elif isinstance(page_size, bool) or page_size not in PAGE_SIZES:
+    elif isinstance(page_size, bool) or not isinstance(page_size, int) or page_size not in PAGE_SIZES:
         return _refused(spec["name"], "facts-incomplete", "platform.page_size is %r; a kernel page is 4096, 16384 "
                         "or 65536 bytes (null when unknown)." % (page_size,), findings)
     for name in ("arm_smmu", "mlx5", "is_altra"):

@@ -267,8 +267,15 @@ def crash_size_problem(value, regions):
     sizes.add(sum(region["size"] for region in regions))
     if not regions and value == 0 or regions and value in sizes:
         return None
-    shown = ", ".join("%d MiB at %#x" % (region["size"] >> 20, region["start"]) for region in regions) or "none"
+    shown = ", ".join("%s at %#x" % (_mib(region["size"]), region["start"]) for region in regions[:4]) or "none"
+    if len(regions) > 4:
+        shown += " and %d more" % (len(regions) - 4)
     return "it says %d bytes, but the Crash kernel regions of /proc/iomem are: %s" % (value, shown)
+
+
+def _mib(size):
+    # type: (int) -> str
+    return "%d MiB" % (size >> 20) if size >= 1 << 20 else "%d bytes" % size
 
 
 def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, problems=None):
@@ -297,6 +304,10 @@ def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, proble
     if why:
         found.append(("sys/kernel/kexec_crash_size", why))
         crash_size = None
+    if loaded and regions == [] and crash_size == 0:
+        found.append(("sys/kernel/kexec_crash_loaded", "it says a capture kernel is loaded, but nothing is reserved "
+                      "for one (no Crash kernel region, kexec_crash_size 0)"))
+        loaded = None
     return {
         "regions": regions,
         "total_bytes": sum(region["size"] for region in regions) if regions is not None else None,

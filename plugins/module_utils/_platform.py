@@ -511,11 +511,17 @@ def arch_evidence(release, cpu):
     return found
 
 
+ARCH_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,15}$")
+
+
 def arch_contradiction(arch, release, cpu):
     # type: (Optional[str], Optional[str], Dict[str, Any]) -> Optional[str]
-    """Why the architecture read contradicts the release suffix or the CPU identity, else None."""
-    if arch not in ("aarch64", "x86_64"):
+    """Why the architecture read contradicts the release suffix or the CPU identity, or is no uname -m
+    name at all, else None."""
+    if arch is None:
         return None
+    if not ARCH_NAME_RE.match(arch):
+        return "%r is not an architecture name (uname -m)" % arch[:40]
     others = dict((source, said) for source, said in arch_evidence(release, cpu).items() if said != arch)
     if not others:
         return None

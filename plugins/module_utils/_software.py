@@ -143,7 +143,7 @@ def version_tuple(version):
     # type: (Optional[str]) -> Optional[Tuple[int, ...]]
     """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25)); None
     unless it starts with at least major.minor."""
-    match = re.match(r"^(?:\d{1,4}:)?(\d{1,9}(?:\.\d{1,9})+)", (version or "").strip())  # an epoch "1:" is skipped
+    match = re.match(r"^(?:[0-9]{1,4}:)?([0-9]{1,9}(?:\.[0-9]{1,9})+)", (version or "").strip())  # an epoch "1:" is skipped
     if not match:
         return None  # "2", "x1.2", "": unknown, never compared as if older
     return tuple(int(part) for part in match.group(1).split("."))
@@ -233,7 +233,7 @@ def parse_unit_files(text, unit):
 def _major(version):
     # type: (Optional[str]) -> Optional[int]
     """Major number of an os-release VERSION_ID ("40", "9.4")."""
-    match = re.match(r"^(\d{1,6})(?:\.|$)", (version or "").strip())
+    match = re.match(r"^([0-9]{1,6})(?:\.|$)", (version or "").strip())
     return int(match.group(1)) if match else None
 
 
@@ -417,6 +417,10 @@ def kernel_facts(tree, live_release=None):
     if cmdline_text is not None and len(cmdline_text) > MAX_CMDLINE:
         tree.implausible.append(("proc/cmdline", "it is %d bytes long; no kernel takes a command line over %d KiB"
                                  % (len(cmdline_text), MAX_CMDLINE >> 10)))
+        cmdline_text = None
+    if cmdline_text is not None and re.search(r"[\x00-\x08\x0a-\x1f\x7f]", cmdline_text.rstrip("\n")):
+        tree.implausible.append(("proc/cmdline", "it holds a control character or more than one line; the kernel "
+                                 "writes its command line as one line of text"))
         cmdline_text = None
     cmdline = None if cmdline_text is None else " ".join(word for word in cmdline_text.strip("\n").split(" ") if word)
     config = None

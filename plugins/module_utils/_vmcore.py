@@ -83,6 +83,7 @@ DEBIAN_STAMP_RE = re.compile(r"^(?:dump|vmcore)\.(\d[\w-]*?)(?:\.(?:gz|bz2|xz|lz
 INCOMPLETE_SUFFIX = ".incomplete"
 SYSRQ_CRASH_RE = re.compile(
     r"sysrq\s*:\s*trigger a crash|kernel panic - not syncing: sysrq triggered crash", re.IGNORECASE)
+QUOTED_PREFIX_RE = re.compile(r"[\"'`$|;]")  # before the words on their line: a quote or a shell command
 DMESG_READ_LIMIT = 32 * 1024 * 1024
 NON_TEXT_RE = re.compile(r"[^\x20-\x7e\t]+")  # ring buffer records are separated by binary block ids
 
@@ -778,14 +779,15 @@ def crash_line_in(text, record=False):
     # type: (str, bool) -> Optional[str]
     """The line of a kernel log text that shows the sysrq crash, or None. record: the text is a printk ring,
     whose records may be followed by stale bytes of older ones, so only the matched words are returned."""
-    match = SYSRQ_CRASH_RE.search(text)
-    if not match:
-        return None
-    if record:
-        return match.group(0)
-    start = text.rfind("\n", 0, match.start()) + 1
-    end = text.find("\n", match.end())
-    return text[start:end if end >= 0 else len(text)].strip()
+    for match in SYSRQ_CRASH_RE.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if QUOTED_PREFIX_RE.search(text[start:match.start()]):
+            continue  # "echo 'sysrq: Trigger a crash' > notes" quotes the words; the kernel does not
+        if record:
+            return match.group(0)
+        end = text.find("\n", match.end())
+        return text[start:end if end >= 0 else len(text)].strip()
+    return None
 
 
 def host_path(root, real_path):

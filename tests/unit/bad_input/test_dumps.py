@@ -270,3 +270,11 @@ def test_module_reports_every_dump_when_one_is_damaged(tmp_path, capsys):
             vmcore_info.main()
     result = json.loads(capsys.readouterr().out)
     assert exited.value.code == 0 and len(result["dumps"]) == 2
+
+
+def test_a_saved_dmesg_that_only_quotes_the_crash_words_does_not_count(tmp_path):
+    crash_tree(str(tmp_path), None)
+    dmesg = tmp_path / "var" / "crash" / GOOD_STAMP / ("dmesg." + GOOD_STAMP)
+    dmesg.write_text("[ 1.0] Linux version 6.12\necho 'sysrq: Trigger a crash' > /tmp/notes\n")
+    good = [dump for dump in report(tmp_path)["dumps"] if dump["name"] == "dump." + GOOD_STAMP][0]
+    assert good["dmesg_source"] == "file" and good["dmesg_has_sysrq"] is False

@@ -181,6 +181,18 @@ def test_malformed_platform_facts_give_no_plan(facts, key, value, words):
     assert all(word in message for word in words), message
 
 
+@pytest.mark.parametrize("low", [-1, "1G", 1.5e9, True, 1 << 40])
+def test_contradictory_low_memory_gives_no_plan(facts, low):
+    result = F["crashkernel_plan"](dict(facts, memory=dict(facts["memory"], low_bytes=low)))
+    assert result["args"] == [] and "memory.low_bytes is %r" % (low,) in result["findings"][-1]["message"]
+
+
+@pytest.mark.parametrize("key, value", [("page_size", 4096.0), ("is_altra", "true"), ("is_altra", 1)])
+def test_platform_facts_of_the_wrong_type_give_no_plan(facts, key, value):
+    result = F["crashkernel_plan"](dict(facts, platform=dict(facts["platform"], **{key: value})))
+    assert result["args"] == [] and result["expected"]["cause"] == "facts-incomplete"
+
+
 def test_unknown_page_size_is_assumed_4k(facts):
     result = F["crashkernel_plan"](dict(facts, platform=dict(facts["platform"], page_size=None)))
     assert result["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]
@@ -228,6 +240,8 @@ RESERVE = [
     ({"ram": "8G", "low_margin": "1E"}, ["low_margin", "more than all low memory"]),
     ({"ram": "8G", "page_size": 8192}, ["page_size", "4096"]),
     ({"ram": "8G", "page_size": 1 << 40}, ["page_size", "4096"]),
+    ({"ram": "8G", "kernel": ""}, ["kernel: '' is not a kernel release", "leave it out"]),
+    ({"ram": "8G", "kernel": 6}, ["kernel: 6 is not a kernel release"]),
 ]
 
 
@@ -293,6 +307,9 @@ EXPECTED = {"region": "high", "size": 512 * M, "low_size": 16 * M, "base": None}
     ({"region": "weird", "size": 5}, [], ["expected must be"]),
     ({"region": "high", "size": "1"}, [], ["expected must be"]),
     ({"region": "high", "size": -1}, [], ["expected must be"]),
+    ({"region": "low"}, [], ["expected must be"]),
+    ({"region": "high", "size": 0, "low_size": 0}, [], ["size above 0 unless region is none"]),
+    ({"region": "low", "size": 5}, [], ["expected must be"]),  # no low_size: not a reserve() result
 ])
 def test_check_regions_refuses_malformed_items(expected, regions, words):
     refused(lambda: F["crashkernel_check_regions"](expected, regions, 4 * G), "crashkernel_check_regions", *words)

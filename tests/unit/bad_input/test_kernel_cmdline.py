@@ -196,3 +196,17 @@ def test_removing_the_stray_word_with_remove_args_passes(tmp_path, capsys):
                                      grub_mkconfig_command=bt.mkconfig_command(root)), True)
     assert not result.get("failed"), result
     assert "foo.crashkernel" not in result["cmdline_after"] and result["cmdline_after"].endswith("crashkernel=512M")
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_a_dangling_link_where_the_drop_in_goes_is_never_written_through(tmp_path, capsys, check_mode):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    before = bt.snapshot(root)
+    link = os.path.join(str(root), "etc/default/grub.d/zz-fleetops-kdump.cfg")
+    os.symlink("/etc/passwd-fleetops-test", link)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), check_mode)
+    assert result.get("failed") and "is a symbolic link to '/etc/passwd-fleetops-test'" in result["msg"], result
+    assert "nothing was changed" in result["msg"] and os.path.islink(link)
+    os.unlink(link)
+    assert bt.snapshot(root) == before and bt.calls(root) == []

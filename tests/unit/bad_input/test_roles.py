@@ -49,6 +49,8 @@ CASES = [
     ("enabled-maybe", "assess", {"kdump_enabled": "maybe"}, ("failed", ["kdump_enabled", "bool"])),
     ("accept-mapping", "assess", {"kdump_accept_findings": {"a": 1}}, ("failed", ["kdump_accept_findings", "list"])),
     ("facts-root-missing", "assess", {"kdump_facts_root": "/nonexistent/tree"}, ("failed", ["is not a directory"])),
+    ("facts-root-empty", "assess", {"kdump_facts_root": ""}, ("failed", ["kdump_facts_root must be / (the live host)"])),
+    ("facts-root-relative", "assess", {"kdump_facts_root": "trees/x"}, ("failed", ["absolute path of a captured tree"])),
     ("main-on-captured-tree", "main", {"kdump_facts_root": TREE}, ("failed", ["can only be assessed"])),
     ("main-reboot-ok-text", "main", {"kdump_reboot_ok": "perhaps"}, ("failed", ["kdump_reboot_ok", "bool"])),
     ("main-target-type", "main", {"kdump_target": {"type": "ftp"}}, ("failed", ["ftp"])),
