@@ -30,6 +30,7 @@ import tempfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
     CrashkernelError, check_operator_value, overlap_warnings, parse_value,
 )
@@ -510,8 +511,13 @@ def _copy_selinux_label(source, target):
 
 def read_running_cmdline(files):
     # type: (Files) -> Optional[str]
-    text = files.read(PROC_CMDLINE)
-    if text is None:
+    """The running kernel's command line; None when it cannot be read as the kernel writes it (absent, not a
+    regular file, binary): then reboot_required follows changed."""
+    try:
+        text = files.read(PROC_CMDLINE)
+    except BootloaderError:
+        return None
+    if text is None or len(text) > MAX_CMDLINE or re.search(r"[\x01-\x08\x0b-\x1f\x7f\ufffd]", text):
         return None
     return join_cmdline(split_cmdline(text.replace("\x00", " ")))
 

@@ -306,8 +306,13 @@ def software_facts(tree, runner=None):
     if family == "debian" or (family == "unknown" and tree.exists("var/lib/dpkg/status")):
         status = tree.read_text("var/lib/dpkg/status", record=True)
         if status is not None:
-            versions = parse_dpkg_status(status, DEB_PACKAGES)
-            package_source = "dpkg"
+            status = status.replace("\r\n", "\n")
+            if "\nStatus: install ok installed" not in "\n" + status:
+                tree.implausible.append(("var/lib/dpkg/status", "it lists no installed package (%d bytes), so which "
+                                         "kdump packages are installed is unknown" % len(status)))
+            else:
+                versions = parse_dpkg_status(status, DEB_PACKAGES)
+                package_source = "dpkg"
     elif family in ("redhat", "suse"):
         listing = tree.read_text("installed-rpms")
         if listing is not None:

@@ -77,6 +77,7 @@ PHDR_LIMIT = 1 << 22
 OUTER_COMPRESSION = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
                      (b"\x04\x22\x4d\x18", "lz4"), (b"\x28\xb5\x2f\xfd", "zstd"))
 OUTER_PEEK_INPUT = 2 * 1024 * 1024
+OUTER_CHECK_LIMIT = 2 * 1024 * 1024 * 1024  # whole-file compressed dumps up to this size are read to their end
 
 DUMP_NAME_RE = re.compile(r"^(?:vmcore|dump)\d*(?:$|[.-])")
 DEBIAN_STAMP_RE = re.compile(r"^(?:dump|vmcore)\.(\d[\w-]*?)(?:\.(?:gz|bz2|xz|lz4|zst))?$")
@@ -628,9 +629,47 @@ def _decompress_head(handle, compression, wanted):
     return output
 
 
-def inspect_outer_compressed(handle, compression):
-    # type: (Any, str) -> Dict[str, Any]
-    """A dump compressed as a whole file: check only the dump header inside (the tail needs a full read)."""
+def _decoder(compression):
+    # type: (str) -> Any
+    if compression == "gzip":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if compression == "bzip2":
+        return bz2.BZ2Decompressor()
+    if compression == "xz" and lzma is not None:
+        return lzma.LZMADecompressor()
+    return None
+
+
+def _stream_end_problems(handle, compression, size):
+    # type: (Any, str, int) -> Optional[List[str]]
+    """Decompress the whole file, keeping nothing, to see the stream reach its end; None when the file is
+    larger than OUTER_CHECK_LIMIT (then only the header was checked)."""
+    decoder = _decoder(compression)
+    if decoder is None or size > OUTER_CHECK_LIMIT:
+        return None
+    handle.seek(0)
+    produced = 0
+    try:
+        while not decoder.eof:
+            if compression == "gzip":
+                data = decoder.unconsumed_tail or handle.read(READ_CHUNK)
+            else:
+                data = handle.read(READ_CHUNK) if decoder.needs_input else b""
+            if not data and (compression == "gzip" or decoder.needs_input):
+                break
+            produced += len(decoder.decompress(data, READ_CHUNK))  # bounded output: memory stays small
+    except DECODE_ERRORS as exc:
+        return ["%s data is corrupt after the dump header: %s" % (compression, exc)]
+    if not getattr(decoder, "eof", False):
+        return ["the %s stream stops after %d bytes of data, before its end: the file is truncated"
+                % (compression, produced)]
+    return []
+
+
+def inspect_outer_compressed(handle, compression, size=None):
+    # type: (Any, str, Optional[int]) -> Dict[str, Any]
+    """A dump compressed as a whole file: the dump header inside, then (up to OUTER_CHECK_LIMIT) that the
+    compressed stream reaches its end."""
     result = {"header": None, "problems": [], "checked": ["compression"], "format": "unknown"}  # type: Dict[str, Any]
     try:
         head = _decompress_head(handle, compression, FLAT_HEADER_SIZE + 16 + KDUMP_HEADER_READ)
@@ -665,6 +704,11 @@ def inspect_outer_compressed(handle, compression):
         result["checked"].append("header")
     if result["format"] == "unknown":
         result["problems"].append("the decompressed data has no dump signature")
+    if not result["problems"] and size is not None:
+        ends = _stream_end_problems(handle, compression, size)
+        if ends is not None:
+            result["checked"].append("stream_end")
+            result["problems"].extend(ends)
     return result
 
 
@@ -683,7 +727,7 @@ def inspect_dump_file(real_path):
         compression = detect_outer_compression(head)
         if compression:
             result["compression"] = compression
-            found = inspect_outer_compressed(handle, compression)
+            found = inspect_outer_compressed(handle, compression, size)
             result["format"] = found.pop("format")
         else:
             result["format"] = detect_format(head)

@@ -59,8 +59,8 @@ attributes:
     platforms: posix
 notes:
   - Runs on the managed host with the Python standard library only.
-  - Dumps compressed as a whole file (kdump-tools C(KDUMP_COMPRESSION)) are checked by their header only;
-    lz4 and zstd files cannot be looked into.
+  - Dumps compressed as a whole file (kdump-tools C(KDUMP_COMPRESSION)) are checked by their header and, up to
+    2 GiB, by decompressing them to the end of the stream; lz4 and zstd files cannot be looked into.
 seealso:
   - name: makedumpfile
     description: The tool that writes kdump-compressed and flattened dumps.

@@ -5,6 +5,7 @@ complete. Then the newer_than values that are not times."""
 import bz2
 import gzip
 import json
+import lzma
 import os
 import struct
 import sys
@@ -89,6 +90,9 @@ DAMAGED = [
     ("gzip-of-random", gzip.compress(os.urandom(3000)), ["no dump signature"]),
     ("bzip2-of-a-cut-stream", bz2.compress(bytes(build.flatten(bytes(kdump())))[:200]), ["truncated"]),
     ("bzip2-cut", bz2.compress(bytes(build.flatten(bytes(kdump()))))[:100], ["bzip2"]),
+    # a whole-file compressed dump is read to the end of its stream: a header alone is not a dump
+    ("gzip-whole-dump-cut-near-the-end", gzip.compress(bytes(kdump()))[:-30], ["gzip stream stops", "truncated"]),
+    ("xz-whole-dump-cut-near-the-end", lzma.compress(bytes(kdump()))[:-40], ["xz stream stops", "truncated"]),
 ]
 
 
@@ -278,3 +282,9 @@ def test_a_saved_dmesg_that_only_quotes_the_crash_words_does_not_count(tmp_path)
     dmesg.write_text("[ 1.0] Linux version 6.12\necho 'sysrq: Trigger a crash' > /tmp/notes\n")
     good = [dump for dump in report(tmp_path)["dumps"] if dump["name"] == "dump." + GOOD_STAMP][0]
     assert good["dmesg_source"] == "file" and good["dmesg_has_sysrq"] is False
+
+
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
+def test_a_whole_file_compressed_dump_read_to_its_end_is_complete(tmp_path, compress):
+    found = vmcore.inspect_dump_file(write_file(tmp_path / "dump.1", compress(bytes(kdump()))))
+    assert found["problems"] == [] and found["checked"][-1] == "stream_end"

@@ -210,3 +210,18 @@ def test_a_dangling_link_where_the_drop_in_goes_is_never_written_through(tmp_pat
     assert "nothing was changed" in result["msg"] and os.path.islink(link)
     os.unlink(link)
     assert bt.snapshot(root) == before and bt.calls(root) == []
+
+
+@pytest.mark.parametrize("make", [os.mkfifo, lambda path: open(path, "wb").write(os.urandom(3000))],
+                         ids=["fifo", "binary"])
+def test_an_unreadable_running_cmdline_makes_reboot_required_follow_changed(tmp_path, capsys, make):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    cmdline = os.path.join(str(root), "proc", "cmdline")
+    os.makedirs(os.path.dirname(cmdline), exist_ok=True)
+    if os.path.lexists(cmdline):
+        os.unlink(cmdline)
+    make(cmdline)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), True)
+    assert not result.get("failed"), result
+    assert result["running_cmdline"] is None and result["changed"] is True and result["reboot_required"] is True

@@ -84,6 +84,13 @@ def dpkg_kexec(version):
     return dpkg_package("kexec-tools", version)
 
 
+def both(*mutations):
+    def mutate(root):
+        for mutation in mutations:
+            mutation(root)
+    return mutate
+
+
 def far_ram(text):
     return text + "100000000-2ffffffff : System RAM\n"
 
@@ -208,7 +215,7 @@ CASES = [
      ("software", "kexec_tools_installed", True)),
     ("dpkg-version-twice", DEBIAN13, dpkg_package("kexec-tools", "1:2.0.25-1\nVersion: 1:2.0.20-1"),
      "kexec-tools-version-unknown", ("software", "kexec_tools_version", "")),
-    ("dpkg-status-binary", DEBIAN13, setting("var/lib/dpkg/status", os.urandom(4096)), None,
+    ("dpkg-status-binary", DEBIAN13, setting("var/lib/dpkg/status", os.urandom(4096)), "input-implausible",
      ("software", "kexec_tools_version", None)),
     ("os-release-binary", DEBIAN13, setting("etc/os-release", os.urandom(2048)), None, ("software", "family", "unknown")),
     # the link is resolved inside the tree (dangling there), so the tree's usr/lib/os-release (13) is read,
@@ -245,7 +252,8 @@ CASES = [
     # shapes that made a parser quadratic (a real kallsyms is megabytes): answered in one pass now
     ("kallsyms-one-line-of-text-hits", ALTRA_MAX, setting("proc/kallsyms", "a b c d" + " _text " * 40000), None,
      ("kernel", "kallsyms_text", False)),
-    ("dpkg-status-of-package-lines", DEBIAN13, setting("var/lib/dpkg/status", "Package: kexec-tools\n" * 40000), None,
+    ("dpkg-status-of-package-lines", DEBIAN13, setting("var/lib/dpkg/status", "Package: kexec-tools\n" * 40000),
+     "input-implausible",
      ("software", "kexec_tools_version", None)),
     ("osrelease-garbage", DEBIAN13, setting("proc/sys/kernel/osrelease", "banana\n"), None, ("kernel", "version", None)),
     ("cmdline-fifo", DEBIAN13, replace_with("proc/cmdline", os.mkfifo), "input-missing", ("kernel", "crashkernel", [])),
@@ -283,6 +291,11 @@ CASES = [
      ("platform", "arch", None)),
     ("kexec-tools-version-in-arabic-digits", "debian13-arm64-qemu-altra", dpkg_kexec("\u0662.\u0660.\u0662\u0665"), None,
      ("capabilities", "kexec_multiple_regions", {"supported": None, "why": "kexec-tools version unknown"})),
+    ("dpkg-status-empty", DEBIAN13, setting("var/lib/dpkg/status", ""), "input-implausible",
+     ("software", "kexec_tools_version", None)),
+    ("dpkg-status-crlf-copy", DEBIAN13,
+     both(dpkg_kexec("1:2.0.31-1"), editing("var/lib/dpkg/status", lambda t: t.replace("\n", "\r\n"))),
+     None, ("software", "kexec_tools_version", "2.0.31")),
     ("iomem-crlf-copy", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\r\n")), None,
      ("memory", "total_bytes", 3215040512)),
 ]
