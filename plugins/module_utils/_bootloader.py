@@ -32,7 +32,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
-    CrashkernelError, check_operator_value, overlap_warnings, parse_value,
+    COMMAND_LINE_SIZE, CrashkernelError, check_operator_value, overlap_warnings, parse_value,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 
@@ -91,14 +91,15 @@ class BootloaderError(Exception):
 
 def split_cmdline(text):
     # type: (Optional[str]) -> List[str]
-    """Split a kernel command line like the kernel does: whitespace separates, double quotes group."""
+    """Split a kernel command line like the kernel does: ASCII whitespace separates (not Python's Unicode
+    whitespace: a no-break space stays inside its word), double quotes group."""
     tokens = []  # type: List[str]
     current = []  # type: List[str]
     in_quote = False
     for char in text or "":
         if char == '"':
             in_quote = not in_quote
-        if char.isspace() and not in_quote:
+        if char in ASCII_SPACE and not in_quote:
             if current:
                 tokens.append("".join(current))
                 current = []
@@ -107,6 +108,15 @@ def split_cmdline(text):
     if current:
         tokens.append("".join(current))
     return tokens
+
+
+ASCII_SPACE = " \t\n\r\v\f"
+
+
+def shell_words(value):
+    # type: (str) -> List[str]
+    """Words of an unquoted shell value as sh splits it (space, tab, newline; not Unicode spaces)."""
+    return [word for word in re.split(r"[ \t\n]+", value) if word]
 
 
 def join_cmdline(tokens):
@@ -635,7 +645,7 @@ def _parse_assignment_value(rest):
         value, trailer = rest[1:end], rest[end + 1:]
         if "\\" in value or "`" in value:
             return None
-        if "$" in value and not all(_VAR_TOKEN_RE.match(tok) for tok in value.split() if "$" in tok):
+        if "$" in value and not all(_VAR_TOKEN_RE.match(tok) for tok in shell_words(value) if "$" in tok):
             return None
         quote = '"'
     elif rest.startswith("'"):
@@ -677,8 +687,8 @@ def edit_grub_defaults(text, keys, desired, variable):
                 "substitution or escapes); write it as %s=\"...\" on one line"
                 % (GRUB_DEFAULTS, index + 1, body.strip(), match.group("name")))
         quote, value, trailer = parsed
-        new_tokens = edit_tokens(value.split(), keys, desired if index == last_target else [])
-        if new_tokens == value.split():
+        new_tokens = edit_tokens(shell_words(value), keys, desired if index == last_target else [])
+        if new_tokens == shell_words(value):
             continue  # untouched lines keep their exact spelling
         new_value = quote + " ".join(new_tokens) + quote
         lines[index] = match.group("lead") + match.group("name") + "=" + new_value + trailer + line[len(body):]
@@ -1410,7 +1420,9 @@ def run(params, runner, check_mode=False):
         raise BootloaderError("backend: %r is not one of auto, %s" % (name, ", ".join(BACKENDS)))
     backend = BACKEND_CLASSES[name](files, runner, params)
     plan = backend.plan(spec)
-    stray = stray_crashkernel(split_cmdline(plan.next_after)) if "crashkernel" in spec.keys else []
+    # split at spaces only, as the kernel's crashkernel parser does: '\xa0crashkernel=' is inside a word for it
+    stray = stray_crashkernel([word for word in plan.next_after.split(" ") if word]) \
+        if "crashkernel" in spec.keys else []
     if stray:
         raise BootloaderError(
             "the next boot's command line would still hold %s: the kernel finds 'crashkernel=' inside any word "
@@ -1422,6 +1434,9 @@ def run(params, runner, check_mode=False):
     if links:
         raise BootloaderError("; ".join(links) + "; nothing was changed")
     plan.warnings.extend(crashkernel_warnings(spec.tokens))
+    if len(plan.next_after) >= COMMAND_LINE_SIZE:
+        plan.warnings.append("the next boot's command line is %d bytes; the kernel keeps the first %d and cuts the "
+                             "rest" % (len(plan.next_after), COMMAND_LINE_SIZE - 1))
     if plan.changed and not check_mode:
         backend.apply(plan)
     running = read_running_cmdline(files)

@@ -866,7 +866,7 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     if margin > ASSUMED_LOW_LIMIT:
         raise CrashkernelError("low_margin: %s is more than all low memory (4 GiB); the kernel keeps about 64M"
                                % human_size(margin))
-    if isinstance(page_size, bool) or page_size not in PAGE_SIZES:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size not in PAGE_SIZES:
         raise CrashkernelError("page_size: expected 4096, 16384 or 65536, got %r" % (page_size,))
     if kernel is not None and (not isinstance(kernel, str) or not kernel.strip()):
         raise CrashkernelError("kernel: %r is not a kernel release; give the uname -r text (kernel.release of the "
@@ -909,14 +909,17 @@ def _check_region_inputs(expected, regions, low_limit):
             expected.get("region") == "fixed" and not _whole(expected.get("base")):
         raise CrashkernelError("expected must be a crashkernel_reserve result: {region: low|high|fixed|none, size, "
                                "low_size, base} with sizes in bytes (size above 0 unless region is none, base an "
-                               "address when region is fixed), got %r" % (expected,))
+                               "address when region is fixed), got %s" % _brief(repr(expected)))
     if not isinstance(regions, list) or not all(
             isinstance(region, dict) and all(_whole(region.get(key)) for key in ("start", "end", "size"))
-            and region["start"] < region["end"] for region in regions):
-        raise CrashkernelError("regions must be a list of {start, end, size} in bytes with start < end (the "
-                               "reservation.regions of the kdump facts), got %r" % (regions,))
+            and region["start"] < region["end"] and region["size"] == region["end"] - region["start"]
+            for region in regions):
+        raise CrashkernelError("regions must be a list of {start, end, size} in bytes with start < end and size = "
+                               "end - start (the reservation.regions of the kdump facts), got %s"
+                               % _brief(repr(regions)))
     if not _whole(low_limit):
-        raise CrashkernelError("low_limit must be an address in bytes (memory.low_limit_bytes), got %r" % (low_limit,))
+        raise CrashkernelError("low_limit must be an address in bytes (memory.low_limit_bytes), got %s"
+                               % _brief(repr(low_limit)))
 
 
 def check_regions(expected, regions, low_limit):
@@ -1414,7 +1417,7 @@ def plan(facts, policy="auto", low=None):
         return _refused(spec["name"], "kernel-unknown", "kernel.release is %r, so the kernel's crashkernel rules are "
                                                         "unknown." % (release,), findings)
     cmdline = _get(facts, "kernel", "cmdline")
-    base_cmdline = " ".join(word for word in (cmdline if isinstance(cmdline, str) else "").split()
+    base_cmdline = " ".join(word for word in kernel_words(cmdline if isinstance(cmdline, str) else "")
                             if not word.startswith(CRASHKERNEL))
 
     def predict(args):
@@ -1437,7 +1440,7 @@ def plan(facts, policy="auto", low=None):
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
 
     expected = predict(args)
-    stray = [word for word in base_cmdline.split() if CRASHKERNEL in word]
+    stray = [word for word in kernel_words(base_cmdline) if CRASHKERNEL in word]
     if stray:
         findings.append(_finding("crashkernel-stray-argument", "error",
                                  "The command line holds %s; the kernel finds 'crashkernel=' inside any word and "

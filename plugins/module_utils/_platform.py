@@ -136,10 +136,9 @@ def parse_cpu_list(text):
         return None
     count = 0
     previous = -1
+    if not re.match(r"^[0-9]+(?:-[0-9]+)?(?:,[0-9]+(?:-[0-9]+)?)*$", text.strip()):
+        return None  # the kernel writes '0-3,8-11': no spaces inside, no empty chunk
     for chunk in text.strip().split(","):
-        chunk = chunk.strip()
-        if not chunk:
-            continue
         low, sep, high = chunk.partition("-")
         first = decimal(low, 6)
         last = decimal(high, 6) if sep else first
@@ -504,10 +503,11 @@ def arch_evidence(release, cpu):
     named = release_arch(release)
     if named:
         found["the kernel release"] = named
-    if cpu.get("implementer") is not None:
-        found["/proc/cpuinfo"] = "aarch64"
-    elif cpu.get("vendor_id") in ("GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls"):
+    x86 = cpu.get("vendor_id") in ("GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls")
+    if x86:
         found["/proc/cpuinfo"] = "x86_64"
+    if cpu.get("implementer") is not None:  # an Arm MIDR (cpuinfo or sysfs midr_el1) next to an x86 vendor_id
+        found["the MIDR (midr_el1)" if x86 else "/proc/cpuinfo"] = "aarch64"
     return found
 
 

@@ -299,6 +299,14 @@ def software_facts(tree, runner=None):
     if os_text is None:
         tree.missing.append("etc/os-release")
     os_release = parse_os_release(os_text)
+    distro, version = os_release.get("ID") or None, os_release.get("VERSION_ID") or None
+    # os-release(5): ID is [a-z0-9._-], VERSION_ID [a-zA-Z0-9._~-]; the role builds file names from them
+    if distro is not None and not re.match(r"^[a-z0-9._-]{1,64}$", distro) or ".." in (distro or "") or \
+            version is not None and not re.match(r"^[a-zA-Z0-9._~-]{1,64}$", version) or ".." in (version or ""):
+        tree.implausible.append(("etc/os-release", "ID %r / VERSION_ID %r are not os-release(5) identifiers "
+                                 "([a-z0-9._-])" % ((distro or "")[:40], (version or "")[:40])))
+        distro = version = None
+        os_release = {}
     family = distro_family(os_release)
     split = kdump_split_packages(os_release)
     versions = {}  # type: Dict[str, Optional[str]]
@@ -366,8 +374,8 @@ def software_facts(tree, runner=None):
 
     return {
         "family": family,
-        "distro": os_release.get("ID") or None,
-        "version": os_release.get("VERSION_ID") or None,
+        "distro": distro,
+        "version": version,
         "package_source": package_source,
         "kexec_tools_version": versions.get("kexec-tools"),
         "kexec_tools_installed": kexec_installed,

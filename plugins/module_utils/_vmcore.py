@@ -254,9 +254,8 @@ def count_bits(handle, offset, length, first_bit=0, end_bit=None):
 
 def _descriptor_problems(handle, header, size, pages):
     # type: (Any, Dict[str, Any], int, Optional[int]) -> List[str]
-    """The last page descriptor (the first when the page count is unknown) must be written and its page data
-    must lie inside the file."""
-    block = header["block_size"]
+    """The first and the last page descriptor (only the first when the page count is unknown) must be
+    written and point at page data inside the file, after the table."""
     table = kdump_data_offset(header)
     table_end = table + (pages or 1) * PAGE_DESC_SIZE
     if size < table_end:
@@ -264,18 +263,27 @@ def _descriptor_problems(handle, header, size, pages):
             return ["file ends where the page descriptor table starts (%d bytes): no page was written" % size]
         return ["file ends inside the page descriptor table (%d bytes, table for %d pages ends at %d): truncated"
                 % (size, pages, table_end)]
-    order = "<" if header["byte_order"] == "little" else ">"
-    which = "last" if pages is not None else "first"
-    raw = _read_at(handle, table_end - PAGE_DESC_SIZE, PAGE_DESC_SIZE)
-    data_offset, data_size, _flags, _page_flags = struct.unpack(order + "qIIQ", raw)
-    if data_offset == 0 and data_size == 0:
-        return ["the %s page descriptor is empty: the dump was cut off before all pages were written" % which]
-    if not 0 < data_size <= block or data_offset < table_end:
-        return ["the %s page descriptor is corrupt (offset %d, size %d)" % (which, data_offset, data_size)]
-    if data_offset + data_size > size:
-        return ["the %s page's data ends at byte %d but the file has %d bytes: truncated"
-                % (which, data_offset + data_size, size)]
+    places = [("first", table)] + ([("last", table_end - PAGE_DESC_SIZE)] if pages and pages > 1 else [])
+    for which, offset in places:
+        problem = _descriptor_problem(handle, header, size, offset, table_end, which)
+        if problem:
+            return [problem]
     return []
+
+
+def _descriptor_problem(handle, header, size, offset, table_end, which):
+    # type: (Any, Dict[str, Any], int, int, int, str) -> Optional[str]
+    order = "<" if header["byte_order"] == "little" else ">"
+    data_offset, data_size, _flags, _page_flags = struct.unpack(order + "qIIQ", _read_at(handle, offset,
+                                                                                         PAGE_DESC_SIZE))
+    if data_offset == 0 and data_size == 0:
+        return "the %s page descriptor is empty: the dump was cut off before all pages were written" % which
+    if not 0 < data_size <= header["block_size"] or data_offset < table_end:
+        return "the %s page descriptor is corrupt (offset %d, size %d)" % (which, data_offset, data_size)
+    if data_offset + data_size > size:
+        return "the %s page's data ends at byte %d but the file has %d bytes: truncated" % (
+            which, data_offset + data_size, size)
+    return None
 
 
 def _dumped_pages(handle, header):
@@ -292,6 +300,10 @@ def _dumped_pages(handle, header):
         if not first_bit < end_bit <= half * 8:
             return None, ["this part of a split dump claims pfns %d-%d, outside its bitmap of %d pages"
                           % (first_bit, end_bit, half * 8)]
+        mapnr = header.get("max_mapnr_64") or header["max_mapnr"]
+        if first_bit > 0 or end_bit < mapnr:
+            return None, ["one part of a split dump (makedumpfile --split): it holds pfns %d-%d of %d; crash needs "
+                          "every part, which this file alone is not" % (first_bit, end_bit, mapnr)]
     pages = count_bits(handle, (1 + header["sub_hdr_size"]) * block + half, half, first_bit, end_bit)
     if pages == 0:
         return 0, ["the 2nd bitmap selects no pages: the dump holds no memory"]

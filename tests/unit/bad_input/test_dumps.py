@@ -75,6 +75,12 @@ DAMAGED = [
     # one part of a split dump: its pfn range's descriptors are checked like a whole dump's
     ("kdump-split-cut-after-bitmaps", bytes(split_kdump()[:kdump_table_offset(split_kdump())]),
      ["ends inside the page descriptor table"]),
+    ("kdump-first-descriptor-points-past-the-file", poke(kdump(), kdump_table_offset(kdump()), "<q", 1 << 62),
+     ["first page's data ends at byte 4611686018427387", "truncated"]),
+    ("kdump-first-descriptor-size-huge", poke(kdump(), kdump_table_offset(kdump()) + 8, "<I", 1 << 31),
+     ["first page descriptor is corrupt"]),
+    ("kdump-split-part-holding-half-the-pfns", poke(split_kdump(), 4096 + 88, "<Q", 32), ["one part of a split dump",
+                                                                                          "pfns 0-32 of 64"]),
     ("kdump-split-range-outside-its-bitmap", poke(split_kdump(), 4096 + 88, "<Q", 1 << 40), ["split dump claims pfns"]),
     ("elf-header-only", bytes(elf()[:64]), ["truncated"]),
     ("elf-cut-in-phdrs", bytes(elf()[:elf_phoff() + 20]), ["truncated"]),

@@ -242,6 +242,7 @@ RESERVE = [
     ({"ram": "8G", "page_size": 1 << 40}, ["page_size", "4096"]),
     ({"ram": "8G", "kernel": ""}, ["kernel: '' is not a kernel release", "leave it out"]),
     ({"ram": "8G", "kernel": 6}, ["kernel: 6 is not a kernel release"]),
+    ({"ram": "8G", "page_size": 4096.0}, ["page_size", "4096"]),
 ]
 
 
@@ -310,6 +311,8 @@ EXPECTED = {"region": "high", "size": 512 * M, "low_size": 16 * M, "base": None}
     ({"region": "low"}, [], ["expected must be"]),
     ({"region": "high", "size": 0, "low_size": 0}, [], ["size above 0 unless region is none"]),
     ({"region": "low", "size": 5}, [], ["expected must be"]),  # no low_size: not a reserve() result
+    (EXPECTED, [{"start": 0, "end": 1, "size": 1 << 29}], ["size = end - start"]),
+    (EXPECTED, [{"start": 0, "end": 1}] * 50000, ["regions must be", "characters)"]),  # a short message
 ])
 def test_check_regions_refuses_malformed_items(expected, regions, words):
     refused(lambda: F["crashkernel_check_regions"](expected, regions, 4 * G), "crashkernel_check_regions", *words)
@@ -348,3 +351,10 @@ def test_a_stray_crashkernel_word_on_the_command_line_blocks_the_plan(facts, wor
     found = [item for item in F["crashkernel_plan"](broken)["findings"] if item["id"] == "crashkernel-stray-argument"]
     assert found and found[0]["severity"] == "error" and word in found[0]["message"]
     assert "with it the kernel reads: The last plain crashkernel= is 'crashkernel=" in found[0]["message"]
+
+
+@pytest.mark.parametrize("space", ["\xa0", "\x85", "\u2028", "\u3000", "\x1c"])
+def test_a_stray_crashkernel_behind_unicode_whitespace_blocks_the_plan(facts, space):
+    """The kernel splits at spaces only; Python's str.split() would split at these and hide the word."""
+    broken = dict(facts, kernel=dict(facts["kernel"], cmdline="ro quiet%scrashkernel=2G" % space))
+    assert "crashkernel-stray-argument" in [item["id"] for item in F["crashkernel_plan"](broken)["findings"]]

@@ -225,3 +225,22 @@ def test_an_unreadable_running_cmdline_makes_reboot_required_follow_changed(tmp_
                                      grub_mkconfig_command=bt.mkconfig_command(root)), True)
     assert not result.get("failed"), result
     assert result["running_cmdline"] is None and result["changed"] is True and result["reboot_required"] is True
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_a_stray_crashkernel_behind_a_no_break_space_fails_before_anything_changes(tmp_path, capsys, check_mode):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    with open(os.path.join(str(root), "etc/default/grub"), "a", encoding="utf-8") as handle:
+        handle.write('GRUB_CMDLINE_LINUX_DEFAULT="quiet\xa0crashkernel=2G"\n')
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), check_mode)
+    assert result.get("failed") and "would still hold" in result["msg"], result
+    assert bt.snapshot(root) == before and bt.calls(root) == []
+
+
+def test_a_command_line_longer_than_the_kernel_reads_is_warned_about(tmp_path):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    result = bl.run(dict(args=["x=" + "a" * 3000], root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
+                    None, check_mode=True)
+    assert any("the kernel keeps the first 2047" in warning for warning in result["warnings"]), result

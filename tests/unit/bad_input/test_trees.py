@@ -296,6 +296,18 @@ CASES = [
     ("dpkg-status-crlf-copy", DEBIAN13,
      both(dpkg_kexec("1:2.0.31-1"), editing("var/lib/dpkg/status", lambda t: t.replace("\n", "\r\n"))),
      None, ("software", "kexec_tools_version", "2.0.31")),
+    # os-release values become role vars file names: only os-release(5) identifiers are believed
+    ("os-release-id-with-a-path", DEBIAN13, setting("etc/os-release", 'ID="../../../../tmp/evil"\nID_LIKE=debian\n'
+                                                    'VERSION_ID="12"\n'), "input-implausible",
+     ("software", "distro", None)),
+    ("os-release-version-with-a-slash", DEBIAN13, setting("etc/os-release", 'ID=debian\nVERSION_ID="13/../x"\n'),
+     "input-implausible", ("software", "family", "unknown")),
+    # an x86 cpuinfo on a host whose sysfs MIDR is Arm's
+    ("cpuinfo-x86-next-to-an-arm-midr", MTJADE, setting("proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\n"
+                                                        "flags\t\t: fpu lm\n"), "input-implausible",
+     ("platform", "arch", None)),
+    ("cpu-online-trailing-comma", DEBIAN13, setting("sys/devices/system/cpu/online", "0-1,\n"), "input-implausible",
+     None),
     ("iomem-crlf-copy", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\r\n")), None,
      ("memory", "total_bytes", 3215040512)),
 ]
