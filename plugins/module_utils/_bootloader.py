@@ -384,6 +384,9 @@ class Files:
         if os.path.islink(link) and not os.path.exists(self.path(rel)):
             return "%s is a symbolic link to %r, which does not exist; writing it would create that file. Remove " \
                    "the link" % (link, os.readlink(link))
+        if os.path.islink(link):
+            return "%s is a symbolic link to %r; the module edits regular files only, so a link cannot make it " \
+                   "rewrite another file. Replace the link by the file it points to" % (link, os.readlink(link))
         return None
 
     def read(self, rel):
@@ -1421,8 +1424,13 @@ def run(params, runner, check_mode=False):
     backend = BACKEND_CLASSES[name](files, runner, params)
     plan = backend.plan(spec)
     # split at spaces only, as the kernel's crashkernel parser does: '\xa0crashkernel=' is inside a word for it
-    stray = stray_crashkernel([word for word in plan.next_after.split(" ") if word]) \
-        if "crashkernel" in spec.keys else []
+    stray = []  # type: List[str]
+    for view in [plan.next_after] + plan.views_after if "crashkernel" in spec.keys else []:
+        words = [word.strip('"') for word in view.split(" ") if word.strip('"')]
+        after_dashes = words[words.index("--") + 1:] if "--" in words else []  # init's words: never edited here
+        stray.extend(word for word in stray_crashkernel(words) + [word for word in after_dashes
+                                                                  if word.startswith("crashkernel=")]
+                     if word not in stray)
     if stray:
         raise BootloaderError(
             "the next boot's command line would still hold %s: the kernel finds 'crashkernel=' inside any word "

@@ -1360,7 +1360,8 @@ def _refused(policy_name, cause, message, findings):
 
 def _version_tuple(text):
     # type: (Any) -> Optional[Tuple[int, ...]]
-    match = re.match(r"^\s*([0-9]+)\.([0-9]+)(?:\.([0-9]+))?", str(text)) if text is not None else None
+    match = re.match(r"^\s*([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?![0-9])", str(text)[:200]) \
+        if text is not None else None  # bounded: a version of 5000 digits is unknown, never an int
     if not match:
         return None
     return tuple(int(part or 0) for part in match.groups())
@@ -1440,7 +1441,10 @@ def plan(facts, policy="auto", low=None):
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
 
     expected = predict(args)
-    stray = [word for word in kernel_words(base_cmdline) if CRASHKERNEL in word]
+    words = kernel_words(cmdline if isinstance(cmdline, str) else "")
+    init_words = words[words.index("--") + 1:] if "--" in words else []
+    stray = [word for word in kernel_words(base_cmdline) if CRASHKERNEL in word] + \
+        [word for word in init_words if word.startswith(CRASHKERNEL)]
     if stray:
         findings.append(_finding("crashkernel-stray-argument", "error",
                                  "The command line holds %s; the kernel finds 'crashkernel=' inside any word and "

@@ -67,6 +67,7 @@ PAGE_DESC_SIZE = 24
 # the first page descriptor is checked.
 BITMAP_CHECK_LIMIT = 1024 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
+DESCRIPTOR_SCAN_LIMIT = 1 << 23  # page descriptors all read (a few seconds); past it, only the first and last
 
 ELF_MACHINES = {3: "i386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm", 62: "x86_64",
                 183: "aarch64", 243: "riscv64", 258: "loongarch64"}
@@ -77,6 +78,7 @@ PHDR_LIMIT = 1 << 22
 OUTER_COMPRESSION = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
                      (b"\x04\x22\x4d\x18", "lz4"), (b"\x28\xb5\x2f\xfd", "zstd"))
 OUTER_PEEK_INPUT = 2 * 1024 * 1024
+OUTER_RATIO_LIMIT = 200  # decompressed bytes per compressed byte read while checking the stream end
 OUTER_CHECK_LIMIT = 2 * 1024 * 1024 * 1024  # whole-file compressed dumps up to this size are read to their end
 
 DUMP_NAME_RE = re.compile(r"^(?:vmcore|dump)\d*(?:$|[.-])")
@@ -268,6 +270,29 @@ def _descriptor_problems(handle, header, size, pages):
         problem = _descriptor_problem(handle, header, size, offset, table_end, which)
         if problem:
             return [problem]
+    if pages and pages <= DESCRIPTOR_SCAN_LIMIT:
+        return _every_descriptor_problems(handle, header, size, table, pages, table_end)
+    return []
+
+
+def _every_descriptor_problems(handle, header, size, table, pages, table_end):
+    # type: (Any, Dict[str, Any], int, int, int, int) -> List[str]
+    """Every page descriptor written, each pointing at data after the table and inside the file."""
+    order = "<" if header["byte_order"] == "little" else ">"
+    block = header["block_size"]
+    handle.seek(table)
+    index = 0
+    per_chunk = READ_CHUNK // PAGE_DESC_SIZE
+    while index < pages:
+        raw = handle.read(min(per_chunk, pages - index) * PAGE_DESC_SIZE)
+        for data_offset, data_size, _flags, _page_flags in struct.iter_unpack(order + "qIIQ", raw):
+            if data_offset == 0 and data_size == 0:
+                return ["page descriptor %d of %d is empty: the dump was cut off before all pages were written"
+                        % (index + 1, pages)]
+            if not 0 < data_size <= block or data_offset < table_end or data_offset + data_size > size:
+                return ["page descriptor %d of %d is corrupt or points outside the file (offset %d, size %d)"
+                        % (index + 1, pages, data_offset, data_size)]
+            index += 1
     return []
 
 
@@ -670,6 +695,8 @@ def _stream_end_problems(handle, compression, size):
             if not data and (compression == "gzip" or decoder.needs_input):
                 break
             produced += len(decoder.decompress(data, READ_CHUNK))  # bounded output: memory stays small
+            if produced > OUTER_RATIO_LIMIT * size + OUTER_PEEK_INPUT:
+                return None  # expands like a bomb, not like a dump: the header check stands alone
     except DECODE_ERRORS as exc:
         return ["%s data is corrupt after the dump header: %s" % (compression, exc)]
     if not getattr(decoder, "eof", False):

@@ -79,6 +79,10 @@ DAMAGED = [
      ["first page's data ends at byte 4611686018427387", "truncated"]),
     ("kdump-first-descriptor-size-huge", poke(kdump(), kdump_table_offset(kdump()) + 8, "<I", 1 << 31),
      ["first page descriptor is corrupt"]),
+    ("kdump-middle-descriptor-points-past-the-file", poke(kdump(), kdump_table_offset(kdump()) + 48, "<q", 10 ** 12),
+     ["page descriptor 3 of 6 is corrupt or points outside the file"]),
+    ("kdump-middle-descriptor-never-written", bytes(kdump()[:kdump_table_offset(kdump()) + 48]) + bytes(24)
+     + bytes(kdump()[kdump_table_offset(kdump()) + 72:]), ["page descriptor 3 of 6 is empty"]),
     ("kdump-split-part-holding-half-the-pfns", poke(split_kdump(), 4096 + 88, "<Q", 32), ["one part of a split dump",
                                                                                           "pfns 0-32 of 64"]),
     ("kdump-split-range-outside-its-bitmap", poke(split_kdump(), 4096 + 88, "<Q", 1 << 40), ["split dump claims pfns"]),
@@ -294,3 +298,10 @@ def test_a_saved_dmesg_that_only_quotes_the_crash_words_does_not_count(tmp_path)
 def test_a_whole_file_compressed_dump_read_to_its_end_is_complete(tmp_path, compress):
     found = vmcore.inspect_dump_file(write_file(tmp_path / "dump.1", compress(bytes(kdump()))))
     assert found["problems"] == [] and found["checked"][-1] == "stream_end"
+
+
+def test_a_small_file_that_expands_like_a_bomb_is_not_read_to_its_end(tmp_path):
+    compressor = bz2.BZ2Compressor()
+    data = compressor.compress(bytes(kdump())) + compressor.compress(bytes(64 << 20)) + compressor.flush()
+    found = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.bz2", data))
+    assert len(data) < 10000 and "stream_end" not in found["checked"] and found["format"] == "kdump_compressed"

@@ -358,3 +358,14 @@ def test_a_stray_crashkernel_behind_unicode_whitespace_blocks_the_plan(facts, sp
     """The kernel splits at spaces only; Python's str.split() would split at these and hide the word."""
     broken = dict(facts, kernel=dict(facts["kernel"], cmdline="ro quiet%scrashkernel=2G" % space))
     assert "crashkernel-stray-argument" in [item["id"] for item in F["crashkernel_plan"](broken)["findings"]]
+
+
+def test_a_crashkernel_after_the_init_separator_blocks_the_plan(facts):
+    broken = dict(facts, kernel=dict(facts["kernel"], cmdline="root=/dev/sda ro -- crashkernel=64M"))
+    found = [item for item in F["crashkernel_plan"](broken)["findings"] if item["id"] == "crashkernel-stray-argument"]
+    assert found and "crashkernel=64M" in found[0]["message"]
+
+
+def test_a_version_of_thousands_of_digits_is_unknown_not_an_error(facts):
+    huge = dict(facts, software=dict(facts["software"], kexec_tools_version="2." + "9" * 5000))
+    assert F["crashkernel_plan"](huge)["args"]  # planned; the version simply counts as unknown

@@ -244,3 +244,25 @@ def test_a_command_line_longer_than_the_kernel_reads_is_warned_about(tmp_path):
     result = bl.run(dict(args=["x=" + "a" * 3000], root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
                     None, check_mode=True)
     assert any("the kernel keeps the first 2047" in warning for warning in result["warnings"]), result
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_a_managed_file_that_is_a_link_to_another_file_is_refused(tmp_path, capsys, check_mode):
+    root = bt.sdboot_tree(tmp_path)
+    bt.write(root, "/etc/fstab", "UUID=7d1f / ext4 defaults 0 1\n")
+    os.unlink(os.path.join(str(root), "etc/kernel/cmdline"))
+    os.symlink("/etc/fstab", os.path.join(str(root), "etc/kernel/cmdline"))
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(args=["crashkernel=256M"], root=str(root), backend="kernel_install"), check_mode)
+    assert result.get("failed") and "is a symbolic link to '/etc/fstab'" in result["msg"], result
+    assert bt.read(root, "/etc/fstab") == "UUID=7d1f / ext4 defaults 0 1\n" and bt.snapshot(root) == before
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_a_crashkernel_after_the_init_separator_is_refused(tmp_path, capsys, check_mode):
+    """The kernel's strstr finds crashkernel= after '--' too; the module never edits init's words."""
+    root = bt.sdboot_tree(tmp_path, kernel_cmdline="root=UUID=7d1f ro quiet -- crashkernel=64M\n")
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(args=["crashkernel=256M"], root=str(root), backend="kernel_install"), check_mode)
+    assert result.get("failed") and "would still hold 'crashkernel=64M'" in result["msg"], result
+    assert bt.snapshot(root) == before
