@@ -255,6 +255,15 @@ def crashkernel_warnings(tokens):
     return warnings
 
 
+def _view_value(view):
+    # type: (str) -> str
+    """The command-line part of a diff view line: VAR="value" (grub defaults) or 'where: tokens'."""
+    match = re.match(r'^[A-Z_]+="(.*)"$', view)
+    if match:
+        return match.group(1)
+    return view.split(": ", 1)[1] if ": " in view else view
+
+
 def stray_crashkernel(tokens):
     # type: (Sequence[str]) -> List[str]
     """Words that are not crashkernel= arguments but hold 'crashkernel=', which the kernel finds anywhere in
@@ -1425,8 +1434,9 @@ def run(params, runner, check_mode=False):
     plan = backend.plan(spec)
     # split at spaces only, as the kernel's crashkernel parser does: '\xa0crashkernel=' is inside a word for it
     stray = []  # type: List[str]
-    for view in [plan.next_after] + plan.views_after if "crashkernel" in spec.keys else []:
-        words = [word.strip('"') for word in view.split(" ") if word.strip('"')]
+    for view in [plan.next_after] + [_view_value(view) for view in plan.views_after] \
+            if "crashkernel" in spec.keys else []:
+        words = [word for word in view.split(" ") if word]
         after_dashes = words[words.index("--") + 1:] if "--" in words else []  # init's words: never edited here
         stray.extend(word for word in stray_crashkernel(words) + [word for word in after_dashes
                                                                   if word.startswith("crashkernel=")]

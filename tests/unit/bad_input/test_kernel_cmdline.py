@@ -266,3 +266,13 @@ def test_a_crashkernel_after_the_init_separator_is_refused(tmp_path, capsys, che
     result = run_module(capsys, dict(args=["crashkernel=256M"], root=str(root), backend="kernel_install"), check_mode)
     assert result.get("failed") and "would still hold 'crashkernel=64M'" in result["msg"], result
     assert bt.snapshot(root) == before
+
+
+def test_a_grub_variable_that_starts_with_the_crashkernel_argument_is_no_stray(tmp_path):
+    """Debian 13's guest has GRUB_CMDLINE_LINUX_DEFAULT="" : the view then reads DEFAULT="crashkernel=..."."""
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    text = bt.read(root, "/etc/default/grub").replace('GRUB_CMDLINE_LINUX_DEFAULT="quiet"', 'GRUB_CMDLINE_LINUX_DEFAULT=""')
+    bt.write(root, "/etc/default/grub", text)
+    result = bl.run(dict(args=["crashkernel=512M"], root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
+                    None, check_mode=True)
+    assert 'GRUB_CMDLINE_LINUX_DEFAULT="crashkernel=512M"' in result["diff"]["after"], result["diff"]
