@@ -30,7 +30,7 @@ import tempfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, kernel_words
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
     COMMAND_LINE_SIZE, CrashkernelError, check_operator_value, overlap_warnings, parse_value,
 )
@@ -264,6 +264,20 @@ def _view_value(view):
     return view.split(": ", 1)[1] if ": " in view else view
 
 
+def _stray_after(plan):
+    # type: (Plan) -> List[str]
+    """crashkernel= the next boot would still hold outside the managed arguments, in every view of the plan:
+    inside another word, or among init's words after '--' (never edited here). Words are split at spaces
+    only, as the kernel's crashkernel parser does: '\xa0crashkernel=' is inside a word for it."""
+    found = OrderedDict()  # type: Dict[str, None]
+    for view in [plan.next_after] + [_view_value(view) for view in plan.views_after]:
+        words = kernel_words(view)
+        _kernel, init = _kernel_part(words)
+        found.update((word, None) for word in stray_crashkernel(words))
+        found.update((word, None) for word in init[1:] if word.startswith("crashkernel="))
+    return list(found)
+
+
 def stray_crashkernel(tokens):
     # type: (Sequence[str]) -> List[str]
     """Words that are not crashkernel= arguments but hold 'crashkernel=', which the kernel finds anywhere in
@@ -387,16 +401,16 @@ class Files:
 
     def link_problem(self, rel):
         # type: (str) -> Optional[str]
-        """Why rel must not be written: it is a symbolic link to nothing (writing would create whatever file
-        the link names), or None."""
+        """Why rel must not be written, or None: it is a symbolic link (to nothing: writing would create
+        whatever file the link names; to a file: writing would rewrite that other file)."""
         link = os.path.join(self.root, rel.lstrip("/"))
-        if os.path.islink(link) and not os.path.exists(self.path(rel)):
+        if not os.path.islink(link):
+            return None
+        if not os.path.exists(self.path(rel)):
             return "%s is a symbolic link to %r, which does not exist; writing it would create that file. Remove " \
                    "the link" % (link, os.readlink(link))
-        if os.path.islink(link):
-            return "%s is a symbolic link to %r; the module edits regular files only, so a link cannot make it " \
-                   "rewrite another file. Replace the link by the file it points to" % (link, os.readlink(link))
-        return None
+        return "%s is a symbolic link to %r; the module edits regular files only, so a link cannot make it " \
+               "rewrite another file. Replace the link by the file it points to" % (link, os.readlink(link))
 
     def read(self, rel):
         # type: (str) -> Optional[str]
@@ -1432,15 +1446,7 @@ def run(params, runner, check_mode=False):
         raise BootloaderError("backend: %r is not one of auto, %s" % (name, ", ".join(BACKENDS)))
     backend = BACKEND_CLASSES[name](files, runner, params)
     plan = backend.plan(spec)
-    # split at spaces only, as the kernel's crashkernel parser does: '\xa0crashkernel=' is inside a word for it
-    stray = []  # type: List[str]
-    for view in [plan.next_after] + [_view_value(view) for view in plan.views_after] \
-            if "crashkernel" in spec.keys else []:
-        words = [word for word in view.split(" ") if word]
-        after_dashes = words[words.index("--") + 1:] if "--" in words else []  # init's words: never edited here
-        stray.extend(word for word in stray_crashkernel(words) + [word for word in after_dashes
-                                                                  if word.startswith("crashkernel=")]
-                     if word not in stray)
+    stray = _stray_after(plan) if "crashkernel" in spec.keys else []
     if stray:
         raise BootloaderError(
             "the next boot's command line would still hold %s: the kernel finds 'crashkernel=' inside any word "

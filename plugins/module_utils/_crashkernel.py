@@ -23,7 +23,7 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, kernel_words
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -436,13 +436,6 @@ def parse(text):
     if any("=" in word for word in words):
         return []
     return [parse_value(word) for word in words]
-
-
-def kernel_words(text):
-    # type: (str) -> List[str]
-    """Words of a command line as the crashkernel parser sees them: it ends a value at a space only, so
-    a tab or newline stays inside the word (and the kernel refuses the value there)."""
-    return [word for word in text.strip(" \n").split(" ") if word]
 
 
 def _check_length(text, what):
@@ -1418,8 +1411,8 @@ def plan(facts, policy="auto", low=None):
         return _refused(spec["name"], "kernel-unknown", "kernel.release is %r, so the kernel's crashkernel rules are "
                                                         "unknown." % (release,), findings)
     cmdline = _get(facts, "kernel", "cmdline")
-    base_cmdline = " ".join(word for word in kernel_words(cmdline if isinstance(cmdline, str) else "")
-                            if not word.startswith(CRASHKERNEL))
+    words = kernel_words(cmdline if isinstance(cmdline, str) else "")
+    base_cmdline = " ".join(word for word in words if not word.startswith(CRASHKERNEL))
 
     def predict(args):
         # type: (List[str]) -> Dict[str, Any]
@@ -1441,9 +1434,8 @@ def plan(facts, policy="auto", low=None):
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
 
     expected = predict(args)
-    words = kernel_words(cmdline if isinstance(cmdline, str) else "")
     init_words = words[words.index("--") + 1:] if "--" in words else []
-    stray = [word for word in kernel_words(base_cmdline) if CRASHKERNEL in word] + \
+    stray = [word for word in words if CRASHKERNEL in word and not word.startswith(CRASHKERNEL)] + \
         [word for word in init_words if word.startswith(CRASHKERNEL)]
     if stray:
         findings.append(_finding("crashkernel-stray-argument", "error",

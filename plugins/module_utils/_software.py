@@ -15,7 +15,7 @@ import re
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal, kernel_words
 
 # runner(argv) -> (rc, stdout, stderr); only given for the live system
 Runner = Callable[[List[str]], Tuple[int, str, str]]
@@ -435,7 +435,7 @@ def kernel_facts(tree, live_release=None):
         tree.implausible.append(("proc/cmdline", "it holds a control character or more than one line; the kernel "
                                  "writes its command line as one line of text"))
         cmdline_text = None
-    cmdline = None if cmdline_text is None else " ".join(word for word in cmdline_text.strip("\n").split(" ") if word)
+    cmdline = None if cmdline_text is None else " ".join(kernel_words(cmdline_text))
     config = None
     config_source = None
     candidates = []

@@ -270,26 +270,39 @@ def _descriptor_problems(handle, header, size, pages):
         problem = _descriptor_problem(handle, header, size, offset, table_end, which)
         if problem:
             return [problem]
-    if pages and pages <= DESCRIPTOR_SCAN_LIMIT:
-        return _every_descriptor_problems(handle, header, size, table, pages, table_end)
+    if pages and pages > 2 and pages <= DESCRIPTOR_SCAN_LIMIT:
+        return _middle_descriptor_problems(handle, header, size, table, pages, table_end)
     return []
 
 
-def _every_descriptor_problems(handle, header, size, table, pages, table_end):
+def _descriptor_fault(data_offset, data_size, block, table_end, size):
+    # type: (int, int, int, int, int) -> Optional[str]
+    """'empty', 'corrupt' or 'truncated' for a page descriptor that is not a written one pointing at page data
+    after the table and inside the file, else None."""
+    if data_offset == 0 and data_size == 0:
+        return "empty"
+    if not 0 < data_size <= block or data_offset < table_end:
+        return "corrupt"
+    if data_offset + data_size > size:
+        return "truncated"
+    return None
+
+
+def _middle_descriptor_problems(handle, header, size, table, pages, table_end):
     # type: (Any, Dict[str, Any], int, int, int, int) -> List[str]
-    """Every page descriptor written, each pointing at data after the table and inside the file."""
+    """Every page descriptor between the first and the last (those two are checked on their own)."""
     order = "<" if header["byte_order"] == "little" else ">"
-    block = header["block_size"]
-    handle.seek(table)
-    index = 0
+    handle.seek(table + PAGE_DESC_SIZE)
+    index = 1
     per_chunk = READ_CHUNK // PAGE_DESC_SIZE
-    while index < pages:
-        raw = handle.read(min(per_chunk, pages - index) * PAGE_DESC_SIZE)
+    while index < pages - 1:
+        raw = handle.read(min(per_chunk, pages - 1 - index) * PAGE_DESC_SIZE)
         for data_offset, data_size, _flags, _page_flags in struct.iter_unpack(order + "qIIQ", raw):
-            if data_offset == 0 and data_size == 0:
+            fault = _descriptor_fault(data_offset, data_size, header["block_size"], table_end, size)
+            if fault == "empty":
                 return ["page descriptor %d of %d is empty: the dump was cut off before all pages were written"
                         % (index + 1, pages)]
-            if not 0 < data_size <= block or data_offset < table_end or data_offset + data_size > size:
+            if fault:
                 return ["page descriptor %d of %d is corrupt or points outside the file (offset %d, size %d)"
                         % (index + 1, pages, data_offset, data_size)]
             index += 1
@@ -301,11 +314,12 @@ def _descriptor_problem(handle, header, size, offset, table_end, which):
     order = "<" if header["byte_order"] == "little" else ">"
     data_offset, data_size, _flags, _page_flags = struct.unpack(order + "qIIQ", _read_at(handle, offset,
                                                                                          PAGE_DESC_SIZE))
-    if data_offset == 0 and data_size == 0:
+    fault = _descriptor_fault(data_offset, data_size, header["block_size"], table_end, size)
+    if fault == "empty":
         return "the %s page descriptor is empty: the dump was cut off before all pages were written" % which
-    if not 0 < data_size <= header["block_size"] or data_offset < table_end:
+    if fault == "corrupt":
         return "the %s page descriptor is corrupt (offset %d, size %d)" % (which, data_offset, data_size)
-    if data_offset + data_size > size:
+    if fault == "truncated":
         return "the %s page's data ends at byte %d but the file has %d bytes: truncated" % (
             which, data_offset + data_size, size)
     return None
@@ -639,13 +653,8 @@ def _segment_problems(handle, size, header):
 def _decompress_head(handle, compression, wanted):
     # type: (Any, str, int) -> Optional[bytes]
     """The first decompressed bytes of a gzip/bzip2/xz file, or None when Python cannot read it."""
-    if compression == "gzip":
-        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)  # type: Any
-    elif compression == "bzip2":
-        decoder = bz2.BZ2Decompressor()
-    elif compression == "xz" and lzma is not None:
-        decoder = lzma.LZMADecompressor()
-    else:
+    decoder = _decoder(compression)
+    if decoder is None:
         return None
     handle.seek(0)
     output = b""
@@ -810,10 +819,9 @@ class Listing:
 MARKERS_SHOWN = 5  # incomplete markers named in a problem; the rest are counted
 
 
-def incomplete_reasons(name, siblings, per_crash_dir):
-    # type: (str, Any, bool) -> List[str]
+def incomplete_reasons(name, listing, per_crash_dir):
+    # type: (str, Listing, bool) -> List[str]
     """A dump named *-incomplete, or with a *.incomplete marker beside it, is not finished."""
-    listing = siblings if isinstance(siblings, Listing) else Listing(siblings)
     reasons = []
     if "-incomplete" in name or name.endswith(INCOMPLETE_SUFFIX):
         reasons.append("the name says the dump was never finished (tools rename it when done)")
@@ -829,10 +837,9 @@ def incomplete_reasons(name, siblings, per_crash_dir):
     return reasons
 
 
-def find_dmesg(real_dir, name, siblings, per_crash_dir):
-    # type: (str, str, Any, bool) -> Optional[str]
+def find_dmesg(real_dir, name, listing, per_crash_dir):
+    # type: (str, str, Listing, bool) -> Optional[str]
     """Name of the dmesg file saved with a dump (RHEL, Debian, SUSE layouts), or None."""
-    listing = siblings if isinstance(siblings, Listing) else Listing(siblings)
     candidates = ["vmcore-dmesg.txt"]
     stamp = DEBIAN_STAMP_RE.match(name)
     if stamp:
@@ -918,7 +925,7 @@ def _inspected(real_path):
 
 
 def describe_dump(root, real_dir, name, siblings, per_crash_dir):
-    # type: (str, str, str, Any, bool) -> Dict[str, Any]
+    # type: (str, str, str, Listing, bool) -> Dict[str, Any]
     """One entry of the dumps list."""
     real_path = os.path.join(real_dir, name)
     found = _inspected(real_path)

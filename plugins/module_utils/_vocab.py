@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import re
 
-from typing import Optional
+from typing import List, Optional
 
 # Bounds every module shares: what a machine and a kernel can have.
 MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses (arm64 LPA, x86-64 5-level paging) can reach
@@ -27,3 +27,10 @@ def decimal(text, max_digits=20):
     if not re.match(_DECIMAL.pattern % max_digits, stripped):
         return None
     return int(stripped)
+
+
+def kernel_words(text):
+    # type: (str) -> List[str]
+    """Words of a command line as the kernel's crashkernel parser sees them: a value ends at a space only,
+    so a tab, newline or Unicode space stays inside its word (and the kernel reads or refuses it there)."""
+    return [word for word in text.strip(" \n").split(" ") if word]
