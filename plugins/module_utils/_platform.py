@@ -567,13 +567,12 @@ MIDR_NEOVERSE_N1 = (0x41, 0xd0c)
 def soc_id_contradiction(soc_ids, cpu, smbios_first):
     # type: (List[str], Dict[str, Any], Dict[str, Any]) -> Optional[str]
     """Why the SMCCC SOC_ID cannot be believed next to the MIDR and SMBIOS, or None: soc devices that
-    disagree, a value that is not jep106:BBII:SSSS, or a SoC whose cores or vendor are not the ones seen."""
+    disagree, a value that is not jep106:BBII:SSSS, or a SoC whose cores are not the ones seen."""
     if len(soc_ids) > 1:
         return "the soc devices disagree (%s)" % ", ".join(soc_ids[:4])
     soc_id = soc_ids[0]
     if not SOC_ID_RE.match(soc_id):
         return "%r is not a SOC_ID of the form jep106:BBII:SSSS" % soc_id[:60]
-    family = soc_id[:len("jep106:0a16")]
     midr = (cpu.get("implementer"), cpu.get("part"))
     if midr[0] is not None:
         if SOC_IDS.get(soc_id) == "altra" and midr != MIDR_NEOVERSE_N1:
@@ -582,13 +581,45 @@ def soc_id_contradiction(soc_ids, cpu, smbios_first):
         if SOC_IDS.get(soc_id) == "ampereone" and midr[0] != 0xc0:
             return "SOC_ID %s is AmpereOne, whose cores are Ampere's own (MIDR implementer 0xc0), but the MIDR " \
                    "is 0x%02x/0x%03x" % (soc_id, midr[0], midr[1] or 0)
-    family_vendor = SOC_ID_FAMILIES.get(family)
-    smbios_vendor = _smbios_vendor(smbios_first.get("manufacturer"), smbios_first.get("version")) \
-        if smbios_first else None
-    if family_vendor and smbios_vendor and family_vendor != smbios_vendor:
-        return "SOC_ID %s is %s, but SMBIOS says the processor is %s's (%r)" % (
-            soc_id, family_vendor, smbios_vendor, smbios_first.get("version") or smbios_first.get("manufacturer"))
     return None
+
+
+SMBIOS_SOC_VENDORS = {"altra": "ampere", "altra_max": "ampere", "ampereone": "ampere", "emag": "ampere"}
+
+
+def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
+    # type: (Optional[str], str, Dict[str, Any], Dict[str, Any], Dict[str, Optional[str]]) -> List[Tuple[str, str, str]]
+    """(file, what it says, vendor) for every source that names the SoC's vendor."""
+    claims = []  # type: List[Tuple[str, str, str]]
+    family_vendor = SOC_ID_FAMILIES.get(":".join((soc_id or "").split(":")[:2]))
+    if family_vendor:
+        claims.append((soc_id_file, "SOC_ID %s" % soc_id, family_vendor))
+    implementer = cpu.get("implementer")
+    if implementer is not None and implementer != 0x41 and implementer in IMPLEMENTERS:
+        claims.append(("proc/cpuinfo", "MIDR implementer 0x%02x" % implementer, IMPLEMENTERS[implementer]))
+    if smbios_first:
+        soc = _smbios_soc(smbios_first.get("version"), smbios_first.get("part"))
+        vendor = _smbios_vendor(smbios_first.get("manufacturer"), smbios_first.get("version")) \
+            or SMBIOS_SOC_VENDORS.get(soc or "") or ("amazon" if (soc or "").startswith("graviton") else None)
+        if vendor:
+            claims.append(("sys/firmware/dmi", "SMBIOS processor %r" % (smbios_first.get("version")
+                                                                        or smbios_first.get("manufacturer")), vendor))
+    if (dmi.get("sys_vendor") or "").strip().startswith("Amazon EC2"):
+        claims.append(("sys/class/dmi/id/sys_vendor", "DMI sys_vendor 'Amazon EC2'", "amazon"))
+    if (dmi.get("product_family") or "").strip().lower() in ("altra", "altra max"):
+        claims.append(("sys/class/dmi/id/product_family", "DMI product_family %r" % dmi["product_family"], "ampere"))
+    return claims
+
+
+def vendor_contradiction(claims):
+    # type: (List[Tuple[str, str, str]]) -> Optional[Tuple[str, str]]
+    """(file, why) when the sources name different SoC vendors, else None."""
+    vendors = sorted(set(vendor for _file, _what, vendor in claims))
+    if len(vendors) < 2:
+        return None
+    odd = next(claim for claim in claims if claim[2] != claims[0][2])
+    return odd[0], "the sources name different SoC vendors: %s" % ", ".join(
+        "%s is %s's" % (what[:60], vendor) for _file, what, vendor in claims)
 
 
 def _smbios_processors(tree, dmidecode):
@@ -702,6 +733,12 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
             soc_id, soc_id_source = candidate, "smbios"
 
     identity = identify_soc(arch, cpu, soc_id, populated, dmi, cpu_count, sockets)
+    vendors_why = None if soc_id_why or not is_arm else vendor_contradiction(vendor_claims(
+        soc_id, sysfs_ids[0][0] if sysfs_ids and soc_id_source == "soc0" else "sys/firmware/dmi", cpu,
+        populated[0] if populated else {}, dmi))
+    if vendors_why:
+        tree.implausible.append(vendors_why)
+        soc_id_why = vendors_why[1]
     if soc_id_why:
         identity = {"vendor": None, "soc": None, "is_altra": None, "evidence": ["contradictory: " + soc_id_why]}
     if soc_id and soc_id_source == "smbios":

@@ -292,22 +292,51 @@ def _systemd_running(tree):
     return tree.live and tree.is_dir("run/systemd/system")
 
 
-def software_facts(tree, runner=None):
-    # type: (Any, Optional[Runner]) -> Dict[str, Any]
-    """The `software` facts. runner is used only when the tree is the live system."""
+KERNEL_RELEASE_FAMILIES = ((re.compile(r"\.(?:el|fc)\d+"), "redhat"), (re.compile(r"\+deb\d+"), "debian"))
+OS_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # os-release(5) says lower case; openEuler writes ID=openEuler
+OS_VERSION_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
+
+
+def os_release_contradiction(family, release, has_dpkg, has_rpms):
+    # type: (str, Optional[str], bool, bool) -> Optional[str]
+    """Why the os-release family cannot be believed next to the kernel release and the package database
+    the tree holds, or None. has_dpkg: dpkg status exists; has_rpms: installed-rpms or var/lib/rpm does."""
+    if family == "unknown":
+        return None
+    for pattern, built_by in KERNEL_RELEASE_FAMILIES:
+        if release and pattern.search(release) and family != built_by:
+            return "it names a %s distribution, but the kernel %r is a %s build" % (family, release[:60], built_by)
+    if family == "debian" and has_rpms and not has_dpkg:
+        return "it names a debian distribution, but the tree has an rpm package list and no dpkg status"
+    if family in ("redhat", "suse") and has_dpkg and not has_rpms:
+        return "it names a %s distribution, but the tree has a dpkg status and no rpm package list" % family
+    return None
+
+
+def software_facts(tree, runner=None, release=None):
+    # type: (Any, Optional[Runner], Optional[str]) -> Dict[str, Any]
+    """The `software` facts. runner is used only when the tree is the live system; release (the kernel's)
+    is checked against the distribution os-release names."""
     os_text = tree.read_text("etc/os-release") or tree.read_text("usr/lib/os-release")
     if os_text is None:
         tree.missing.append("etc/os-release")
     os_release = parse_os_release(os_text)
     distro, version = os_release.get("ID") or None, os_release.get("VERSION_ID") or None
-    # os-release(5): ID is [a-z0-9._-], VERSION_ID [a-zA-Z0-9._~-]; the role builds file names from them
-    if distro is not None and not re.match(r"^[a-z0-9._-]{1,64}$", distro) or ".." in (distro or "") or \
-            version is not None and not re.match(r"^[a-zA-Z0-9._~-]{1,64}$", version) or ".." in (version or ""):
+    # the role builds file names from ID and VERSION_ID: identifiers only
+    if distro is not None and not OS_ID_RE.match(distro) or ".." in (distro or "") or \
+            version is not None and not OS_VERSION_RE.match(version) or ".." in (version or ""):
         tree.implausible.append(("etc/os-release", "ID %r / VERSION_ID %r are not os-release(5) identifiers "
                                  "([a-z0-9._-])" % ((distro or "")[:40], (version or "")[:40])))
         distro = version = None
         os_release = {}
     family = distro_family(os_release)
+    why = os_release_contradiction(family, release, tree.exists("var/lib/dpkg/status"),
+                                   tree.exists("installed-rpms") or tree.is_dir("var/lib/rpm"))
+    if why:
+        tree.implausible.append(("etc/os-release", why))
+        distro = version = None
+        os_release = {}
+        family = "unknown"
     split = kdump_split_packages(os_release)
     versions = {}  # type: Dict[str, Optional[str]]
     package_source = None  # type: Optional[str]

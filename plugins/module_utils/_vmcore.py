@@ -16,23 +16,19 @@ Everything here takes a root path (``/`` on a host, a fixture tree in tests) and
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import bz2
 import math
 import os
 import re
 import struct
-import zlib
+from array import array
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._dumpviews import (
+    DECODE_ERRORS, FlatView, Inflater, StreamView, decoder_for,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 
-try:
-    import lzma
-    DECODE_ERRORS = (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError)  # type: Tuple[Any, ...]
-except ImportError:  # some minimal Pythons are built without liblzma
-    lzma = None
-    DECODE_ERRORS = (zlib.error, OSError, EOFError, ValueError)
 
 FORMATS = ("kdump_compressed", "flattened", "elf", "unknown")
 
@@ -41,6 +37,8 @@ FLAT_SIGNATURE = b"makedumpfile"
 FLAT_HEADER_SIZE = 4096
 FLAT_END_MARKER = b"\xff" * 16
 FLAT_SEGMENT_LIMIT = 1 << 22  # segments read at most (a few seconds); makedumpfile writes one per buffer flush
+FLAT_VIEW_LIMIT = 1 << 20  # streams of up to this many segments have the dump inside checked (8 MiB per array)
+FLAT_OVERLAP_LIMIT = 4096  # segments rewriting bytes of earlier ones (makedumpfile rewrites a few headers)
 ELF_MAGIC = b"\x7fELF"
 ET_CORE = 4
 PT_LOAD = 1
@@ -265,14 +263,14 @@ def _descriptor_problems(handle, header, size, pages):
             return ["file ends where the page descriptor table starts (%d bytes): no page was written" % size]
         return ["file ends inside the page descriptor table (%d bytes, table for %d pages ends at %d): truncated"
                 % (size, pages, table_end)]
-    places = [("first", table)] + ([("last", table_end - PAGE_DESC_SIZE)] if pages and pages > 1 else [])
-    for which, offset in places:
-        problem = _descriptor_problem(handle, header, size, offset, table_end, which)
-        if problem:
-            return [problem]
-    if pages and pages > 2 and pages <= DESCRIPTOR_SCAN_LIMIT:
-        return _middle_descriptor_problems(handle, header, size, table, pages, table_end)
-    return []
+    problem = _descriptor_problem(handle, header, size, table, table_end, "first")
+    if problem is None and pages and 2 < pages <= DESCRIPTOR_SCAN_LIMIT:  # read forward: a StreamView is fast so
+        problems = _middle_descriptor_problems(handle, header, size, table, pages, table_end)
+        if problems:
+            return problems
+    if problem is None and pages and pages > 1:
+        problem = _descriptor_problem(handle, header, size, table_end - PAGE_DESC_SIZE, table_end, "last")
+    return [problem] if problem else []
 
 
 def _descriptor_fault(data_offset, data_size, block, table_end, size):
@@ -302,9 +300,12 @@ def _middle_descriptor_problems(handle, header, size, table, pages, table_end):
             if fault == "empty":
                 return ["page descriptor %d of %d is empty: the dump was cut off before all pages were written"
                         % (index + 1, pages)]
-            if fault:
-                return ["page descriptor %d of %d is corrupt or points outside the file (offset %d, size %d)"
+            if fault == "corrupt":
+                return ["page descriptor %d of %d is corrupt (offset %d, size %d)"
                         % (index + 1, pages, data_offset, data_size)]
+            if fault:
+                return ["page %d of %d has its data at bytes %d-%d but the dump has %d bytes: truncated"
+                        % (index + 1, pages, data_offset, data_offset + data_size, size)]
             index += 1
     return []
 
@@ -409,9 +410,10 @@ def _vmcoreinfo_release(notes):
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def inspect_elf(handle, size):
-    # type: (Any, int) -> Dict[str, Any]
-    """ET_CORE type, program header table inside the file, every segment's data inside the file."""
+def inspect_elf(handle, size, read_memory=True):
+    # type: (Any, int, bool) -> Dict[str, Any]
+    """ET_CORE type, program header table inside the file, every segment's data inside the file; with
+    read_memory, the kernel log found through the segments."""
     result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
     try:
         header = parse_elf_header(_read_at(handle, 0, 64))
@@ -481,7 +483,7 @@ def inspect_elf(handle, size):
         kept += len(chunk)
     note_bytes = b"".join(chunks)
     header["release"] = _vmcoreinfo_release(note_bytes)
-    if loads and is64:
+    if loads and is64 and read_memory:
         memory = ElfMemory(handle, segments, parse_vmcoreinfo(note_bytes), order)
         header["kernel_log"] = memory.kernel_log_status()
         result["kernel_log_text"] = memory.kernel_log_text
@@ -613,19 +615,31 @@ def inspect_flattened(handle, size):
     if _read_at(handle, size - len(FLAT_END_MARKER), len(FLAT_END_MARKER)) != FLAT_END_MARKER:
         result["problems"].append("no end marker: the flattened stream was cut off while being written")
         return result
-    if not result["problems"]:
-        result["checked"].append("segments")
-        result["problems"].extend(_segment_problems(handle, size, header))
+    if result["problems"]:
+        return result
+    result["checked"].append("segments")
+    problems, segments = _segment_problems(handle, size, header)
+    result["problems"].extend(problems)
+    if problems or segments is None or header["inner_format"] not in ("kdump_compressed", "elf"):
+        return result
+    view = FlatView(handle, *segments)
+    if view.overlaps <= FLAT_OVERLAP_LIMIT:
+        inner = inspect_kdump_compressed(view, view.size) if header["inner_format"] == "kdump_compressed" \
+            else inspect_elf(view, view.size)
+        result["kernel_log_text"] = inner.pop("kernel_log_text", None)
+        _inner_checks(result, inner, "in the dump the segments rebuild (%d bytes)" % view.size)
     return result
 
 
 def _segment_problems(handle, size, header):
-    # type: (Any, int, Dict[str, Any]) -> List[str]
+    # type: (Any, int, Dict[str, Any]) -> Tuple[List[str], Optional[Tuple[array, array, array]]]
     """Every segment of a flattened stream lies inside the file and the last one is followed by the end
-    marker; the dump they rebuild is at least as large as its kdump header requires."""
+    marker; the dump they rebuild is at least as large as its kdump header requires. Also returns the
+    segments (offsets, sizes, data positions), None past FLAT_VIEW_LIMIT."""
     handle.seek(FLAT_HEADER_SIZE)
     position, rebuilt, count = FLAT_HEADER_SIZE, 0, 0
     end = size - len(FLAT_END_MARKER)
+    starts, sizes, positions = array("q"), array("q"), array("q")
     while position < end:
         raw = handle.read(16)
         if len(raw) < 16:
@@ -634,84 +648,81 @@ def _segment_problems(handle, size, header):
         count += 1
         if seg_offset < 0 or seg_size < 0 or position + 16 + seg_size > end:
             return ["segment %d at byte %d (offset %d, %d bytes) runs past the end of the %d-byte file: the stream "
-                    "is cut or corrupt" % (count, position, seg_offset, seg_size, size)]
+                    "is cut or corrupt" % (count, position, seg_offset, seg_size, size)], None
         rebuilt = max(rebuilt, seg_offset + seg_size)
+        if count <= FLAT_VIEW_LIMIT:
+            starts.append(seg_offset)
+            sizes.append(seg_size)
+            positions.append(position + 16)
         position += 16 + seg_size
         handle.seek(position)
         if count >= FLAT_SEGMENT_LIMIT:
-            return []  # a stream this long was written to its end (the marker is there); stop reading
+            return [], None  # a stream this long was written to its end (the marker is there); stop reading
     if position != end:
-        return ["the segments end at byte %d, not at the end marker (byte %d): the stream is corrupt" % (position, end)]
+        return ["the segments end at byte %d, not at the end marker (byte %d): the stream is corrupt"
+                % (position, end)], None
     if header.get("inner_format") == "kdump_compressed" and "bitmap_blocks" in header:
         needed = kdump_data_offset(header)
         if rebuilt < needed:
             return ["the segments rebuild %d bytes, less than the kdump header and bitmaps need (%d): truncated"
-                    % (rebuilt, needed)]
-    return []
+                    % (rebuilt, needed)], None
+    return [], (starts, sizes, positions) if count <= FLAT_VIEW_LIMIT else None
 
 
 def _decompress_head(handle, compression, wanted):
     # type: (Any, str, int) -> Optional[bytes]
     """The first decompressed bytes of a gzip/bzip2/xz file, or None when Python cannot read it."""
-    decoder = _decoder(compression)
-    if decoder is None:
+    if decoder_for(compression) is None:
         return None
-    handle.seek(0)
-    output = b""
-    consumed = 0
+    inflater = Inflater(handle, compression)
+    pieces, have = [], 0
     try:
-        while len(output) < wanted and consumed < OUTER_PEEK_INPUT:
-            chunk = handle.read(64 * 1024)
-            if not chunk:
+        while have < wanted and inflater.consumed < OUTER_PEEK_INPUT:
+            piece = inflater.pull(wanted - have)
+            if not piece:
                 break
-            consumed += len(chunk)
-            output += decoder.decompress(chunk, wanted - len(output))  # bounded: a bomb stops here
+            pieces.append(piece)
+            have += len(piece)
     except DECODE_ERRORS as exc:
         raise VmcoreError("%s data is corrupt: %s" % (compression, exc))
-    ended = bool(getattr(decoder, "eof", True))
-    if len(output) < wanted and not ended:
+    if have < wanted and not inflater.ended:
         raise VmcoreError("the %s stream stops after %d bytes of data, before its end: the file is truncated"
-                          % (compression, len(output)))
-    return output
-
-
-def _decoder(compression):
-    # type: (str) -> Any
-    if compression == "gzip":
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if compression == "bzip2":
-        return bz2.BZ2Decompressor()
-    if compression == "xz" and lzma is not None:
-        return lzma.LZMADecompressor()
-    return None
+                          % (compression, have))
+    return b"".join(pieces)
 
 
 def _stream_end_problems(handle, compression, size):
-    # type: (Any, str, int) -> Optional[List[str]]
-    """Decompress the whole file, keeping nothing, to see the stream reach its end; None when the file is
-    larger than OUTER_CHECK_LIMIT (then only the header was checked)."""
-    decoder = _decoder(compression)
-    if decoder is None or size > OUTER_CHECK_LIMIT:
-        return None
-    handle.seek(0)
+    # type: (Any, str, int) -> Tuple[Optional[List[str]], int]
+    """Decompress the whole file, keeping nothing, to see the stream reach its end: (problems, decompressed
+    size); problems is None when the file is larger than OUTER_CHECK_LIMIT or expands like a bomb (then only
+    the header was checked)."""
+    if decoder_for(compression) is None or size > OUTER_CHECK_LIMIT:
+        return None, 0
+    inflater = Inflater(handle, compression)
     produced = 0
     try:
-        while not decoder.eof:
-            if compression == "gzip":
-                data = decoder.unconsumed_tail or handle.read(READ_CHUNK)
-            else:
-                data = handle.read(READ_CHUNK) if decoder.needs_input else b""
-            if not data and (compression == "gzip" or decoder.needs_input):
+        while True:
+            piece = inflater.pull(READ_CHUNK)
+            if not piece:
                 break
-            produced += len(decoder.decompress(data, READ_CHUNK))  # bounded output: memory stays small
+            produced += len(piece)
             if produced > OUTER_RATIO_LIMIT * size + OUTER_PEEK_INPUT:
-                return None  # expands like a bomb, not like a dump: the header check stands alone
+                return None, produced
     except DECODE_ERRORS as exc:
-        return ["%s data is corrupt after the dump header: %s" % (compression, exc)]
-    if not getattr(decoder, "eof", False):
+        return ["%s data is corrupt after the dump header: %s" % (compression, exc)], produced
+    if not inflater.ended:
         return ["the %s stream stops after %d bytes of data, before its end: the file is truncated"
-                % (compression, produced)]
-    return []
+                % (compression, produced)], produced
+    return [], produced
+
+
+def _inner_checks(result, inner, where):
+    # type: (Dict[str, Any], Dict[str, Any], str) -> None
+    """Adds what the dump inside a container showed to the container's result."""
+    if inner["header"] is not None:
+        result["header"] = dict(result["header"] or {}, **inner["header"])
+    result["checked"].extend(name for name in inner["checked"] if name not in result["checked"])
+    result["problems"].extend("%s: %s" % (where, problem) for problem in inner["problems"])
 
 
 def inspect_outer_compressed(handle, compression, size=None):
@@ -753,10 +764,15 @@ def inspect_outer_compressed(handle, compression, size=None):
     if result["format"] == "unknown":
         result["problems"].append("the decompressed data has no dump signature")
     if not result["problems"] and size is not None:
-        ends = _stream_end_problems(handle, compression, size)
+        ends, produced = _stream_end_problems(handle, compression, size)
         if ends is not None:
             result["checked"].append("stream_end")
             result["problems"].extend(ends)
+        if ends == [] and result["format"] in ("kdump_compressed", "elf"):
+            view = StreamView(handle, compression)
+            inside = inspect_kdump_compressed(view, produced) if result["format"] == "kdump_compressed" \
+                else inspect_elf(view, produced, read_memory=False)
+            _inner_checks(result, inside, "inside the %s data (%d bytes)" % (compression, produced))
     return result
 
 

@@ -228,7 +228,7 @@ def gather_facts(root="/", runner=None, dump_path=None):
         "memory": memory,
         "kernel": kernel,
         "reservation": reservation,
-        "software": software_facts(tree, runner if live else None),
+        "software": software_facts(tree, runner if live else None, release=kernel.get("release")),
         "storage": storage_facts(dump_path) if live else None,
     }
     facts["capabilities"] = capabilities(facts)

@@ -310,6 +310,26 @@ CASES = [
      None),
     ("iomem-crlf-copy", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\r\n")), None,
      ("memory", "total_bytes", 3215040512)),
+    # os-release against the kernel build and the package database of the same tree
+    ("os-release-ubuntu-on-a-rhel-tree", "rhel9-x86_64", setting("etc/os-release", 'ID=ubuntu\nID_LIKE=debian\n'
+                                                                 'VERSION_ID="24.04"\n'), "input-implausible",
+     ("software", "family", "unknown")),
+    ("os-release-rhel-on-a-debian-tree", DEBIAN13, setting("etc/os-release", 'ID=rhel\nVERSION_ID="9.4"\n'),
+     "input-implausible", ("software", "distro", None)),
+    ("os-release-debian-with-an-el9-kernel", DEBIAN13, setting("proc/sys/kernel/osrelease",
+                                                               "5.14.0-427.13.1.el9_4.x86_64\n"),
+     "input-implausible", ("software", "family", "unknown")),
+    ("os-release-id-openeuler-capital", "rhel9-x86_64", setting("etc/os-release", 'ID="openEuler"\n'
+                                                                'VERSION_ID="24.03"\n'), None,
+     ("software", "distro", "openEuler")),
+    # SoC vendors named by different sources
+    ("dmi-amazon-ec2-with-altra-family", "aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
+     "input-implausible", ("platform", "soc", None)),
+    ("dmi-amazon-ec2-on-an-altra", MTJADE, setting("sys/class/dmi/id/sys_vendor", "Amazon EC2\n"),
+     "input-implausible", ("platform", "is_altra", None)),
+    ("dmi-altra-family-agreeing-with-soc-id", MTJADE,
+     both(setting("sys/class/dmi/id/product_family", "Altra\n"), setting("sys/devices/soc0/soc_id", "jep106:0a16:0001\n")),
+     None, ("platform", "soc", "altra")),
 ]
 
 
@@ -351,8 +371,25 @@ def test_implausible_finding_names_the_file_and_why(tmp_path):
     assert "nothing is planned" in found[0]["fix"]
 
 
+@pytest.mark.parametrize("tree, mutate, words", [
+    ("rhel9-x86_64", setting("etc/os-release", "ID=ubuntu\nVERSION_ID=24.04\n"), ("/etc/os-release", "redhat build")),
+    ("rhel9-x86_64", both(setting("etc/os-release", "ID=ubuntu\nVERSION_ID=24.04\n"), setting("uname", "Linux h 6.12.9 #1")),
+     ("/etc/os-release", "rpm package list and no dpkg status")),
+    (DEBIAN13, setting("proc/sys/kernel/osrelease", "5.14.0-427.el9.x86_64\n"), ("/etc/os-release", "redhat build")),
+    ("aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
+     ("/sys/class/dmi/id/product_family", "DMI sys_vendor 'Amazon EC2' is amazon's", "is ampere's")),
+])
+def test_contradiction_names_both_sources(tmp_path, tree, mutate, words):
+    root = str(tmp_path / "t")
+    shutil.copytree(os.path.join(HOSTS, tree), root, symlinks=True)
+    mutate(root)
+    messages = [item["message"] for item in run_bounded(root)["findings"] if item["id"] == "input-implausible"]
+    assert len(messages) == 1 and all(word in messages[0] for word in words), messages
+
+
 @pytest.mark.parametrize("tree, rel, text", [
     (MTJADE, "sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
+    (MTJADE, "sys/class/dmi/id/sys_vendor", "Amazon EC2\n"),
     (MTJADE, MTJADE_CONFIG, None),
 ])
 def test_contradictory_soc_or_page_size_give_no_plan(tmp_path, tree, rel, text):

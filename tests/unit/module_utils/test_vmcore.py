@@ -198,7 +198,7 @@ def test_flattened_dump_reads_the_inner_header(tmp_path):
     assert found["format"] == "flattened" and found["problems"] == []
     assert found["header"]["inner_format"] == "kdump_compressed"
     assert (found["header"]["release"], found["header"]["machine"]) == ("5.14.0", "x86_64")
-    assert found["checked"] == ["signature", "header", "end_marker", "segments"]
+    assert found["checked"] == ["signature", "header", "end_marker", "segments", "size", "page_descriptors"]
 
 
 def test_flattened_dump_without_end_marker_was_cut_off(tmp_path):
