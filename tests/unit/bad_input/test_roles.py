@@ -4,6 +4,7 @@ crash_test main only get inputs their argument specs or first checks refuse, so 
 Each case names the words of the failure message, or the finding id the assessment must carry."""
 import json
 import os
+import shutil
 import sys
 
 import pytest
@@ -14,8 +15,9 @@ from helpers import local_host, run_playbook  # noqa: E402  pylint: disable=wron
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TREE = os.path.join(REPO, "tests", "fixtures", "hosts", "debian13-amd64-qemu")
+NO_IOMEM = "<TREE without proc/iomem>"  # made by the outcomes fixture
 
-# (case, entry point, variables, ("failed", words) or ("finding", id, words in its message))
+# (case, entry point, variables, ("failed", words) or ("finding"/"blocking", id, words in its message))
 CASES = [
     ("low-bare-number", "assess", {"kdump_crashkernel_low": 16}, ("finding", "crashkernel-policy-invalid", ["16M"])),
     ("low-bare-string", "assess", {"kdump_crashkernel_low": "16"}, ("finding", "crashkernel-policy-invalid", ["16M"])),
@@ -57,6 +59,10 @@ CASES = [
     ("crash-confirm-text", "crash_test", {"crash_test_confirm": "yes please"}, ("failed", ["crash_test_confirm", "bool"])),
     ("crash-timeout-text", "crash_test", {"crash_test_timeout": "soon"}, ("failed", ["crash_test_timeout", "int"])),
     ("crash-confirm-typo", "crash_test", {"crash_test_confirn": True}, ("failed", ["Refusing to crash"])),
+    # accepting a finding that leaves nothing to plan would call the host ready with no reservation
+    ("accept-facts-incomplete", "assess", {"kdump_facts_root": NO_IOMEM,
+                                           "kdump_accept_findings": ["crashkernel-facts-incomplete"]},
+     ("blocking", "crashkernel-facts-incomplete", ["memory.total_bytes is None"])),
 ]
 
 PLAYBOOK = """
@@ -93,10 +99,15 @@ PLAYBOOK = """
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     work = tmp_path_factory.mktemp("roles")
+    no_iomem = str(work / "no-iomem")
+    shutil.copytree(TREE, no_iomem, symlinks=True)
+    os.unlink(os.path.join(no_iomem, "proc", "iomem"))
     hosts = {}
     for name, entry, variables, _expected in CASES:
         host = {"entry": entry, "out_dir": str(work), "kdump_facts_root": TREE if entry == "assess" else "/"}
         host.update(variables)
+        if host["kdump_facts_root"] == NO_IOMEM:
+            host["kdump_facts_root"] = no_iomem
         hosts[name] = local_host(**host)
     run = run_playbook(work, hosts, PLAYBOOK)
     found = {}
@@ -118,8 +129,9 @@ def test_role_entry_point_input(outcomes, name, entry, variables, expected):
     else:
         assert "failed" not in outcome, outcome
         assessment = outcome["assessment"]
-        findings = [item for key in ("blocking", "deferred", "accepted", "warnings", "handled")
-                    for item in assessment[key]]
+        keys = ("blocking",) if expected[0] == "blocking" else ("blocking", "deferred", "accepted", "warnings",
+                                                                 "handled")
+        findings = [item for key in keys for item in assessment[key]]
         hits = [item for item in findings if item["id"] == expected[1]]
         assert hits, [item["id"] for item in findings]
         assert all(word in hits[0]["message"] for word in expected[2]), hits[0]["message"]
