@@ -397,7 +397,7 @@ def software_facts(tree, runner=None, release=None):
 
     use_kdump = None  # type: Optional[bool]
     if family == "debian":
-        defaults = parse_os_release(tree.read_text("etc/default/kdump-tools"))
+        defaults = parse_os_release(re.sub(r"(?m)^[ \t]*export[ \t]+", "", tree.read_text("etc/default/kdump-tools") or ""))
         if "USE_KDUMP" in defaults:
             use_kdump = defaults["USE_KDUMP"] == "1"
 

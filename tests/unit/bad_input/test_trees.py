@@ -322,6 +322,9 @@ CASES = [
     ("os-release-id-openeuler-capital", "rhel9-x86_64", setting("etc/os-release", 'ID="openEuler"\n'
                                                                 'VERSION_ID="24.03"\n'), None,
      ("software", "distro", "openEuler")),
+    # /etc/default/kdump-tools is sourced by sh: an export line sets the variable too
+    ("kdump-tools-defaults-export-use-kdump-0", DEBIAN13, setting("etc/default/kdump-tools", "export USE_KDUMP=0\n"),
+     None, ("software", "use_kdump", False)),
     # SoC vendors named by different sources
     ("dmi-amazon-ec2-with-altra-family", "aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
      "input-implausible", ("platform", "soc", None)),
