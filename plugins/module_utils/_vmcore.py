@@ -84,7 +84,12 @@ DEBIAN_STAMP_RE = re.compile(r"^(?:dump|vmcore)\.(\d[\w-]*?)(?:\.(?:gz|bz2|xz|lz
 INCOMPLETE_SUFFIX = ".incomplete"
 SYSRQ_CRASH_RE = re.compile(
     r"sysrq\s*:\s*trigger a crash|kernel panic - not syncing: sysrq triggered crash", re.IGNORECASE)
-QUOTED_PREFIX_RE = re.compile(r"[\"'`$|;]")  # before the words on their line: a quote or a shell command
+# What may stand before the crash words on a kernel log line: a level <6>, a dmesg -x "kern  :info  :", a
+# timestamp ([ 232.9], ISO or syslog), a caller id [T42], or a syslog/journal "host kernel:" prefix.
+KERNEL_LINE_PREFIX_RE = re.compile(
+    r"^[ \t]*(?:<\d{1,3}>)?[ \t]*(?:[a-z]+ *: *[a-z]+ *: *)?"
+    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d [^ :]+ kernel: *|[^ ]* ?[^ :]+ kernel: *"
+    r"|\d{4}-\d\d-\d\d[T ][\d:.,+-]+ *)?(?:\[ *\d+\.\d+\] *)?(?:\[ *[TC]\d+\] *)?$")
 DMESG_READ_LIMIT = 32 * 1024 * 1024
 NON_TEXT_RE = re.compile(r"[^\x20-\x7e\t]+")  # ring buffer records are separated by binary block ids
 
@@ -887,8 +892,9 @@ def crash_line_in(text, record=False):
     whose records may be followed by stale bytes of older ones, so only the matched words are returned."""
     for match in SYSRQ_CRASH_RE.finditer(text):
         start = text.rfind("\n", 0, match.start()) + 1
-        if QUOTED_PREFIX_RE.search(text[start:match.start()]):
-            continue  # "echo 'sysrq: Trigger a crash' > notes" quotes the words; the kernel does not
+        prefix = text[start:match.start()]
+        if len(prefix) > 160 or not KERNEL_LINE_PREFIX_RE.match(prefix):
+            continue  # "echo 'sysrq: Trigger a crash'", "myapp[12]: sysrq: ...": not the kernel's own line
         if record:
             return match.group(0)
         end = text.find("\n", match.end())

@@ -325,6 +325,20 @@ def test_a_saved_dmesg_that_only_quotes_the_crash_words_does_not_count(tmp_path)
     assert good["dmesg_source"] == "file" and good["dmesg_has_sysrq"] is False
 
 
+@pytest.mark.parametrize("line, counts", [
+    ("myapp[12]: sysrq: Trigger a crash", False),
+    ("[ 1.0] audit: sysrq: Trigger a crash", False),
+    ("Dec  2 10:00:01 canary1 myapp: sysrq: Trigger a crash", False),
+    ("x" * 100000 + " sysrq: Trigger a crash", False),  # a long prefix is refused before any pattern runs
+    ("Dec  2 10:00:01 canary1 kernel: [  232.9] sysrq: Trigger a crash", True),
+    ("2026-12-02T10:00:01.123+00:00 canary1 kernel: sysrq: Trigger a crash", True),
+    ("kern  :info  : [  232.910145] sysrq: Trigger a crash", True),
+    ("<6>[  232.9] [T1234] sysrq: Trigger a crash", True),
+])
+def test_only_the_kernels_own_line_counts_as_the_crash(line, counts):
+    assert (vmcore.crash_line_in("[ 1.0] Linux version 6.12\n" + line + "\n") is not None) is counts
+
+
 @pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
 def test_a_whole_file_compressed_dump_read_to_its_end_is_complete(tmp_path, compress):
     found = vmcore.inspect_dump_file(write_file(tmp_path / "dump.1", compress(bytes(kdump()))))
