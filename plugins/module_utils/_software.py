@@ -168,26 +168,43 @@ def _dpkg_stanzas(text, name):
     return [stanza for stanza in text.split("\n\n") if stanza.lstrip("\n").startswith(needle)]
 
 
+def dpkg_installed_versions(text, name):
+    # type: (str, str) -> List[str]
+    """The Version of every stanza of package name that dpkg marks installed ("" for none or two Versions)."""
+    versions = []
+    for stanza in _dpkg_stanzas(text, name):
+        fields = {}  # type: Dict[str, List[str]]
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key in ("Status", "Version"):
+                fields.setdefault(key, []).append(value.strip())
+        if fields.get("Status", [""])[-1].split()[-1:] == ["installed"]:
+            found = fields.get("Version", [])
+            versions.append(found[0] if len(found) == 1 else "")
+    return versions
+
+
 def parse_dpkg_status(text, names):
     # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
-    """{package: upstream version or None} for installed packages among names; absent ones are None."""
+    """{package: upstream version or None} for installed packages among names; absent ones are None,
+    installed ones of unknown version "" (no Version field, or installed stanzas that disagree)."""
     found = {name: None for name in names}  # type: Dict[str, Optional[str]]
-    if not text:
-        return found
-    for name in names:
-        for stanza in _dpkg_stanzas(text, name):
-            fields = {}  # type: Dict[str, List[str]]
-            for line in stanza.splitlines():
-                key, sep, value = line.partition(":")
-                if sep and key in ("Status", "Version"):
-                    fields.setdefault(key, []).append(value.strip())
-            status = fields.get("Status", [""])[-1]
-            if status.split()[-1:] == ["installed"]:
-                versions = fields.get("Version", [])
-                # installed with no Version, or two of them: installed, version unknown ("")
-                found[name] = upstream_version(versions[0]) if len(versions) == 1 and versions[0] else ""
-                break
+    for name in names if text else ():
+        versions = sorted(set(dpkg_installed_versions(text or "", name)))
+        if versions:
+            found[name] = upstream_version(versions[0]) if len(versions) == 1 and versions[0] else ""
     return found
+
+
+def dpkg_disagreements(text, names):
+    # type: (str, Tuple[str, ...]) -> List[str]
+    """Why the dpkg status cannot say a package's version: 'kexec-tools installed as 1:2.0.31-1 and 1:2.0.25-1'."""
+    why = []
+    for name in names:
+        versions = sorted(set(dpkg_installed_versions(text, name)))
+        if len(versions) > 1:
+            why.append("%s is installed twice, as %s" % (name, " and ".join(repr(v[:40]) for v in versions[:3])))
+    return why
 
 
 def parse_installed_rpms(text, names):
@@ -349,6 +366,8 @@ def software_facts(tree, runner=None, release=None):
                                          "kdump packages are installed is unknown" % len(status)))
             else:
                 versions = parse_dpkg_status(status, DEB_PACKAGES)
+                tree.implausible.extend(("var/lib/dpkg/status", "%s (a status file merged from two hosts?): its "
+                                         "version is unknown" % why) for why in dpkg_disagreements(status, DEB_PACKAGES))
                 package_source = "dpkg"
     elif family in ("redhat", "suse"):
         listing = tree.read_text("installed-rpms")

@@ -325,6 +325,11 @@ CASES = [
     # /etc/default/kdump-tools is sourced by sh: an export line sets the variable too
     ("kdump-tools-defaults-export-use-kdump-0", DEBIAN13, setting("etc/default/kdump-tools", "export USE_KDUMP=0\n"),
      None, ("software", "use_kdump", False)),
+    # one package installed twice at different versions: dpkg keeps one stanza per package, so two trees were merged
+    ("dpkg-status-kexec-tools-twice", DEBIAN13, both(dpkg_kexec("1:2.0.31-1"), dpkg_kexec("1:2.0.25-1")),
+     "input-implausible", ("software", "kexec_tools_version", "")),
+    ("dpkg-status-kexec-tools-twice-same-version", DEBIAN13, both(dpkg_kexec("1:2.0.31-1"), dpkg_kexec("1:2.0.31-1")),
+     None, ("software", "kexec_tools_version", "2.0.31")),
     # SoC vendors named by different sources
     ("dmi-amazon-ec2-with-altra-family", "aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
      "input-implausible", ("platform", "soc", None)),
