@@ -129,8 +129,8 @@ def test_role_entry_point_input(outcomes, name, entry, variables, expected):
     else:
         assert "failed" not in outcome, outcome
         assessment = outcome["assessment"]
-        keys = ("blocking",) if expected[0] == "blocking" else ("blocking", "deferred", "accepted", "warnings",
-                                                                 "handled")
+        every = ("blocking", "deferred", "accepted", "warnings", "handled")
+        keys = ("blocking",) if expected[0] == "blocking" else every
         findings = [item for key in keys for item in assessment[key]]
         hits = [item for item in findings if item["id"] == expected[1]]
         assert hits, [item["id"] for item in findings]
