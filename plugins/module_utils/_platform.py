@@ -690,9 +690,15 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     """
     cpuinfo_text = tree.read_text("proc/cpuinfo", record=True)
     cpu = parse_cpuinfo(cpuinfo_text)
-    midr = parse_midr(tree.read_line("sys/devices/system/cpu/cpu0/regs/identification/midr_el1"))
+    midr_file = "sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
+    midr = parse_midr(tree.read_line(midr_file))
     if midr and cpu["implementer"] is None:
         cpu.update(midr)
+    elif midr and (midr["implementer"], midr["part"]) != (cpu["implementer"], cpu["part"]):
+        # both describe CPU 0 (cpuinfo lists it first): a tree mixed from two hosts
+        tree.implausible.append((midr_file, "MIDR 0x%02x/0x%03x, but /proc/cpuinfo's first CPU is 0x%02x/0x%03x" % (
+            midr["implementer"], midr["part"], cpu["implementer"] or 0, cpu["part"] or 0)))
+        cpu.update({"implementer": None, "variant": None, "part": None, "revision": None})
     arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), kernel.get("release"), cpu)
     why = arch_contradiction(arch, kernel.get("release"), cpu)
     if why:

@@ -330,6 +330,10 @@ CASES = [
      "input-implausible", ("software", "kexec_tools_version", "")),
     ("dpkg-status-kexec-tools-twice-same-version", DEBIAN13, both(dpkg_kexec("1:2.0.31-1"), dpkg_kexec("1:2.0.31-1")),
      None, ("software", "kexec_tools_version", "2.0.31")),
+    # cpuinfo and sysfs both describe CPU 0
+    ("midr-sysfs-differs-from-cpuinfo", MTJADE, setting("sys/devices/system/cpu/cpu0/regs/identification/midr_el1",
+                                                        "0x00000000481fd010\n"), "input-implausible",
+     ("platform", "cpu_part", None)),
     # SoC vendors named by different sources
     ("dmi-amazon-ec2-with-altra-family", "aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
      "input-implausible", ("platform", "soc", None)),
