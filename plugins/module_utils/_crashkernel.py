@@ -24,6 +24,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, kernel_words
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief as _brief
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -324,14 +325,6 @@ def _reject(value, pos, complaint, advice=""):
     message = "crashkernel=%s: the kernel rejects this with \"crashkernel: %s\" at character %d" % (
         _brief(value), complaint, pos + 1)
     raise CrashkernelError(message + ("; " + advice if advice else ""))
-
-
-def _brief(text, limit=120):
-    # type: (str, int) -> str
-    """Text for a message: a long value is cut, with its length said."""
-    if len(text) <= limit:
-        return text
-    return "%s... (%d characters)" % (text[:limit], len(text))
 
 
 def _checked(value, text, number):

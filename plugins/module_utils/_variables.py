@@ -10,6 +10,10 @@ import difflib
 
 from typing import Any, Dict, List, Optional, Sequence
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief
+
+NAME_LIMIT = 200  # the longest role variable is about 40 characters
+
 
 def spec_options(argument_specs):
     # type: (Any) -> List[str]
@@ -31,7 +35,8 @@ def unknown_variables(names, known, prefixes):
     for name in sorted(set(str(name) for name in names)):
         if name in known_set or not name.startswith(tuple(prefixes)):
             continue
-        close = difflib.get_close_matches(name, sorted(known_set), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(name, sorted(known_set), n=1, cutoff=0.75) if len(name) <= NAME_LIMIT \
+            else []  # difflib is quadratic in the name's length; no known name is this long
         found.append({"name": name, "closest": close[0] if close else None})
     return found
 
@@ -40,4 +45,4 @@ def warning_text(unknown):
     # type: (Dict[str, Optional[str]]) -> str
     closest = unknown.get("closest")
     return "%s is not a variable of the fleetops.kdump roles and is ignored%s" % (
-        unknown["name"], "; did you mean %s?" % closest if closest else "")
+        brief(str(unknown.get("name"))), "; did you mean %s?" % closest if closest else "")

@@ -28,6 +28,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._dumpviews import (
     DECODE_ERRORS, FlatView, Inflater, StreamView, decoder_for,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief, quoted
 
 
 FORMATS = ("kdump_compressed", "flattened", "elf", "unknown")
@@ -1035,8 +1036,8 @@ def find_dumps(root, crash_dir):
 def _finite_epoch(number, given):
     # type: (float, Any) -> float
     if math.isnan(number) or math.isinf(number) or number < 0 or number > LATEST_EPOCH:
-        raise VmcoreError("newer_than: %r is not a time; give epoch seconds (0 or more, e.g. the output of "
-                          "date +%%s) or an absolute marker file path" % (given,))
+        raise VmcoreError("newer_than: %s is not a time; give epoch seconds (0 or more, e.g. the output of "
+                          "date +%%s) or an absolute marker file path" % quoted(given))
     return number
 
 
@@ -1049,7 +1050,7 @@ def resolve_newer_than(value, root="/"):
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise VmcoreError("newer_than: %r is neither epoch seconds nor a marker file path" % value)
+        raise VmcoreError("newer_than: %s is neither epoch seconds nor a marker file path" % quoted(value))
     if isinstance(value, (int, float)):
         try:
             return _finite_epoch(float(value), value)
@@ -1063,12 +1064,13 @@ def resolve_newer_than(value, root="/"):
     if number is not None:
         return _finite_epoch(number, value)
     if not text.startswith("/") or "\x00" in text:
-        raise VmcoreError("newer_than: %r is neither epoch seconds nor an absolute marker file path" % text)
+        raise VmcoreError("newer_than: %s is neither epoch seconds nor an absolute marker file path" % quoted(text))
     real = under_root(root, text)
     try:
         return os.stat(real).st_mtime
     except OSError:
-        raise VmcoreError("newer_than: marker file %s does not exist; give epoch seconds or an existing file" % text)
+        raise VmcoreError("newer_than: marker file %s does not exist; give epoch seconds or an existing file"
+                          % brief(text))
 
 
 def vmcore_report(root="/", path="/var/crash", newer_than=None):

@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Shared vocabulary of host input: how a number the kernel writes looks."""
+"""Shared vocabulary of host input: how a number the kernel writes looks, how a value is quoted in a message."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import re
 
-from typing import List, Optional
+from typing import Any, List, Optional
 
 # Bounds every module shares: what a machine and a kernel can have.
 MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses (arm64 LPA, x86-64 5-level paging) can reach
@@ -34,3 +34,20 @@ def kernel_words(text):
     """Words of a command line as the kernel's crashkernel parser sees them: a value ends at a space only,
     so a tab, newline or Unicode space stays inside its word (and the kernel reads or refuses it there)."""
     return [word for word in text.strip(" \n").split(" ") if word]
+
+
+def brief(text, limit=120):
+    # type: (str, int) -> str
+    """Text for a message: a long value is cut, with its length said."""
+    if len(text) <= limit:
+        return text
+    return "%s... (%d characters)" % (text[:limit], len(text))
+
+
+def quoted(value, limit=120):
+    # type: (Any, int) -> str
+    """repr(value) for a message, cut when long; an int too large for repr is named by its size."""
+    try:
+        return brief(repr(value), limit)
+    except ValueError:  # Python 3.11+ refuses to print ints of more than 4300 digits
+        return "an integer of %d bits" % value.bit_length() if isinstance(value, int) else "an unprintable value"

@@ -328,6 +328,7 @@ SPECS = [{"argument_specs": {"main": {"options": {"kdump_crashkernel": {}, "kdum
     (["kdump_crashkernel", "kdump_crashkernel_low"], []),
     (["crash_test_confirn", "other_var"], []),
     (["kdump_assessment"], []),
+    (["kdump_" + "a" * 100000], [{"name": "kdump_" + "a" * 100000, "closest": None}]),  # no quadratic difflib
 ])
 def test_unknown_variables(names, expected):
     assert F["unknown_variables"](names, SPECS, ["kdump_"], ["kdump_assessment"]) == expected
@@ -339,6 +340,12 @@ def test_unknown_variables(names, expected):
                                   (["kdump_x"], SPECS, [None]), (["kdump_x"], SPECS, []), (["kdump_x"], SPECS, [""])])
 def test_unknown_variables_refuses_wrong_shapes(args):
     refused(lambda: F["unknown_variables"](*args), "unknown_variables", "expects")
+
+
+def test_a_long_unknown_variable_name_is_cut_in_the_warning():
+    from ansible_collections.fleetops.kdump.plugins.module_utils._variables import warning_text
+    text = warning_text({"name": "kdump_" + "a" * 100000, "closest": None})
+    assert len(text) < 250 and "(100006 characters)" in text
 
 
 def test_reserve_refuses_a_command_line_longer_than_any_kernel_takes():
