@@ -77,7 +77,8 @@ PHDR_LIMIT = 1 << 22
 OUTER_COMPRESSION = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
                      (b"\x04\x22\x4d\x18", "lz4"), (b"\x28\xb5\x2f\xfd", "zstd"))
 OUTER_PEEK_INPUT = 2 * 1024 * 1024
-OUTER_RATIO_LIMIT = 200  # decompressed bytes per compressed byte read while checking the stream end
+OUTER_RATIO_LIMIT = 200  # bzip2/xz: decompressed bytes per compressed byte (plus the floor) read to the stream end
+OUTER_BOMB_FLOOR = 256 * 1024 * 1024  # gzip needs no limit: deflate expands at most 1032:1
 OUTER_CHECK_LIMIT = 2 * 1024 * 1024 * 1024  # whole-file compressed dumps up to this size are read to their end
 
 DUMP_NAME_RE = re.compile(r"^(?:vmcore|dump)\d*(?:$|[.-])")
@@ -583,9 +584,10 @@ class ElfMemory:
         return {"found": True, "size": 1 << bits, "problem": None}
 
 
-def inspect_flattened(handle, size):
-    # type: (Any, int) -> Dict[str, Any]
-    """Flattened header type, the dump header carried by the first segment, and the end marker."""
+def inspect_flattened(handle, size, rebuild=True):
+    # type: (Any, int, bool) -> Dict[str, Any]
+    """Flattened header type, the dump header carried by the first segment, the end marker, the segments, and
+    (rebuild) the dump they rebuild, read in place: not through a compressed stream, which reads forward only."""
     result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
     head = _read_at(handle, 0, 32)
     if size < FLAT_HEADER_SIZE + len(FLAT_END_MARKER) or len(head) < 32:
@@ -626,7 +628,7 @@ def inspect_flattened(handle, size):
     result["checked"].append("segments")
     problems, segments = _segment_problems(handle, size, header)
     result["problems"].extend(problems)
-    if problems or segments is None or header["inner_format"] not in ("kdump_compressed", "elf"):
+    if problems or segments is None or not rebuild or header["inner_format"] not in ("kdump_compressed", "elf"):
         return result
     view = FlatView(handle, *segments)
     if view.overlaps <= FLAT_OVERLAP_LIMIT:
@@ -700,20 +702,23 @@ def _decompress_head(handle, compression, wanted):
 def _stream_end_problems(handle, compression, size):
     # type: (Any, str, int) -> Tuple[Optional[List[str]], int]
     """Decompress the whole file, keeping nothing, to see the stream reach its end: (problems, decompressed
-    size); problems is None when the file is larger than OUTER_CHECK_LIMIT or expands like a bomb (then only
-    the header was checked)."""
+    size); problems is None when the file is larger than OUTER_CHECK_LIMIT (then only the header was checked).
+    bzip2 and xz data that expands like a bomb is not read to its end, and says so."""
     if decoder_for(compression) is None or size > OUTER_CHECK_LIMIT:
         return None, 0
     inflater = Inflater(handle, compression)
     produced = 0
+    limit = None if compression == "gzip" else OUTER_RATIO_LIMIT * size + OUTER_BOMB_FLOOR
     try:
         while True:
             piece = inflater.pull(READ_CHUNK)
             if not piece:
                 break
             produced += len(piece)
-            if produced > OUTER_RATIO_LIMIT * size + OUTER_PEEK_INPUT:
-                return None, produced
+            if limit is not None and produced > limit:
+                return ["the %s data expands to more than %d bytes (%d times the file), so its end was not read "
+                        "and the dump inside cannot be called complete; decompress the file to have it checked"
+                        % (compression, limit, limit // size)], produced
     except DECODE_ERRORS as exc:
         return ["%s data is corrupt after the dump header: %s" % (compression, exc)], produced
     if not inflater.ended:
@@ -774,10 +779,14 @@ def inspect_outer_compressed(handle, compression, size=None):
         if ends is not None:
             result["checked"].append("stream_end")
             result["problems"].extend(ends)
-        if ends == [] and result["format"] in ("kdump_compressed", "elf"):
+        if ends == [] and result["format"] in ("kdump_compressed", "elf", "flattened"):
             view = StreamView(handle, compression)
-            inside = inspect_kdump_compressed(view, produced) if result["format"] == "kdump_compressed" \
-                else inspect_elf(view, produced, read_memory=False)
+            if result["format"] == "kdump_compressed":
+                inside = inspect_kdump_compressed(view, produced)
+            elif result["format"] == "elf":
+                inside = inspect_elf(view, produced, read_memory=False)
+            else:
+                inside = inspect_flattened(view, produced, rebuild=False)
             _inner_checks(result, inside, "inside the %s data (%d bytes)" % (compression, produced))
     return result
 

@@ -123,6 +123,19 @@ DAMAGED = [
      ["inside the bzip2 data", "page descriptor 3 of 6 is empty"]),
     ("gzip-of-an-elf-core-cut-in-its-memory", gzip.compress(bytes(elf()[:-5000])),
      ["inside the gzip data", "segment data ends at byte", "truncated"]),
+    # a flattened stream inside a whole-file compressed one: its end marker and segments are checked too
+    ("gzip-of-a-flattened-stream-without-its-end-marker", gzip.compress(bytes(build.flatten(bytes(kdump())))[:-16]),
+     ["inside the gzip data", "no end marker"]),
+    ("xz-of-a-flattened-stream-cut-in-a-segment", lzma.compress(bytes(build.flatten(bytes(kdump())))[:9000]),
+     ["inside the xz data (9000 bytes)", "no end marker"]),
+    ("bzip2-of-a-flattened-stream-with-a-segment-past-its-end",
+     bz2.compress(bytes(poke(bytearray(build.flatten(bytes(kdump()))), 4096 + 16 + 464 + 8, ">q", 1 << 40))),
+     ["inside the bzip2 data", "runs past the end"]),
+    ("gzip-of-a-flattened-stream-of-a-header-only", gzip.compress(bytes(build.flatten(bytes(kdump()[:464])))),
+     ["inside the gzip data", "rebuild 464 bytes", "truncated"]),
+    # deflate expands at most 1032:1, so a cut gzip of a dump of zeros is read to where it stops
+    ("gzip-of-a-zero-heavy-kdump-cut-near-the-end", gzip.compress(bytes(kdump()) + bytes(16 << 20))[:-30],
+     ["gzip stream stops", "truncated"]),
     ("flattened-kdump-cut-in-its-descriptors", build.flatten(bytes(kdump()[:kdump_table_offset(kdump()) + 48])),
      ["in the dump the segments rebuild", "ends inside the page descriptor table"]),
     ("flattened-kdump-without-its-last-page", build.flatten(bytes(kdump()[:-100])),
@@ -347,6 +360,12 @@ def test_a_whole_file_compressed_dump_read_to_its_end_is_complete(tmp_path, comp
     assert found["problems"] == [] and {"stream_end", "page_descriptors"} <= set(found["checked"])
 
 
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
+def test_a_whole_file_compressed_flattened_stream_read_to_its_end_is_complete(tmp_path, compress):
+    found = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.flat", compress(bytes(build.flatten(bytes(kdump()))))))
+    assert found["problems"] == [] and {"stream_end", "end_marker", "segments"} <= set(found["checked"])
+
+
 def test_a_later_segment_that_writes_a_descriptor_again_wins(tmp_path):
     image = kdump()
     table = kdump_table_offset(image)
@@ -363,8 +382,15 @@ def test_a_flattened_elf_core_gives_its_kernel_log(tmp_path):
     assert "sysrq: Trigger a crash" in found["kernel_log_text"]
 
 
-def test_a_small_file_that_expands_like_a_bomb_is_not_read_to_its_end(tmp_path):
+def test_a_small_file_that_expands_like_a_bomb_is_not_read_to_its_end_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(vmcore, "OUTER_BOMB_FLOOR", 1 << 20)
     compressor = bz2.BZ2Compressor()
     data = compressor.compress(bytes(kdump())) + compressor.compress(bytes(64 << 20)) + compressor.flush()
     found = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.bz2", data))
-    assert len(data) < 10000 and "stream_end" not in found["checked"] and found["format"] == "kdump_compressed"
+    assert len(data) < 10000 and found["format"] == "kdump_compressed" and "stream_end" in found["checked"]
+    assert len(found["problems"]) == 1 and "expands to more than" in found["problems"][0], found["problems"]
+
+
+def test_a_compressed_dump_of_mostly_zeros_below_the_bomb_floor_is_read_to_its_end(tmp_path):
+    found = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.xz", lzma.compress(bytes(kdump()) + bytes(8 << 20))))
+    assert found["problems"] == [] and "stream_end" in found["checked"]
