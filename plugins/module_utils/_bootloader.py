@@ -32,7 +32,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, kernel_words
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
-    COMMAND_LINE_SIZE, CrashkernelError, check_operator_value, overlap_warnings, parse_value,
+    COMMAND_LINE_SIZE, CrashkernelError, check_operator_value, ignored_slots, overlap_warnings, parse_value,
+    reservation_gap,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 
@@ -252,6 +253,8 @@ def crashkernel_warnings(tokens):
         if normalize_key(key) == "crashkernel" and "=" in token:
             warnings.extend("%s: %s" % (token, sentence)
                             for sentence in overlap_warnings(parse_value(token.split("=", 1)[1])))
+    warnings.extend(ignored_slots([parse_value(token.split("=", 1)[1]) for token in tokens
+                                   if normalize_key(arg_key(token)) == "crashkernel" and "=" in token]))
     return warnings
 
 
@@ -350,6 +353,10 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
             by_key.setdefault(norm, []).append(token)
             desired.append(token)
             add_key(arg_key(token))
+        crash = [parse_value(token.split("=", 1)[1]) for token in by_key.get("crashkernel", [])]
+        gap = reservation_gap(crash) if crash else None
+        if gap:
+            raise BootloaderError("args: %s; nothing was changed" % gap)
         for token in removals:
             if normalize_key(token) in by_key:
                 raise BootloaderError(
@@ -1131,6 +1138,21 @@ class GrubBackend(Backend):
         text = self.files.read("/" + os.path.relpath(path, self.files.root))
         return text or ""
 
+    def _grub_config_problem(self, grub_config):
+        # type: (str) -> Optional[str]
+        """Why the regenerated grub configuration must not be written where it is, or None: a command writing
+        there would follow a link out of the root, or create the file a dangling link names."""
+        where = os.path.join(self.files.root, grub_config.lstrip("/"))
+        real = os.path.realpath(where)
+        top = os.path.realpath(self.files.root)
+        if not self.files.tree.live and os.path.commonpath([real, top]) != top:
+            return "%s leads to %s, outside root %s, where regenerating it would write; give the grub.cfg inside " \
+                   "the root" % (where, real, self.files.root)
+        if os.path.islink(where) and not os.path.exists(self.files.path(grub_config)):
+            return "%s is a symbolic link to %r, which does not exist; regenerating it would create that file. " \
+                   "Remove the link" % (where, os.readlink(where))
+        return None
+
     def plan(self, spec):
         # type: (ArgSpec) -> Plan
         plan = Plan(self.name)
@@ -1186,6 +1208,9 @@ class GrubBackend(Backend):
         stale = generated is not None and \
             managed_tokens(split_cmdline(generated), plan.check_keys) != plan.expected
         if plan.writes or stale:
+            problem = self._grub_config_problem(grub_config)
+            if problem:
+                raise BootloaderError("grub_config: %s; nothing was changed" % problem)
             plan.commands.append(self.mkconfig_command(grub_config))
             if stale and not plan.writes:
                 plan.warnings.append("%s does not match the grub defaults for %s: regenerating it"
@@ -1208,9 +1233,11 @@ class GrubBackend(Backend):
         if plan.commands:
             generated = grub_cfg_default_args(self.files.read(plan.grub_config))
             if generated is None:
-                plan.warnings.append("no Linux entry found in %s after regenerating it; could not verify"
-                                     % plan.grub_config)
-            elif managed_tokens(split_cmdline(generated), plan.check_keys) != plan.expected:
+                raise self._restored(BootloaderError(
+                    "after regenerating it, %s has no Linux entry (or does not exist), so the next boot's command "
+                    "line cannot be verified; if the command writes another file, set grub_config to it"
+                    % self.files.path(plan.grub_config)))
+            if managed_tokens(split_cmdline(generated), plan.check_keys) != plan.expected:
                 raise self._restored(BootloaderError(
                     "the regenerated %s boots with %s instead of %s" % (
                         plan.grub_config,
@@ -1459,8 +1486,12 @@ def run(params, runner, check_mode=False):
         raise BootloaderError("; ".join(links) + "; nothing was changed")
     plan.warnings.extend(crashkernel_warnings(spec.tokens))
     if len(plan.next_after) >= COMMAND_LINE_SIZE:
-        plan.warnings.append("the next boot's command line is %d bytes; the kernel keeps the first %d and cuts the "
-                             "rest" % (len(plan.next_after), COMMAND_LINE_SIZE - 1))
+        cut = "the next boot's command line would be %d bytes; the kernel keeps the first %d and cuts the rest" \
+            % (len(plan.next_after), COMMAND_LINE_SIZE - 1)
+        if plan.changed:
+            raise BootloaderError("%s, so arguments at its end would be lost; nothing was changed. Fix: remove "
+                                  "arguments the host does not need (remove_args)" % cut)
+        plan.warnings.append(cut)
     if plan.changed and not check_mode:
         backend.apply(plan)
     running = read_running_cmdline(files)

@@ -21,7 +21,7 @@ __metaclass__ = type
 import bisect
 import re
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, kernel_words
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief as _brief
@@ -310,6 +310,32 @@ def check_operator_value(value, what):
         if size:
             _reservation_bounds(what, size, "crashkernel=" + _brief(value))
     return token
+
+
+def reservation_gap(tokens):
+    # type: (Sequence[Dict[str, Any]]) -> Optional[str]
+    """Why parsed crashkernel= tokens (command line order) reserve nothing on any machine, or None. The kernel
+    reads the last plain token first; only without one does it read ,high (and then ,low); ,cma is extra."""
+    last = dict((_token_group(token), token) for token in tokens)
+    plain, high = last.get("plain"), last.get("high")
+    if plain is None and high is None:
+        return ("%s alone reserves nothing: the kernel reads crashkernel=Y,low and crashkernel=Z,cma only next to "
+                "the main reservation; add crashkernel=SIZE,high or crashkernel=SIZE, e.g. crashkernel=512M,high"
+                % " and ".join("crashkernel=" + format_value(token) for token in tokens))
+    if plain is not None and plain["kind"] == "ranges" and not any(entry["size"] for entry in plain["ranges"]):
+        beside = " (and the kernel does not read ,high next to it)" if high else ""
+        return ("crashkernel=%s reserves 0 in every range, so it reserves nothing on any machine%s; give the "
+                "ranges a size such as 512M" % (_brief(format_value(plain)), beside))
+    return None
+
+
+def ignored_slots(tokens):
+    # type: (Sequence[Dict[str, Any]]) -> List[str]
+    """Tokens the kernel never reads because a plain crashkernel= is there too (generic reservation code)."""
+    if not any(_token_group(token) == "plain" for token in tokens):
+        return []
+    return ["crashkernel=%s: the kernel reads ,high only when no plain crashkernel= is given, so this one is "
+            "ignored" % format_value(token) for token in tokens if token["kind"] == "high"]
 
 
 # ---------------------------------------------------------------------------------------------------

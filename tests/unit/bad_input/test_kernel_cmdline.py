@@ -63,6 +63,15 @@ BAD_ARGS = [
     (["crashkernel=0"], {}, ["crashkernel=0 reserves nothing", "state: absent"]),
     (["crashkernel=0M,high", "crashkernel=16M,low"], {}, ["crashkernel=0M,high reserves nothing"]),
     (["crashkernel=" + "1G-2G:64M," * 7000 + "2G-:128M"], {}, ["70008 characters long", "64 KiB"]),
+    # arguments that reserve nothing on any machine: the kernel reads ,low and ,cma only next to the main one
+    (["crashkernel=16M,low"], {}, ["crashkernel=16M,low alone reserves nothing", "crashkernel=512M,high"]),
+    (["crashkernel=0,low"], {}, ["alone reserves nothing"]),
+    (["crashkernel=64M,cma"], {}, ["crashkernel=64M,cma alone reserves nothing"]),
+    (["crashkernel=16M,low", "crashkernel=64M,cma"], {}, ["crashkernel=16M,low and crashkernel=64M,cma alone"]),
+    (["crashkernel=1G-:0M"], {}, ["reserves 0 in every range", "nothing was changed"]),
+    (["crashkernel=1G-4G:0M,4G-:0M", "crashkernel=512M,high"], {}, ["reserves 0 in every range",
+                                                                    "does not read ,high next to it"]),
+    (["x=" + "a" * 3000], {}, ["would be 3", "keeps the first 2047", "nothing was changed"]),
     (["crashkernel=512M"], {"remove_args": ["crashkernel"]}, ["args and remove_args both"]),
     (["quiet"], {"remove_args": ["foo=bar"]}, ["has a value"]),
     (["quiet"], {"grub_dropin": "../../evil.cfg"}, ["grub_dropin"]),
@@ -239,11 +248,20 @@ def test_a_stray_crashkernel_behind_a_no_break_space_fails_before_anything_chang
     assert bt.snapshot(root) == before and bt.calls(root) == []
 
 
-def test_a_command_line_longer_than_the_kernel_reads_is_warned_about(tmp_path):
-    root = bt.debian12_tree(tmp_path, kdump_tools=True)
-    result = bl.run(dict(args=["x=" + "a" * 3000], root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
-                    None, check_mode=True)
+def test_a_command_line_already_longer_than_the_kernel_reads_is_warned_about_when_nothing_changes(tmp_path):
+    line = "root=UUID=7d1f ro x=%s crashkernel=256M" % ("a" * 3000)
+    root = bt.sdboot_tree(tmp_path, kernel_cmdline=line + "\n", entries=0, running=line + "\n")
+    result = bl.run(dict(args=["crashkernel=256M"], root=str(root), backend="kernel_install"), None, check_mode=True)
+    assert not result["changed"], result
     assert any("the kernel keeps the first 2047" in warning for warning in result["warnings"]), result
+
+
+def test_a_plain_crashkernel_next_to_a_high_one_is_warned_about(tmp_path):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    result = bl.run(dict(args=["crashkernel=512M", "crashkernel=768M,high"], root=str(root),
+                         grub_mkconfig_command=bt.mkconfig_command(root)), None, check_mode=True)
+    assert any("crashkernel=768M,high: the kernel reads ,high only when no plain" in warning
+               for warning in result["warnings"]), result
 
 
 @pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
@@ -276,3 +294,37 @@ def test_a_grub_variable_that_starts_with_the_crashkernel_argument_is_no_stray(t
     result = bl.run(dict(args=["crashkernel=512M"], root=str(root), grub_mkconfig_command=bt.mkconfig_command(root)),
                     None, check_mode=True)
     assert 'GRUB_CMDLINE_LINUX_DEFAULT="crashkernel=512M"' in result["diff"]["after"], result["diff"]
+
+
+@pytest.mark.parametrize("target, words", [("/../../../../outside-grub.cfg", ["outside root", "nothing was changed"]),
+                                           ("missing.cfg", ["which does not exist", "Remove the link"]),
+                                           ("/boot/grub/other.cfg", ["leads to /boot/grub/other.cfg", "outside root"])],
+                         ids=["out-of-the-root", "dangling", "absolute-in-another-root"])
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_a_grub_cfg_link_is_refused_before_regenerating(tmp_path, capsys, target, words, check_mode):
+    root = bt.debian12_tree(tmp_path / "root", kdump_tools=True)
+    grub_cfg = os.path.join(root, "boot/grub/grub.cfg")
+    os.unlink(grub_cfg)
+    if target.startswith("/.."):
+        bt.write(str(tmp_path), "/outside-grub.cfg", "outside\n")
+        target = os.path.relpath(str(tmp_path / "outside-grub.cfg"), os.path.dirname(grub_cfg))
+    before = bt.snapshot(root)
+    os.symlink(target, grub_cfg)
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root),
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), check_mode)
+    assert result.get("failed") and result["msg"].startswith("grub_config: "), result
+    assert not [word for word in words if word not in result["msg"]], result["msg"]
+    assert os.readlink(grub_cfg) == target and bt.calls(root) == []
+    os.unlink(grub_cfg)
+    assert bt.snapshot(root) == before and not os.path.exists(os.path.join(root, "boot/grub/missing.cfg"))
+    assert not target.startswith("..") or bt.read(str(tmp_path), "/outside-grub.cfg") == "outside\n"
+
+
+def test_a_regenerated_grub_cfg_without_a_linux_entry_fails_and_restores(tmp_path, capsys):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    before = bt.snapshot(root)
+    blank = ["/bin/sh", "-c", "echo '# nothing' > \"$0/boot/grub/grub.cfg\"", str(root)]
+    result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root), grub_mkconfig_command=blank), False)
+    assert result.get("failed") and "has no Linux entry" in result["msg"], result
+    assert "the previous files were restored" in result["msg"]
+    assert bt.snapshot(root) == before
