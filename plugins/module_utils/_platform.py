@@ -459,26 +459,41 @@ def detect_virtualization(dmi, cpu_flags, hypervisor_type, dt_hypervisor, have_e
     return "none" if have_evidence else None
 
 
+def _release_page_size(release, arch):
+    # type: (Optional[str], Optional[str]) -> Optional[int]
+    """The page size a kernel release names (-64k, +16k), None when it names none."""
+    if arch not in ("aarch64", "arm64") or not release:
+        return None
+    lowered = release.lower()
+    if "64k" in lowered:
+        return 65536
+    if "16k" in lowered:
+        return 16384
+    return None
+
+
 def page_size_from(config, release, arch):
     # type: (Optional[Dict[str, Optional[str]]], Optional[str], Optional[str]) -> Tuple[Optional[int], Optional[str]]
     """Kernel page size from the kernel config, else from release naming (-64k, el7/el8 aarch64); and why
-    the config cannot be believed (more than one page size set), or None."""
+    the config cannot be believed (more than one page size set, or not the one the release names), or None."""
+    named = _release_page_size(release, arch)
     if config:
         chosen = [(size, symbol) for size, symbol in ((65536, "CONFIG_ARM64_64K_PAGES"),
                                                       (16384, "CONFIG_ARM64_16K_PAGES"),
                                                       (4096, "CONFIG_ARM64_4K_PAGES")) if config.get(symbol) == "y"]
         if len(chosen) > 1:
             return None, "it sets %s: a kernel has one page size" % " and ".join(symbol + "=y" for _s, symbol in chosen)
+        if chosen and named is not None and named != chosen[0][0]:
+            return None, "it sets %s=y, but the kernel release %r names %d KiB pages: the config of another kernel" \
+                % (chosen[0][1], (release or "")[:80], named // 1024)
         if chosen:
             return chosen[0][0], None
     if arch == "x86_64":
         return 4096, None
-    if arch in ("aarch64", "arm64") and release:
-        lowered = release.lower()
-        if "64k" in lowered or re.search(r"\.el[78]", lowered):
-            return 65536, None
-        if "16k" in lowered:
-            return 16384, None
+    if named is not None:
+        return named, None
+    if arch in ("aarch64", "arm64") and release and re.search(r"\.el[78]", release.lower()):
+        return 65536, None
     return None, None
 
 
@@ -609,6 +624,36 @@ def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
     if (dmi.get("product_family") or "").strip().lower() in ("altra", "altra max"):
         claims.append(("sys/class/dmi/id/product_family", "DMI product_family %r" % dmi["product_family"], "ampere"))
     return claims
+
+
+# SoC -> the MIDR its cores have: (implementer, part), part None where the SoC's own cores vary
+SOC_MIDRS = {"altra": (0x41, 0xd0c), "altra_max": (0x41, 0xd0c), "ampereone": (0xc0, None), "emag": (0x50, None),
+             "graviton2": (0x41, 0xd0c), "graviton3": (0x41, 0xd40), "graviton4": (0x41, 0xd4f)}
+
+
+def soc_core_contradiction(smbios_first, dmi, cpu):
+    # type: (Dict[str, Any], Dict[str, Optional[str]], Dict[str, Any]) -> Optional[Tuple[str, str]]
+    """(file, why) when SMBIOS or the DMI product family names a SoC whose cores are not the ones the MIDR
+    shows (an Altra Max label on AmpereOne cores: a tree mixed from two hosts), else None."""
+    midr = (cpu.get("implementer"), cpu.get("part"))
+    if midr[0] is None:
+        return None
+    claims = []  # type: List[Tuple[str, str, Optional[str]]]
+    if smbios_first:
+        claims.append(("sys/firmware/dmi", "SMBIOS processor %r" % (smbios_first.get("version")
+                                                                    or smbios_first.get("part")),
+                       _smbios_soc(smbios_first.get("version"), smbios_first.get("part"))))
+    family = (dmi.get("product_family") or "").strip().lower()
+    if family in ("altra", "altra max"):
+        claims.append(("sys/class/dmi/id/product_family", "DMI product_family %r" % dmi["product_family"],
+                       family.replace(" ", "_")))
+    for rel, what, soc in claims:
+        want = SOC_MIDRS.get(soc or "")
+        if want and (want[0] != midr[0] or want[1] not in (None, midr[1])):
+            return rel, "%s names %s, whose cores have MIDR 0x%02x/%s, but the MIDR is 0x%02x/0x%03x" % (
+                what[:80], soc, want[0], "0x%03x" % want[1] if want[1] is not None else "any part", midr[0],
+                midr[1] or 0)
+    return None
 
 
 def vendor_contradiction(claims):
@@ -742,6 +787,8 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     vendors_why = None if soc_id_why or not is_arm else vendor_contradiction(vendor_claims(
         soc_id, sysfs_ids[0][0] if sysfs_ids and soc_id_source == "soc0" else "sys/firmware/dmi", cpu,
         populated[0] if populated else {}, dmi))
+    if vendors_why is None and not soc_id_why and is_arm:
+        vendors_why = soc_core_contradiction(populated[0] if populated else {}, dmi, cpu)
     if vendors_why:
         tree.implausible.append(vendors_why)
         soc_id_why = vendors_why[1]

@@ -18,6 +18,7 @@ ALTRA_MAX = "ampere-altra-max"    # generated: 768 MiB high + 16 MiB low Crash k
 MTJADE = "ampere-altra-mtjade"     # Altra Q80-30 (SOC_ID jep106:0a16:0001, MIDR Neoverse N1, SMBIOS Ampere)
 AMPEREONE = "ampereone"
 MTJADE_CONFIG = "boot/config-6.1.0-27-arm64"
+MIDR = "sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
 
 
 def write(root, rel, data):
@@ -82,6 +83,10 @@ def dpkg_package(name, version):
 
 def dpkg_kexec(version):
     return dpkg_package("kexec-tools", version)
+
+
+def copied(tree, rel, to=None, edit=lambda text: text):
+    return setting(to or rel, edit(read(os.path.join(HOSTS, tree), rel)))
 
 
 def both(*mutations):
@@ -269,6 +274,14 @@ CASES = [
     # a kernel has one page size; SMCCC SOC_ID must agree with the cores (MIDR) and SMBIOS it sits next to
     ("config-two-page-sizes", MTJADE, editing(MTJADE_CONFIG, lambda t: t + "CONFIG_ARM64_64K_PAGES=y\n"),
      "input-implausible", ("platform", "page_size", None)),
+    # the release names the page size too (-64k): a 4K config under a 64K release belongs to another kernel
+    ("release-64k-with-a-4k-config", MTJADE, both(setting("proc/sys/kernel/osrelease", "6.1.0-27-arm64-64k\n"),
+                                                  copied(MTJADE, MTJADE_CONFIG, "boot/config-6.1.0-27-arm64-64k")),
+     "input-implausible", ("platform", "page_size", None)),
+    ("release-64k-with-a-64k-config", MTJADE, both(
+        setting("proc/sys/kernel/osrelease", "6.1.0-27-arm64-64k\n"),
+        copied(MTJADE, MTJADE_CONFIG, "boot/config-6.1.0-27-arm64-64k", lambda t: t.replace(
+            "CONFIG_ARM64_4K_PAGES=y", "CONFIG_ARM64_64K_PAGES=y"))), None, ("platform", "page_size", 65536)),
     ("soc-id-ampereone-on-neoverse-n1", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
      "input-implausible", ("platform", "is_altra", None)),
     ("soc-id-mediatek-on-ampere-smbios", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0426:8192\n"),
@@ -339,6 +352,14 @@ CASES = [
      "input-implausible", ("platform", "soc", None)),
     ("dmi-amazon-ec2-on-an-altra", MTJADE, setting("sys/class/dmi/id/sys_vendor", "Amazon EC2\n"),
      "input-implausible", ("platform", "is_altra", None)),
+    # a SoC named by SMBIOS or DMI whose cores are not the ones the MIDR shows
+    ("smbios-altra-max-on-ampereone-cores", ALTRA_MAX, both(copied(AMPEREONE, "proc/cpuinfo"), copied(AMPEREONE, MIDR)),
+     "input-implausible", ("platform", "is_altra", None)),
+    ("dmi-altra-max-family-on-ampereone-cores", AMPEREONE, setting("sys/class/dmi/id/product_family", "Altra Max\n"),
+     "input-implausible", ("platform", "soc", None)),
+    ("smbios-altra-max-on-neoverse-v1-cores", ALTRA_MAX,
+     both(editing("proc/cpuinfo", lambda t: t.replace("0xd0c", "0xd40")), editing(MIDR, lambda t: t.replace("d0c", "d40"))),
+     "input-implausible", ("platform", "vendor", None)),
     ("dmi-altra-family-agreeing-with-soc-id", MTJADE,
      both(setting("sys/class/dmi/id/product_family", "Altra\n"), setting("sys/devices/soc0/soc_id", "jep106:0a16:0001\n")),
      None, ("platform", "soc", "altra")),
@@ -390,6 +411,8 @@ def test_implausible_finding_names_the_file_and_why(tmp_path):
     (DEBIAN13, setting("proc/sys/kernel/osrelease", "5.14.0-427.el9.x86_64\n"), ("/etc/os-release", "redhat build")),
     ("aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
      ("/sys/class/dmi/id/product_family", "DMI sys_vendor 'Amazon EC2' is amazon's", "is ampere's")),
+    (AMPEREONE, setting("sys/class/dmi/id/product_family", "Altra Max\n"),
+     ("/sys/class/dmi/id/product_family", "names altra_max, whose cores have MIDR 0x41/0xd0c", "MIDR is 0xc0/0xac3")),
 ])
 def test_contradiction_names_both_sources(tmp_path, tree, mutate, words):
     root = str(tmp_path / "t")

@@ -259,7 +259,6 @@ def test_virtualization_without_evidence_is_unknown():
 
 @pytest.mark.parametrize("config,release,arch,size", [
     ({"CONFIG_ARM64_64K_PAGES": "y"}, "6.8.0-45-generic", "aarch64", 65536),
-    ({"CONFIG_ARM64_4K_PAGES": "y", "CONFIG_ARM64_64K_PAGES": "n"}, "6.8.0-45-generic-64k", "aarch64", 4096),
     (None, "6.8.0-45-generic-64k", "aarch64", 65536),
     (None, "4.18.0-553.el8_10.aarch64", "aarch64", 65536),
     (None, "5.14.0-427.el9.aarch64", "aarch64", None),
@@ -268,6 +267,11 @@ def test_virtualization_without_evidence_is_unknown():
 ])
 def test_page_size(config, release, arch, size):
     assert plat.page_size_from(config, release, arch) == (size, None)
+
+
+def test_a_config_that_disagrees_with_the_release_page_size_is_not_believed():
+    size, why = plat.page_size_from({"CONFIG_ARM64_4K_PAGES": "y"}, "6.8.0-45-generic-64k", "aarch64")
+    assert size is None and "names 64 KiB pages" in why
 
 
 @pytest.mark.parametrize("kernel_arch,uname,release,cpu,arch", [
