@@ -584,7 +584,11 @@ def kernel_model(arch, release=None, high_low_supported=None, model=None):
         if rhel == 8:
             name = MODEL_ARM64_LEGACY
         elif rhel == 9:
-            if build is not None and build < RHEL9_HIGH_LOW_BUILD:
+            if build is None:
+                name = MODEL_ARM64_LEGACY
+                notes.append("The RHEL 9 build number of %r cannot be read, so the kernel is modelled like RHEL "
+                             "9 before 5.14.0-162 (no ,high/,low)." % _brief(str(info["release"])))
+            elif build < RHEL9_HIGH_LOW_BUILD:
                 name = MODEL_ARM64_LEGACY
             else:
                 name = MODEL_ARM64_519
@@ -1379,6 +1383,15 @@ def _version_tuple(text):
     return tuple(int(part or 0) for part in match.groups())
 
 
+def _implausible_sources(facts_findings):
+    # type: (Any) -> str
+    """The messages of the facts' input-implausible findings, joined ('' when there are none)."""
+    if not isinstance(facts_findings, list):
+        return ""
+    return "; ".join(str(item.get("message") or "") for item in facts_findings
+                     if isinstance(item, dict) and item.get("id") == "input-implausible")
+
+
 def plan(facts, policy="auto", low=None):
     # type: (Any, Any, Any) -> Dict[str, Any]
     """The crashkernel= args for one host, what its kernel will reserve with them, and findings.
@@ -1395,6 +1408,10 @@ def plan(facts, policy="auto", low=None):
     low_override = parse_low(low)
     findings = []  # type: List[Dict[str, str]]
 
+    implausible = _implausible_sources(facts.get("findings"))
+    if implausible:
+        return _refused(spec["name"], "facts-incomplete", "the facts hold input-implausible (%s), so nothing is planned "
+                        "from them." % _brief(implausible), findings)
     arch_raw = _get(facts, "platform", "arch")
     try:
         arch = normalize_arch(arch_raw)

@@ -376,3 +376,18 @@ def test_a_crashkernel_after_the_init_separator_blocks_the_plan(facts):
 def test_a_version_of_thousands_of_digits_is_unknown_not_an_error(facts):
     huge = dict(facts, software=dict(facts["software"], kexec_tools_version="2." + "9" * 5000))
     assert F["crashkernel_plan"](huge)["args"]  # planned; the version simply counts as unknown
+
+
+def test_facts_holding_an_implausible_input_give_no_plan_even_where_the_values_look_whole(facts):
+    finding = {"id": "input-implausible", "severity": "error",
+               "message": "/sys/kernel/kexec_crash_size cannot be believed: it says 768 MiB, iomem 0"}
+    result = F["crashkernel_plan"](dict(facts, findings=list(facts["findings"]) + [finding]))
+    assert result["args"] == [] and result["expected"]["cause"] == "facts-incomplete"
+    assert "kexec_crash_size cannot be believed" in result["findings"][-1]["message"]
+
+
+def test_a_rhel9_arm64_release_whose_build_cannot_be_read_is_planned_for_the_older_kernels(facts):
+    arm = dict(facts, kernel=dict(facts["kernel"], release="5.14.0-abc.el9.aarch64"),
+               platform=dict(facts["platform"], arch="aarch64", is_altra=False), capabilities={})
+    result = F["crashkernel_plan"](arm, "kdump-utils")
+    assert result["expected"]["model"] == "arm64-legacy" and all(",high" not in arg for arg in result["args"])

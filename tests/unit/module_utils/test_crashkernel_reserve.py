@@ -332,6 +332,7 @@ def test_kernel_release(release, want):
     ("aarch64", "4.18.0-240.el8.aarch64", ck.MODEL_ARM64_LEGACY),
     ("aarch64", "5.14.0-70.13.1.el9_0.aarch64", ck.MODEL_ARM64_LEGACY),
     ("aarch64", "5.14.0-162.6.1.el9_1.aarch64", ck.MODEL_ARM64_519),
+    ("aarch64", "5.14.0-abc.el9.aarch64", ck.MODEL_ARM64_LEGACY),  # build unreadable: the older RHEL 9 kernels
     ("aarch64", "6.12.0-55.el10.aarch64", ck.MODEL_GENERIC),
     ("x86_64", "4.19.0-27-amd64", ck.MODEL_X86_OLD),
     ("x86_64", "5.2.0-1-amd64", ck.MODEL_X86_52),
