@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The unknown_variables filter; documented in unknown_variables.yml."""
+"""Role input filters: unknown_variables and crash_test_input_problems, documented in their .yml files."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -10,6 +10,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
+    crash_test_input_problems,
     spec_options,
     unknown_variables as _unknown_variables,
     warning_text,
@@ -41,4 +42,4 @@ class FilterModule(object):
     """Role input filters."""
 
     def filters(self):
-        return {"unknown_variables": unknown_variables}
+        return {"unknown_variables": unknown_variables, "crash_test_input_problems": crash_test_input_problems}

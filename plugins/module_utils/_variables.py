@@ -7,6 +7,8 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import difflib
+import posixpath
+import re
 
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -46,3 +48,42 @@ def warning_text(unknown):
     closest = unknown.get("closest")
     return "%s is not a variable of the fleetops.kdump roles and is ignored%s" % (
         brief(str(unknown.get("name"))), "; did you mean %s?" % closest if closest else "")
+
+
+VOLATILE_DIRS = ("/tmp", "/run", "/dev", "/proc", "/sys", "/var/run", "/var/lock")  # tmpfs or kernel views
+
+
+def marker_dir_problem(value):
+    # type: (Any) -> Optional[str]
+    """Why crash_test_marker_dir cannot hold the crash marker across the crash's reboot, or None."""
+    if not isinstance(value, str) or not value:
+        return "crash_test_marker_dir is %s; give an absolute directory that survives a reboot, such as /var/tmp" \
+            % brief(repr(value))
+    if re.search(r"[\x00-\x1f\x7f]", value):
+        return "crash_test_marker_dir %s holds a control character; give a plain path such as /var/tmp" \
+            % brief(repr(value))
+    if not value.startswith("/"):
+        return "crash_test_marker_dir %s is relative; give an absolute directory such as /var/tmp" % brief(repr(value))
+    normal = "/" + posixpath.normpath(value).lstrip("/")
+    if normal != value.rstrip("/") and value != "/":
+        return "crash_test_marker_dir %s is not a plain path (it reads as %s); write %s" % (
+            brief(repr(value)), brief(normal), brief(normal))
+    volatile = [top for top in VOLATILE_DIRS if normal == top or normal.startswith(top + "/")]
+    if volatile:
+        return "crash_test_marker_dir %s is under %s, which does not survive the reboot after the crash (tmpfs or a " \
+               "kernel view), so the marker that tells new dumps from old would be lost; use /var/tmp" % (
+                   brief(repr(value)), volatile[0])
+    return None
+
+
+def crash_test_input_problems(marker_dir, formats):
+    # type: (Any, Any) -> List[str]
+    """What is wrong with the crash test's own inputs, before anything on the host is read or changed."""
+    problems = []
+    why = marker_dir_problem(marker_dir)
+    if why:
+        problems.append(why)
+    if not isinstance(formats, (list, tuple)) or not formats:
+        problems.append("crash_test_formats is %s, so no dump could pass; list the formats that count, e.g. "
+                        "[kdump_compressed] (or leave the default: all three)" % brief(repr(formats)))
+    return problems

@@ -5,11 +5,14 @@ __crash_test_sysrq_trigger (and the /proc files the role reads) at scratch files
 before any task of crash.yml runs. The simulated runs let the trigger write "c" into the scratch file; a helper
 thread then plays the crash (new boot id, dump files) the way kdump would.
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 
 import pytest
@@ -99,6 +102,10 @@ def kdump_facts(virtualization="kvm", loaded=True, findings=()):
             "findings": list(findings)}
 
 
+MARKER_TOP = tempfile.mkdtemp(prefix="fleetops-crash-test-", dir="/var/tmp")
+atexit.register(shutil.rmtree, MARKER_TOP, True)
+
+
 def run_playbook(tmp_path, hosts, extra_args=(), extra_vars=None):
     """Run the role on local stand-in hosts; return (rc, output, events by host)."""
     (tmp_path / "library").mkdir(exist_ok=True)
@@ -109,12 +116,18 @@ def run_playbook(tmp_path, hosts, extra_args=(), extra_vars=None):
     inventory = {"all": {"hosts": {}}}
     for name, host_vars in hosts.items():
         sim_dir = tmp_path / name
-        sim_dir.mkdir(exist_ok=True)
+        if not sim_dir.is_symlink():  # the marker dir must survive a reboot, so the role refuses /tmp: use /var/tmp
+            real = os.path.join(MARKER_TOP, "%s-%s" % (tmp_path.name, name))
+            if sim_dir.exists():
+                shutil.move(str(sim_dir), real)
+            else:
+                os.mkdir(real)
+            sim_dir.symlink_to(real)
         (sim_dir / "boot_id").write_text("11111111-2222-3333-4444-555555555555\n")
         (sim_dir / "uptime").write_text("86400.00 170000.00\n")
         inventory["all"]["hosts"][name] = dict(
             dict(ansible_connection="local", ansible_python_interpreter=sys.executable, sim_dir=str(sim_dir),
-                 crash_test_path=str(sim_dir / "crash"), crash_test_marker_dir=str(sim_dir)), **host_vars)
+                 crash_test_path=str(sim_dir / "crash"), crash_test_marker_dir=str(sim_dir.resolve())), **host_vars)
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     record = tmp_path / "record.json"
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LIBRARY=str(tmp_path / "library"),
