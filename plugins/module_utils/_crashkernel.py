@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, kernel_words
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief as _brief
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import quoted
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -1301,7 +1302,7 @@ def parse_policy(policy):
                                    "nor a valid crashkernel value: %s" % (_brief(policy), exc))
         if not tokens:
             raise CrashkernelError("kdump_crashkernel: %r holds no crashkernel value; write e.g. '512M', "
-                                   "'1G-:256M' or '768M,high 16M,low'" % policy)
+                                   "'1G-:256M' or '768M,high 16M,low'" % _brief(policy))
         words = text.split()
         prefixed = [word for word in words if word.startswith(CRASHKERNEL)]
         stray = [word for word in words if not word.startswith(CRASHKERNEL)] if prefixed else []
@@ -1309,15 +1310,19 @@ def parse_policy(policy):
             raise CrashkernelError("kdump_crashkernel: %r mixes crashkernel= values with %s, which would be dropped; "
                                    "give only crashkernel values (e.g. '768M,high 16M,low' or "
                                    "'crashkernel=768M,high crashkernel=16M,low')"
-                                   % (policy, " and ".join(repr(word) for word in stray)))
+                                   % (_brief(policy), _brief(" and ".join(repr(word) for word in stray))))
         for value in [word[len(CRASHKERNEL):] for word in prefixed] or words:
             check_operator_value(value, "kdump_crashkernel")
         return {"kind": "explicit", "name": "explicit", "tokens": tokens, "table": None}
     if isinstance(policy, (list, dict)):
         return {"kind": "table", "name": "table", "tokens": None, "table": parse_table(policy)}
-    raise CrashkernelError("kdump_crashkernel: %r is not usable; use auto, a preset (altra, kdump-utils, debian), "
+    if isinstance(policy, int) and not isinstance(policy, bool) and 0 < policy < 1 << 20:
+        raise CrashkernelError("kdump_crashkernel: %d is a bare number, which the kernel would read as bytes; did "
+                               "you mean '%dM'? (YAML reads an unquoted 512 as a number: write '512M')"
+                               % (policy, policy))
+    raise CrashkernelError("kdump_crashkernel: %s is not usable; use auto, a preset (altra, kdump-utils, debian), "
                            "a size string such as '512M' (not a bare number), or a list of {min, max, size}"
-                           % (policy,))
+                           % (quoted(policy),))
 
 
 def _kdump_utils_delta(facts, arch, findings):

@@ -27,7 +27,7 @@ CRASH_KERNEL = "Crash kernel"
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # CR is allowed: a CRLF copy keeps its values
 _LINE = re.compile(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$")
-_MEMTOTAL = re.compile(r"^MemTotal:[ \t]+([0-9]{1,20})[ \t]*kB[ \t]*$", re.M)
+_MEMTOTAL = re.compile(r"^MemTotal:[ \t]+([0-9]{1,20})[ \t]*kB[ \t]*\r?$", re.M)  # a CRLF copy is read too
 _DMESG_LOW_LIMIT = re.compile(r"low RAM limit:\s*(-?[0-9]+)\s*MB")
 MIN_LOW_LIMIT = 256 * MIB  # the smallest DMA zone an arm64 kernel sets up (30-bit SoCs) is 1 GiB
 

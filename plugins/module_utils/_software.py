@@ -479,6 +479,8 @@ def kernel_facts(tree, live_release=None):
         tree.implausible.append(("proc/cmdline", "it is %d bytes long; no kernel takes a command line over %d KiB"
                                  % (len(cmdline_text), MAX_CMDLINE >> 10)))
         cmdline_text = None
+    if cmdline_text is not None and cmdline_text.endswith("\r\n") and "\r" not in cmdline_text[:-2]:
+        cmdline_text = cmdline_text[:-2] + "\n"  # a CRLF copy of the one line
     if cmdline_text is not None and re.search(r"[\x00-\x08\x0a-\x1f\x7f]", cmdline_text.rstrip("\n")):
         tree.implausible.append(("proc/cmdline", "it holds a control character or more than one line; the kernel "
                                  "writes its command line as one line of text"))

@@ -23,7 +23,7 @@ CASES = [
     ("low-bare-string", "assess", {"kdump_crashkernel_low": "16"}, ("finding", "crashkernel-policy-invalid", ["16M"])),
     ("policy-bare-number", "assess", {"kdump_crashkernel": "512"},
      ("finding", "crashkernel-policy-invalid", ["crashkernel=512M"])),
-    ("policy-int", "assess", {"kdump_crashkernel": 512}, ("finding", "crashkernel-policy-invalid", ["bare number"])),
+    ("policy-int", "assess", {"kdump_crashkernel": 512}, ("finding", "crashkernel-policy-invalid", ["did you mean '512M'?"])),
     ("policy-huge", "assess", {"kdump_crashkernel": "4T"}, ("finding", "crashkernel-policy-invalid", ["4 TiB"])),
     ("table-bare-min", "assess", {"kdump_crashkernel": [{"min": 2, "size": "256M"}]},
      ("finding", "crashkernel-policy-invalid", ["'2G'"])),

@@ -321,6 +321,13 @@ CASES = [
      ("platform", "arch", None)),
     ("cpu-online-trailing-comma", DEBIAN13, setting("sys/devices/system/cpu/online", "0-1,\n"), "input-implausible",
      None),
+    ("meminfo-crlf-copy", DEBIAN13, editing("proc/meminfo", lambda t: t.replace("\n", "\r\n")), None,
+     ("memory", "meminfo_total_bytes", 3049414656)),
+    ("cmdline-crlf-copy", DEBIAN13, editing("proc/cmdline", lambda t: t.replace("\n", "\r\n")), None,
+     ("kernel", "cmdline", "BOOT_IMAGE=/boot/vmlinuz-6.12.118+deb13-amd64 root=UUID=009282be-792e-404b-9dab-b7393e10dbf5 "
+                           "ro console=ttyS0,115200")),
+    ("cmdline-carriage-return-inside", DEBIAN13, editing("proc/cmdline", lambda t: t.replace(" ro ", " ro\r")),
+     "input-implausible", ("kernel", "cmdline", None)),
     ("iomem-crlf-copy", DEBIAN13, editing("proc/iomem", lambda t: t.replace("\n", "\r\n")), None,
      ("memory", "total_bytes", 3215040512)),
     # os-release against the kernel build and the package database of the same tree
