@@ -218,7 +218,7 @@ def test_table_with_low_override_uses_high_low():
     ("", "kdump_crashkernel is empty"),
     ("root=/dev/sda1 quiet", "holds no crashkernel value"),
     ("quiet splash", "'quiet splash' is neither a preset"),
-    (512, "not usable"),
+    (512, "did you mean '512M'?"),
     ({"2G-64G": "256M"}, "a table is a list of {min, max, size} entries, not a mapping"),
     ([], "non-empty list"),
     ([{"min": "2G"}], "entry 1: needs 'min' and 'size'"),
