@@ -1390,11 +1390,13 @@ def _version_tuple(text):
 
 def _implausible_sources(facts_findings):
     # type: (Any) -> str
-    """The messages of the facts' input-implausible findings, joined ('' when there are none)."""
+    """The messages of the facts' input-implausible errors, joined ('' when there are none); the warnings
+    (a CPU list, a dmesg low limit) null a value that has a safe fallback."""
     if not isinstance(facts_findings, list):
         return ""
     return "; ".join(str(item.get("message") or "") for item in facts_findings
-                     if isinstance(item, dict) and item.get("id") == "input-implausible")
+                     if isinstance(item, dict) and item.get("id") == "input-implausible"
+                     and item.get("severity") != "warning")
 
 
 def plan(facts, policy="auto", low=None):

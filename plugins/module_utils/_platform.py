@@ -756,7 +756,13 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
     cpu_count = parse_cpu_list(online)
     if online is not None and cpu_count is None:
         tree.implausible.append(("sys/devices/system/cpu/online", "%r is not a CPU list such as 0-79" % online[:40]))
-    cpu_count = cpu_count or (cpu["processors"] if 0 < cpu["processors"] <= MAX_CPUS else None)
+    if cpu_count is not None and 0 < cpu["processors"] != cpu_count:
+        # /proc/cpuinfo lists the online CPUs: the two files come from different hosts or times
+        tree.implausible.append(("sys/devices/system/cpu/online", "it counts %d CPUs, but /proc/cpuinfo lists %d"
+                                 % (cpu_count, cpu["processors"])))
+        cpu_count = None
+    elif cpu_count is None:
+        cpu_count = cpu["processors"] if 0 < cpu["processors"] <= MAX_CPUS else None
 
     dmidecode = parse_dmidecode(tree.read_text("sos_commands/hardware/dmidecode"))
     smbios = _smbios_processors(tree, dmidecode)

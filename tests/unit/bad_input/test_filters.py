@@ -393,3 +393,10 @@ def test_a_rhel9_arm64_release_whose_build_cannot_be_read_is_planned_for_the_old
                platform=dict(facts["platform"], arch="aarch64", is_altra=False), capabilities={})
     result = F["crashkernel_plan"](arm, "kdump-utils")
     assert result["expected"]["model"] == "arm64-legacy" and all(",high" not in arg for arg in result["args"])
+
+
+def test_an_implausible_cpu_list_warning_still_plans(facts):
+    finding = {"id": "input-implausible", "severity": "warning",
+               "message": "/sys/devices/system/cpu/online cannot be believed: it counts 80 CPUs, but /proc/cpuinfo lists 2"}
+    result = F["crashkernel_plan"](dict(facts, findings=list(facts["findings"]) + [finding]))
+    assert result["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]

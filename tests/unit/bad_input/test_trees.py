@@ -319,6 +319,8 @@ CASES = [
     ("cpuinfo-x86-next-to-an-arm-midr", MTJADE, setting("proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\n"
                                                         "flags\t\t: fpu lm\n"), "input-implausible",
      ("platform", "arch", None)),
+    ("cpu-online-counts-other-cpus-than-cpuinfo", DEBIAN13, setting("sys/devices/system/cpu/online", "0-79\n"),
+     "input-implausible", ("platform", "cpu_count", None)),
     ("cpu-online-trailing-comma", DEBIAN13, setting("sys/devices/system/cpu/online", "0-1,\n"), "input-implausible",
      None),
     ("meminfo-crlf-copy", DEBIAN13, editing("proc/meminfo", lambda t: t.replace("\n", "\r\n")), None,
