@@ -30,7 +30,7 @@ import tempfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, kernel_words
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, kernel_words, quoted
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
     COMMAND_LINE_SIZE, CrashkernelError, check_operator_value, ignored_slots, overlap_warnings, parse_value,
     reservation_gap,
@@ -1068,6 +1068,9 @@ class Backend:
         return error
 
 
+GRUB_CFG_PATHS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
+
+
 class GrubBackend(Backend):
     name = "grub"
 
@@ -1088,6 +1091,9 @@ class GrubBackend(Backend):
         # type: () -> str
         given = self.options.get("grub_config")
         if given:
+            if not str(given).startswith("/") or re.search(r"(^|/)\.\.?(/|$)", str(given)):
+                raise BootloaderError("grub_config: %s is not an absolute plain path (relative to root), such as "
+                                      "/boot/grub/grub.cfg; nothing was changed" % quoted(given))
             return str(given)
         if _find_program(self.files, ("update-grub", "grub-mkconfig")) is None and \
                 _find_program(self.files, ("grub2-mkconfig",)) is not None:
@@ -1221,7 +1227,8 @@ class GrubBackend(Backend):
     def apply(self, plan):
         # type: (Plan) -> None
         try:
-            self.files.snapshot(plan.grub_config)
+            for rel in (plan.grub_config,) + GRUB_CFG_PATHS:  # what the command may rewrite, restored if it fails
+                self.files.snapshot(rel)
             self._write_all(plan)
         except (OSError, IOError) as error:
             raise self._restored(BootloaderError("writing the grub defaults failed: %s" % error))

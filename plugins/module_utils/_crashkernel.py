@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, kernel_words
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief as _brief
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import quoted
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import quoted, release_arch
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -1394,7 +1394,7 @@ def _implausible_sources(facts_findings):
     (a CPU list, a dmesg low limit) null a value that has a safe fallback."""
     if not isinstance(facts_findings, list):
         return ""
-    return "; ".join(str(item.get("message") or "") for item in facts_findings
+    return "; ".join(str(item.get("message") or "an input the facts do not believe") for item in facts_findings
                      if isinstance(item, dict) and item.get("id") == "input-implausible"
                      and item.get("severity") != "warning")
 
@@ -1425,6 +1425,11 @@ def plan(facts, policy="auto", low=None):
     except CrashkernelError:
         return _refused(spec["name"], "arch-unsupported", "platform.arch is %r; the crashkernel rules are modelled "
                                                           "for aarch64 and x86_64 only." % (arch_raw,), findings)
+    named = release_arch(_get(facts, "kernel", "release") if isinstance(_get(facts, "kernel", "release"), str) else "")
+    if named is not None and named != arch:
+        return _refused(spec["name"], "facts-incomplete", "platform.arch is %s but kernel.release %s names %s: the "
+                        "facts contradict each other." % (arch, quoted(_get(facts, "kernel", "release")), named),
+                        findings)
     ram = _get(facts, "memory", "total_bytes")
     low_ram = _get(facts, "memory", "low_bytes")
     if isinstance(ram, bool) or not isinstance(ram, int) or ram < MIN_RAM or ram > MAX_RAM:

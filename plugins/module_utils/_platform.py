@@ -16,7 +16,7 @@ import struct
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal, release_arch
 
 # MIDR implementer codes (Arm ARM, MIDR_EL1.Implementer) -> vendor name used in the facts
 IMPLEMENTERS = {
@@ -495,20 +495,6 @@ def page_size_from(config, release, arch):
     if arch in ("aarch64", "arm64") and release and re.search(r"\.el[78]", release.lower()):
         return 65536, None
     return None, None
-
-
-RELEASE_ARCH_SUFFIXES = ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
-                         (".x86_64", "x86_64"), ("-amd64", "x86_64"))
-
-
-def release_arch(release):
-    # type: (Optional[str]) -> Optional[str]
-    """The architecture a kernel release names by its suffix (5.14.0-427.el9.aarch64, 6.1.0-27-amd64)."""
-    lowered = (release or "").lower()
-    for suffix, arch in RELEASE_ARCH_SUFFIXES:
-        if lowered.endswith(suffix) or (suffix + "+") in lowered:
-            return arch
-    return None
 
 
 def arch_evidence(release, cpu):

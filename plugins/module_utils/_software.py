@@ -50,6 +50,7 @@ DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
 _RELEASE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
 _CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
+UTS_RELEASE_MAX = 64  # __NEW_UTS_LEN: the kernel cannot report a longer release
 
 
 def kernel_version(release):
@@ -469,7 +470,12 @@ def kallsyms_text(tree, arch):
 def kernel_facts(tree, live_release=None):
     # type: (Any, Optional[str]) -> Dict[str, Any]
     """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""
-    release = tree.read_line("proc/sys/kernel/osrelease") or release_from_uname(tree.read_text("uname"))
+    release = tree.read_value("proc/sys/kernel/osrelease") if tree.exists("proc/sys/kernel/osrelease") else None
+    if release is not None and len(release) > UTS_RELEASE_MAX:
+        tree.implausible.append(("proc/sys/kernel/osrelease", "it is %d characters long; a kernel release has at most "
+                                 "%d (uname)" % (len(release), UTS_RELEASE_MAX)))
+        release = None
+    release = release or release_from_uname(tree.read_text("uname"))
     if release is None:
         release = live_release
         if release is None:

@@ -724,6 +724,10 @@ def _stream_end_problems(handle, compression, size):
     if not inflater.ended:
         return ["the %s stream stops after %d bytes of data, before its end: the file is truncated"
                 % (compression, produced)], produced
+    trailing = size - inflater.consumed + len(inflater.decoder.unused_data)
+    if trailing:
+        return ["%d bytes follow the end of the %s stream (junk, or a second stream %s -d would join on): the dump "
+                "inside is not the file as written" % (trailing, compression, compression)], produced
     return [], produced
 
 

@@ -51,3 +51,17 @@ def quoted(value, limit=120):
         return brief(repr(value), limit)
     except ValueError:  # Python 3.11+ refuses to print ints of more than 4300 digits
         return "an integer of %d bits" % value.bit_length() if isinstance(value, int) else "an unprintable value"
+
+
+RELEASE_ARCH_SUFFIXES = ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm64", "aarch64"),
+                         (".x86_64", "x86_64"), ("-amd64", "x86_64"))
+
+
+def release_arch(release):
+    # type: (Optional[str]) -> Optional[str]
+    """The architecture a kernel release names by its suffix (5.14.0-427.el9.aarch64, 6.1.0-27-amd64)."""
+    lowered = (release or "").lower()
+    for suffix, arch in RELEASE_ARCH_SUFFIXES:
+        if lowered.endswith(suffix) or (suffix + "+") in lowered:
+            return arch
+    return None

@@ -133,6 +133,10 @@ DAMAGED = [
      ["inside the bzip2 data", "runs past the end"]),
     ("gzip-of-a-flattened-stream-of-a-header-only", gzip.compress(bytes(build.flatten(bytes(kdump()[:464])))),
      ["inside the gzip data", "rebuild 464 bytes", "truncated"]),
+    # bytes after the end of the compressed stream: junk, or a second stream that `xz -d` would append
+    ("xz-with-trailing-garbage", lzma.compress(bytes(kdump())) + b"garbage", ["7 bytes follow the end of the xz stream"]),
+    ("gzip-with-trailing-garbage", gzip.compress(bytes(kdump())) + b"\0" * 100, ["100 bytes follow the end of the gzip"]),
+    ("bzip2-of-two-streams", bz2.compress(bytes(kdump())) + bz2.compress(b"more"), ["follow the end of the bzip2 stream"]),
     # deflate expands at most 1032:1, so a cut gzip of a dump of zeros is read to where it stops
     ("gzip-of-a-zero-heavy-kdump-cut-near-the-end", gzip.compress(bytes(kdump()) + bytes(16 << 20))[:-30],
      ["gzip stream stops", "truncated"]),

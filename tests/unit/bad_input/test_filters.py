@@ -400,3 +400,17 @@ def test_an_implausible_cpu_list_warning_still_plans(facts):
                "message": "/sys/devices/system/cpu/online cannot be believed: it counts 80 CPUs, but /proc/cpuinfo lists 2"}
     result = F["crashkernel_plan"](dict(facts, findings=list(facts["findings"]) + [finding]))
     assert result["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]
+
+
+@pytest.mark.parametrize("finding", [{"id": "input-implausible"}, {"id": "input-implausible", "message": ""}])
+def test_an_implausible_finding_without_a_message_still_stops_the_plan(facts, finding):
+    result = F["crashkernel_plan"](dict(facts, findings=[finding]))
+    assert result["args"] == [] and result["expected"]["cause"] == "facts-incomplete"
+
+
+@pytest.mark.parametrize("arch, release", [("x86_64", "6.1.94-99.176.amzn2023.aarch64"),
+                                           ("aarch64", "5.14.0-427.el9.x86_64")])
+def test_an_arch_the_release_contradicts_gives_no_plan(facts, arch, release):
+    result = F["crashkernel_plan"](dict(facts, platform=dict(facts["platform"], arch=arch, is_altra=False),
+                                        kernel=dict(facts["kernel"], release=release)), "kdump-utils")
+    assert result["args"] == [] and "names" in result["findings"][-1]["message"]

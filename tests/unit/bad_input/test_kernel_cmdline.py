@@ -328,3 +328,23 @@ def test_a_regenerated_grub_cfg_without_a_linux_entry_fails_and_restores(tmp_pat
     assert result.get("failed") and "has no Linux entry" in result["msg"], result
     assert "the previous files were restored" in result["msg"]
     assert bt.snapshot(root) == before
+
+
+def test_a_grub_config_that_is_not_an_absolute_plain_path_is_refused(tmp_path, capsys):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    before = bt.snapshot(root)
+    for value in ("relative.cfg", "/boot/grub/../grub/grub.cfg"):
+        result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root), grub_config=value,
+                                         grub_mkconfig_command=bt.mkconfig_command(root)), False)
+        assert result.get("failed") and "grub_config" in result["msg"] and "absolute plain path" in result["msg"]
+    assert bt.snapshot(root) == before and bt.calls(root) == []
+
+
+def test_grub_cfg_is_restored_when_the_configured_file_is_not_the_one_regenerated(tmp_path, capsys):
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(args=["crashkernel=768M,high", "crashkernel=16M,low"], root=str(root),
+                                     grub_config="/boot/grub/custom.cfg",
+                                     grub_mkconfig_command=bt.mkconfig_command(root)), False)
+    assert result.get("failed") and "the previous files were restored" in result["msg"], result
+    assert bt.snapshot(root) == before
