@@ -197,6 +197,47 @@ def parse_dpkg_status(text, names):
     return found
 
 
+def config_conflicts(text):
+    # type: (str) -> List[str]
+    """The kdump-relevant symbols a kernel config sets twice to different values: 'CONFIG_ZONE_DMA to y and n'."""
+    wanted = set(CONFIG_SYMBOLS)
+    values = {}  # type: Dict[str, List[str]]
+    for line in text.splitlines():
+        key, value = None, None
+        if line.startswith("CONFIG_") and "=" in line:
+            key, value = line.split("=", 1)[0], line.split("=", 1)[1].strip().strip('"')
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            key, value = line[2:-len(" is not set")], "n"
+        if key in wanted and value not in values.setdefault(key, []):
+            values[key].append(str(value))
+    return ["%s to %s" % (key, " and ".join(repr(v[:20]) for v in found[:3]))
+            for key, found in sorted(values.items()) if len(found) > 1]
+
+
+def installed_rpm_versions(text, name):
+    # type: (str, str) -> List[str]
+    """Every version of one package an installed-rpms listing names, in listing order."""
+    versions = []
+    prefix = name + "-"
+    for line in text.splitlines():
+        fields = line.split()
+        nevra = fields[0] if fields else ""
+        if nevra.startswith(prefix) and nevra[len(prefix):len(prefix) + 1].isdigit() and "-" in nevra[len(prefix):]:
+            versions.append(nevra[len(prefix):].split("-", 1)[0].split(":", 1)[-1])
+    return versions
+
+
+def rpm_disagreements(text, names):
+    # type: (str, Tuple[str, ...]) -> List[str]
+    """Why installed-rpms cannot say a package's version: 'kexec-tools is installed twice, as 2.0.20 and 2.0.26'."""
+    why = []
+    for name in names:
+        versions = sorted(set(installed_rpm_versions(text, name)))
+        if len(versions) > 1:
+            why.append("%s is installed twice, as %s" % (name, " and ".join(repr(v[:40]) for v in versions[:3])))
+    return why
+
+
 def dpkg_disagreements(text, names):
     # type: (str, Tuple[str, ...]) -> List[str]
     """Why the dpkg status cannot say a package's version: 'kexec-tools installed as 1:2.0.31-1 and 1:2.0.25-1'."""
@@ -210,20 +251,12 @@ def dpkg_disagreements(text, names):
 
 def parse_installed_rpms(text, names):
     # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
-    """{package: version} from a sosreport installed-rpms file (name-version-release.arch per line)."""
-    found = {name: None for name in names}  # type: Dict[str, Optional[str]]
-    for line in (text or "").splitlines():
-        fields = line.split()
-        if not fields:
-            continue
-        nevra = fields[0]
-        for name in names:
-            prefix = name + "-"
-            if nevra.startswith(prefix) and nevra[len(prefix):len(prefix) + 1].isdigit() and found[name] is None:
-                rest = nevra[len(prefix):]
-                if "-" in rest:
-                    version = rest.split("-", 1)[0]
-                    found[name] = version.split(":", 1)[-1]
+    """{package: version} from a sosreport installed-rpms file (name-version-release.arch per line); "" when
+    it names two versions of one package."""
+    found = {}  # type: Dict[str, Optional[str]]
+    for name in names:
+        versions = installed_rpm_versions(text or "", name)
+        found[name] = (versions[0] if len(set(versions)) == 1 else "") if versions else None
     return found
 
 
@@ -374,6 +407,8 @@ def software_facts(tree, runner=None, release=None):
         listing = tree.read_text("installed-rpms")
         if listing is not None:
             versions = parse_installed_rpms(listing, RPM_PACKAGES)
+            tree.implausible.extend(("installed-rpms", "%s (a listing merged from two hosts?): its version is unknown"
+                                     % why) for why in rpm_disagreements(listing, RPM_PACKAGES))
             package_source = "installed-rpms"
         elif tree.live:
             if runner is not None and tree.exists("usr/bin/rpm"):
@@ -499,11 +534,17 @@ def kernel_facts(tree, live_release=None):
         candidates = ["boot/config-%s" % release, "usr/lib/modules/%s/config" % release, "lib/modules/%s/config" % release]
     candidates.append("proc/config.gz")
     for candidate in candidates:
-        config = parse_kernel_config(tree.read_text(candidate))
+        text = tree.read_text(candidate)
+        config = parse_kernel_config(text)
         if config is not None:
             config_source = "/" + candidate
+            conflicts = config_conflicts(text or "")
+            if conflicts:
+                tree.implausible.append((candidate, "it sets %s: a kernel is built from one value of each (two "
+                                         "configs joined?)" % "; ".join(conflicts[:3])))
+                config, config_source = None, None
             break
-    if config is None:
+    if config is None and config_source is None and not any(rel == candidate for rel, _why in tree.implausible):
         tree.missing.append(candidates[0])
     sysrq = tree.read_line("proc/sys/kernel/sysrq")
     return {

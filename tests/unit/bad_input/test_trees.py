@@ -281,7 +281,8 @@ CASES = [
     ("release-64k-with-a-64k-config", MTJADE, both(
         setting("proc/sys/kernel/osrelease", "6.1.0-27-arm64-64k\n"),
         copied(MTJADE, MTJADE_CONFIG, "boot/config-6.1.0-27-arm64-64k", lambda t: t.replace(
-            "CONFIG_ARM64_4K_PAGES=y", "CONFIG_ARM64_64K_PAGES=y"))), None, ("platform", "page_size", 65536)),
+            "CONFIG_ARM64_4K_PAGES=y", "CONFIG_ARM64_64K_PAGES=y").replace("# CONFIG_ARM64_64K_PAGES is not set\n", ""))),
+     None, ("platform", "page_size", 65536)),
     ("soc-id-ampereone-on-neoverse-n1", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
      "input-implausible", ("platform", "is_altra", None)),
     ("soc-id-mediatek-on-ampere-smbios", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0426:8192\n"),
@@ -328,6 +329,13 @@ CASES = [
      "input-implausible", None),
     ("osrelease-longer-than-uname-allows", DEBIAN13, setting("proc/sys/kernel/osrelease", "6.12.0-" + "x" * 5000 + "\n"),
      "input-implausible", None),
+    # one symbol set to two values: a config joined from two kernels (the later line would have won)
+    ("config-zone-dma-set-and-unset", MTJADE,
+     editing(MTJADE_CONFIG, lambda t: t + "# CONFIG_ZONE_DMA is not set\n# CONFIG_ZONE_DMA32 is not set\n"),
+     "input-implausible", ("kernel", "config", None)),
+    ("installed-rpms-kexec-tools-twice", "aws-graviton2",
+     editing("installed-rpms", lambda t: t + "kexec-tools-2.0.20-1.el8.aarch64     Thu 10 Oct 2024\n"),
+     "input-implausible", ("software", "kexec_tools_version", "")),
     ("meminfo-crlf-copy", DEBIAN13, editing("proc/meminfo", lambda t: t.replace("\n", "\r\n")), None,
      ("memory", "meminfo_total_bytes", 3049414656)),
     ("cmdline-crlf-copy", DEBIAN13, editing("proc/cmdline", lambda t: t.replace("\n", "\r\n")), None,
