@@ -642,6 +642,43 @@ def soc_core_contradiction(smbios_first, dmi, cpu):
     return None
 
 
+def _manufacturer_vendor(manufacturer):
+    # type: (Optional[str]) -> Optional[str]
+    name = _normalize(manufacturer)
+    for word, vendor in (("ampere", "ampere"), ("amazon", "amazon"), ("intel", "intel"), ("amd", "amd"),
+                         ("advanced micro devices", "amd")):
+        if re.search(r"\b%s\b" % word, name):
+            return vendor
+    return None
+
+
+def _soc_vendor(soc):
+    # type: (Optional[str]) -> Optional[str]
+    return SMBIOS_SOC_VENDORS.get(soc or "") or ("amazon" if (soc or "").startswith("graviton") else None)
+
+
+def smbios_contradiction(populated):
+    # type: (List[Dict[str, Any]]) -> Optional[Tuple[str, str]]
+    """(file, why) when an SMBIOS processor record contradicts itself (manufacturer, version and part name
+    different SoCs) or the populated sockets name different SoCs, else None."""
+    socs = []
+    for index, record in enumerate(populated):
+        named = [(what, soc) for what, soc in (("version", _smbios_soc(record.get("version"), None)),
+                                               ("part", _smbios_soc(None, record.get("part")))) if soc]
+        if len(set(soc.replace("altra_max", "altra") for _what, soc in named)) > 1:
+            return "sys/firmware/dmi", "processor %d's version %r and part %r name different SoCs" % (
+                index, (record.get("version") or "")[:60], (record.get("part") or "")[:30])
+        made_by = _manufacturer_vendor(record.get("manufacturer"))
+        soc_vendor = _soc_vendor(named[0][1]) if named else None
+        if made_by and soc_vendor and made_by != soc_vendor:
+            return "sys/firmware/dmi", "processor %d's manufacturer %r did not make the %s its version %r names" % (
+                index, (record.get("manufacturer") or "")[:40], named[0][1], (record.get("version") or "")[:60])
+        socs.append(named[0][1] if named else None)
+    if len(set(soc for soc in socs if soc)) > 1:
+        return "sys/firmware/dmi", "the sockets hold different SoCs (%s)" % ", ".join(str(soc) for soc in socs[:4])
+    return None
+
+
 def vendor_contradiction(claims):
     # type: (List[Tuple[str, str, str]]) -> Optional[Tuple[str, str]]
     """(file, why) when the sources name different SoC vendors, else None."""
@@ -780,7 +817,8 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
         soc_id, sysfs_ids[0][0] if sysfs_ids and soc_id_source == "soc0" else "sys/firmware/dmi", cpu,
         populated[0] if populated else {}, dmi))
     if vendors_why is None and not soc_id_why and is_arm:
-        vendors_why = soc_core_contradiction(populated[0] if populated else {}, dmi, cpu)
+        vendors_why = smbios_contradiction(populated) or \
+            soc_core_contradiction(populated[0] if populated else {}, dmi, cpu)
     if vendors_why:
         tree.implausible.append(vendors_why)
         soc_id_why = vendors_why[1]

@@ -19,6 +19,7 @@ MTJADE = "ampere-altra-mtjade"     # Altra Q80-30 (SOC_ID jep106:0a16:0001, MIDR
 AMPEREONE = "ampereone"
 MTJADE_CONFIG = "boot/config-6.1.0-27-arm64"
 MIDR = "sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
+SMBIOS_CPU = "sys/firmware/dmi/entries/4-0/raw"
 
 
 def write(root, rel, data):
@@ -86,7 +87,20 @@ def dpkg_kexec(version):
 
 
 def copied(tree, rel, to=None, edit=lambda text: text):
+    if rel.endswith("/raw"):  # binary
+        with open(os.path.join(HOSTS, tree, rel), "rb") as handle:
+            return setting(to or rel, handle.read())
     return setting(to or rel, edit(read(os.path.join(HOSTS, tree), rel)))
+
+
+def smbios_strings(rel, mapping):
+    """Replace strings of an SMBIOS structure (its string set after the formatted area)."""
+    def mutate(root):
+        with open(os.path.join(root, rel), "rb") as handle:
+            blob = handle.read()
+        strings = blob[blob[1]:].rstrip(b"\0").split(b"\0")
+        write(root, rel, blob[:blob[1]] + b"\0".join(mapping.get(text, text) for text in strings) + b"\0\0")
+    return mutate
 
 
 def both(*mutations):
@@ -374,6 +388,16 @@ CASES = [
      "input-implausible", ("platform", "soc", None)),
     ("dmi-amazon-ec2-on-an-altra", MTJADE, setting("sys/class/dmi/id/sys_vendor", "Amazon EC2\n"),
      "input-implausible", ("platform", "is_altra", None)),
+    # an SMBIOS processor record whose manufacturer, version and part name different makers or SoCs
+    ("smbios-graviton2-version-on-an-altra-max-part", ALTRA_MAX, smbios_strings(SMBIOS_CPU, {
+        b"Ampere(R) Altra(R) Max Processor": b"AWS Graviton2 Processor"}), "input-implausible", ("platform", "is_altra", None)),
+    ("smbios-intel-manufacturer-of-an-altra-max", ALTRA_MAX, smbios_strings(SMBIOS_CPU, {b"Ampere(R)": b"Intel(R) Corporation"}),
+     "input-implausible", ("platform", "soc", None)),
+    ("smbios-second-socket-names-another-soc", ALTRA_MAX, both(
+        copied(ALTRA_MAX, SMBIOS_CPU, "sys/firmware/dmi/entries/4-1/raw"),
+        smbios_strings("sys/firmware/dmi/entries/4-1/raw", {b"Ampere(R) Altra(R) Max Processor": b"AWS Graviton2 Processor",
+                                                            b"Ampere(R)": b"Amazon", b"M128-30": b"G2"})),
+     "input-implausible", ("platform", "soc", None)),
     # a SoC named by SMBIOS or DMI whose cores are not the ones the MIDR shows
     ("smbios-altra-max-on-ampereone-cores", ALTRA_MAX, both(copied(AMPEREONE, "proc/cpuinfo"), copied(AMPEREONE, MIDR)),
      "input-implausible", ("platform", "is_altra", None)),
