@@ -1492,9 +1492,10 @@ def run(params, runner, check_mode=False):
     if links:
         raise BootloaderError("; ".join(links) + "; nothing was changed")
     plan.warnings.extend(crashkernel_warnings(spec.tokens))
-    if len(plan.next_after) >= COMMAND_LINE_SIZE:
+    longest = max([len(plan.next_after)] + [len(_view_value(view)) for view in plan.views_after])
+    if longest >= COMMAND_LINE_SIZE:  # also /etc/kernel/cmdline, which the next kernel-install copies
         cut = "the next boot's command line would be %d bytes; the kernel keeps the first %d and cuts the rest" \
-            % (len(plan.next_after), COMMAND_LINE_SIZE - 1)
+            % (longest, COMMAND_LINE_SIZE - 1)
         if plan.changed:
             raise BootloaderError("%s, so arguments at its end would be lost; nothing was changed. Fix: remove "
                                   "arguments the host does not need (remove_args)" % cut)

@@ -348,3 +348,13 @@ def test_grub_cfg_is_restored_when_the_configured_file_is_not_the_one_regenerate
                                      grub_mkconfig_command=bt.mkconfig_command(root)), False)
     assert result.get("failed") and "the previous files were restored" in result["msg"], result
     assert bt.snapshot(root) == before
+
+
+def test_an_etc_kernel_cmdline_the_kernel_would_cut_is_refused(tmp_path, capsys):
+    root = bt.sdboot_tree(tmp_path)
+    bt.write(root, "/etc/kernel/cmdline", "root=UUID=7d1f ro " + "a" * 2000 + "\n")
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(args=["crashkernel=768M,high", "crashkernel=16M,low"], root=str(root),
+                                     backend="kernel_install"), False)
+    assert result.get("failed") and "keeps the first 2047" in result["msg"], result
+    assert bt.snapshot(root) == before
