@@ -674,6 +674,11 @@ def _segment_problems(handle, size, header):
         if rebuilt < needed:
             return ["the segments rebuild %d bytes, less than the kdump header and bitmaps need (%d): truncated"
                     % (rebuilt, needed)], None
+        pages = header.get("max_mapnr_64") or header.get("max_mapnr") or 0
+        largest = needed + pages * (24 + header["block_size"])  # every page stored whole, plus its descriptor
+        if rebuilt > largest:
+            return ["the segments rebuild %d bytes, more than a dump of %d pages can hold (%d): a segment offset "
+                    "is corrupt" % (rebuilt, pages, largest)], None
     return [], (starts, sizes, positions) if count <= FLAT_VIEW_LIMIT else None
 
 

@@ -81,6 +81,8 @@ DAMAGED = [
     ("flattened-header-segment-only", build.flatten(bytes(kdump()[:464])), ["rebuild 464 bytes", "truncated"]),
     ("flattened-segment-claims-2-62-bytes", poke(bytearray(build.flatten(bytes(kdump()))), 4096 + 16 + 464 + 8, ">q",
                                                  1 << 62), ["segment 2", "runs past the end"]),
+    ("flattened-segment-at-offset-2-62", poke(bytearray(build.flatten(bytes(kdump()))), 4096 + 16 + 464, ">q", 1 << 62),
+     ["more than a dump of", "segment offset is corrupt"]),
     ("flattened-negative-offset", poke(bytearray(build.flatten(bytes(kdump()))), 4096 + 16 + 464, ">q", -5),
      ["segment 2", "offset -5"]),
     # one part of a split dump: its pfn range's descriptors are checked like a whole dump's
