@@ -227,23 +227,13 @@ def installed_rpm_versions(text, name):
     return versions
 
 
-def rpm_disagreements(text, names):
-    # type: (str, Tuple[str, ...]) -> List[str]
-    """Why installed-rpms cannot say a package's version: 'kexec-tools is installed twice, as 2.0.20 and 2.0.26'."""
+def installed_twice(versions_of, text, names):
+    # type: (Callable[[str, str], List[str]], str, Tuple[str, ...]) -> List[str]
+    """Why a package database cannot say a package's version: 'kexec-tools is installed twice, as ... and ...';
+    versions_of(text, name) lists every version it names (dpkg_installed_versions, installed_rpm_versions)."""
     why = []
     for name in names:
-        versions = sorted(set(installed_rpm_versions(text, name)))
-        if len(versions) > 1:
-            why.append("%s is installed twice, as %s" % (name, " and ".join(repr(v[:40]) for v in versions[:3])))
-    return why
-
-
-def dpkg_disagreements(text, names):
-    # type: (str, Tuple[str, ...]) -> List[str]
-    """Why the dpkg status cannot say a package's version: 'kexec-tools installed as 1:2.0.31-1 and 1:2.0.25-1'."""
-    why = []
-    for name in names:
-        versions = sorted(set(dpkg_installed_versions(text, name)))
+        versions = sorted(set(versions_of(text, name)))
         if len(versions) > 1:
             why.append("%s is installed twice, as %s" % (name, " and ".join(repr(v[:40]) for v in versions[:3])))
     return why
@@ -401,14 +391,14 @@ def software_facts(tree, runner=None, release=None):
             else:
                 versions = parse_dpkg_status(status, DEB_PACKAGES)
                 tree.implausible.extend(("var/lib/dpkg/status", "%s (a status file merged from two hosts?): its "
-                                         "version is unknown" % why) for why in dpkg_disagreements(status, DEB_PACKAGES))
+                                         "version is unknown" % why) for why in installed_twice(dpkg_installed_versions, status, DEB_PACKAGES))
                 package_source = "dpkg"
     elif family in ("redhat", "suse"):
         listing = tree.read_text("installed-rpms")
         if listing is not None:
             versions = parse_installed_rpms(listing, RPM_PACKAGES)
             tree.implausible.extend(("installed-rpms", "%s (a listing merged from two hosts?): its version is unknown"
-                                     % why) for why in rpm_disagreements(listing, RPM_PACKAGES))
+                                     % why) for why in installed_twice(installed_rpm_versions, listing, RPM_PACKAGES))
             package_source = "installed-rpms"
         elif tree.live:
             if runner is not None and tree.exists("usr/bin/rpm"):
