@@ -65,21 +65,24 @@ def marker_dir_problem(value):
     if not value.startswith("/"):
         return "crash_test_marker_dir %s is relative; give an absolute directory such as /var/tmp" % brief(repr(value))
     normal = "/" + posixpath.normpath(value).lstrip("/")
-    if normal != value.rstrip("/") and value != "/":
-        return "crash_test_marker_dir %s is not a plain path (it reads as %s); write %s" % (
-            brief(repr(value)), brief(normal), brief(normal))
     volatile = [top for top in VOLATILE_DIRS if normal == top or normal.startswith(top + "/")]
     if volatile:
         return "crash_test_marker_dir %s is under %s, which does not survive the reboot after the crash (tmpfs or a " \
                "kernel view), so the marker that tells new dumps from old would be lost; use /var/tmp" % (
                    brief(repr(value)), volatile[0])
+    if normal != value.rstrip("/") and value != "/":
+        return "crash_test_marker_dir %s is not a plain path (it reads as %s); write %s" % (
+            brief(repr(value)), brief(normal), brief(normal))
     return None
 
 
-def crash_test_input_problems(marker_dir, formats):
-    # type: (Any, Any) -> List[str]
+def crash_test_input_problems(marker_dir, formats, dump_path="/var/crash"):
+    # type: (Any, Any, Any) -> List[str]
     """What is wrong with the crash test's own inputs, before anything on the host is read or changed."""
     problems = []
+    if not isinstance(dump_path, str) or not dump_path.startswith("/") or re.search(r"[\x00-\x1f\x7f]", dump_path):
+        problems.append("crash_test_path is %s; give the absolute directory kdump saves dumps to, such as /var/crash"
+                        % brief(repr(dump_path)))
     why = marker_dir_problem(marker_dir)
     if why:
         problems.append(why)
