@@ -464,9 +464,13 @@ def inspect_elf(handle, size, read_memory=True):
             result["problems"].append("program header table is cut short: truncated")
             return result
         if is64:
-            p_type, _flags, p_offset, p_vaddr, p_paddr, p_filesz = struct.unpack_from(order + "IIQQQQ", raw)
+            p_type, _flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz = struct.unpack_from(order + "IIQQQQQ", raw)
         else:
-            p_type, p_offset, p_vaddr, p_paddr, p_filesz = struct.unpack_from(order + "IIIII", raw)
+            p_type, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz = struct.unpack_from(order + "IIIIII", raw)
+        if p_type == PT_LOAD and p_filesz > p_memsz:
+            result["problems"].append("program header %d is a PT_LOAD with more file bytes (%d) than memory (%d): "
+                                      "corrupt" % (_index, p_filesz, p_memsz))
+            return result
         loads += p_type == PT_LOAD
         if p_type == PT_LOAD:
             segments.append((p_offset, p_vaddr, p_paddr, p_filesz))

@@ -108,6 +108,7 @@ DAMAGED = [
     ("elf-bad-byte-order", poke(elf(), 5, "B", 3), ["ELF"]),
     ("elf-not-core", poke(elf(), 0x10, "<H", 2), ["not a core dump"]),
     ("elf-note-size-huge", poke(elf(), elf_phoff() + 32, "<Q", 1 << 60), ["truncated"]),
+    ("elf-load-filesz-above-memsz", poke(elf(), elf_phoff() + 56 + 40, "<Q", 1), ["more file bytes", "than memory (1)"]),
     ("elf-load-beyond-file", poke(elf(), elf_phoff() + 56 + 8, "<Q", 1 << 50), ["truncated"]),
     ("gzip-garbage", b"\x1f\x8b\x08\x00" + os.urandom(2000), ["gzip"]),
     ("gzip-of-random", gzip.compress(os.urandom(3000)), ["no dump signature"]),
