@@ -224,19 +224,20 @@ def _check_token(option, index, item):
 
 
 def _check_crashkernel(index, token):
-    # type: (int, str) -> None
-    """A crashkernel= argument to set must be one the kernel reads as the operator meant."""
+    # type: (int, str) -> Optional[Dict[str, object]]
+    """A crashkernel= argument to set must be one the kernel reads as the operator meant: its parsed value,
+    None for another key."""
     where = "args: item %d (%r)" % (index + 1, token)
     if normalize_key(arg_key(token)) != "crashkernel":
         if "crashkernel=" in token:
             raise BootloaderError("%s contains 'crashkernel=', which the kernel reads as a crashkernel= argument "
                                   "wherever it appears in the command line; set crashkernel=SIZE itself" % where)
-        return
+        return None
     if "=" not in token:
         raise BootloaderError("%s has no value; write crashkernel=SIZE, e.g. crashkernel=512M (to remove the "
                               "reservation use state: absent)" % where)
     try:
-        check_operator_value(token.split("=", 1)[1], where)
+        return check_operator_value(token.split("=", 1)[1], where)
     except CrashkernelError as error:
         raise BootloaderError(str(error))
 
@@ -245,16 +246,16 @@ def crashkernel_warnings(tokens):
     # type: (Sequence[str]) -> List[str]
     """What the kernel will read differently than it looks: overlapping ranges of a crashkernel= table."""
     warnings = []
+    parsed = []
     for token in tokens:
         key = arg_key(token)
         if key != "crashkernel" and re.sub(r"[-_.]", "", key.lower()) == "crashkernel":
             warnings.append("%s: the kernel reads only crashkernel= (lower case, no separator), so this argument "
                             "reserves nothing" % token)
         if normalize_key(key) == "crashkernel" and "=" in token:
-            warnings.extend("%s: %s" % (token, sentence)
-                            for sentence in overlap_warnings(parse_value(token.split("=", 1)[1])))
-    warnings.extend(ignored_slots([parse_value(token.split("=", 1)[1]) for token in tokens
-                                   if normalize_key(arg_key(token)) == "crashkernel" and "=" in token]))
+            parsed.append(parse_value(token.split("=", 1)[1]))
+            warnings.extend("%s: %s" % (token, sentence) for sentence in overlap_warnings(parsed[-1]))
+    warnings.extend(ignored_slots(parsed))
     return warnings
 
 
@@ -332,8 +333,7 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
 
     desired = []  # type: List[str]
     if state == "present":
-        for index, token in enumerate(tokens):
-            _check_crashkernel(index, token)
+        parsed = dict((token, _check_crashkernel(index, token)) for index, token in enumerate(tokens))
         by_key = OrderedDict()  # type: Dict[str, List[str]]
         for token in tokens:
             if token in desired:
@@ -353,7 +353,7 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
             by_key.setdefault(norm, []).append(token)
             desired.append(token)
             add_key(arg_key(token))
-        crash = [parse_value(token.split("=", 1)[1]) for token in by_key.get("crashkernel", [])]
+        crash = [parsed[token] for token in by_key.get("crashkernel", [])]
         gap = reservation_gap(crash) if crash else None
         if gap:
             raise BootloaderError("args: %s; nothing was changed" % gap)
@@ -1154,9 +1154,8 @@ class GrubBackend(Backend):
         if not self.files.tree.live and os.path.commonpath([real, top]) != top:
             return "%s leads to %s, outside root %s, where regenerating it would write; give the grub.cfg inside " \
                    "the root" % (where, real, self.files.root)
-        if os.path.islink(where) and not os.path.exists(self.files.path(grub_config)):
-            return "%s is a symbolic link to %r, which does not exist; regenerating it would create that file. " \
-                   "Remove the link" % (where, os.readlink(where))
+        if not os.path.exists(self.files.path(grub_config)):
+            return self.files.link_problem(grub_config)  # a dangling link; None when nothing is there
         return None
 
     def plan(self, spec):

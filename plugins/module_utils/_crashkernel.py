@@ -1425,11 +1425,11 @@ def plan(facts, policy="auto", low=None):
     except CrashkernelError:
         return _refused(spec["name"], "arch-unsupported", "platform.arch is %r; the crashkernel rules are modelled "
                                                           "for aarch64 and x86_64 only." % (arch_raw,), findings)
-    named = release_arch(_get(facts, "kernel", "release") if isinstance(_get(facts, "kernel", "release"), str) else "")
+    release = _get(facts, "kernel", "release")
+    named = release_arch(release if isinstance(release, str) else "")
     if named is not None and named != arch:
         return _refused(spec["name"], "facts-incomplete", "platform.arch is %s but kernel.release %s names %s: the "
-                        "facts contradict each other." % (arch, quoted(_get(facts, "kernel", "release")), named),
-                        findings)
+                        "facts contradict each other." % (arch, quoted(release), named), findings)
     ram = _get(facts, "memory", "total_bytes")
     low_ram = _get(facts, "memory", "low_bytes")
     if isinstance(ram, bool) or not isinstance(ram, int) or ram < MIN_RAM or ram > MAX_RAM:
@@ -1451,7 +1451,6 @@ def plan(facts, policy="auto", low=None):
     if arch == "aarch64" and spec["name"] == "auto" and _get(facts, "platform", "is_altra") is None:
         return _refused(spec["name"], "facts-incomplete", "platform.is_altra is unknown (see input-implausible), so "
                         "auto cannot choose between the altra and kdump-utils policies.", findings)
-    release = _get(facts, "kernel", "release")
     try:
         model = kernel_model(arch, release if isinstance(release, str) and release else "invalid",
                              _get(facts, "capabilities", "high_low_reservation", "supported"))
