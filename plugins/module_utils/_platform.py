@@ -563,6 +563,19 @@ def _soc_ids_from_sysfs(tree):
 
 SOC_ID_RE = re.compile(r"^jep106:[0-9a-f]{4}:[0-9a-f]{4}$")
 MIDR_NEOVERSE_N1 = (0x41, 0xd0c)
+# SoC -> the MIDR its cores have: (implementer, part), part None where the SoC's own cores vary
+SOC_MIDRS = {"altra": MIDR_NEOVERSE_N1, "altra_max": MIDR_NEOVERSE_N1, "ampereone": (0xc0, None), "emag": (0x50, None),
+             "graviton2": MIDR_NEOVERSE_N1, "graviton3": (0x41, 0xd40), "graviton4": (0x41, 0xd4f)}
+
+
+def cores_mismatch(soc, midr):
+    # type: (Optional[str], Tuple[Optional[int], Optional[int]]) -> Optional[str]
+    """'whose cores have MIDR ..., but the MIDR is ...' when the SoC's cores are not the ones seen, else None."""
+    want = SOC_MIDRS.get(soc or "")
+    if not want or midr[0] is None or (want[0] == midr[0] and want[1] in (None, midr[1])):
+        return None
+    return "whose cores have MIDR 0x%02x/%s, but the MIDR is 0x%02x/0x%03x" % (
+        want[0], "0x%03x" % want[1] if want[1] is not None else "any part", midr[0], midr[1] or 0)
 
 
 def soc_id_contradiction(soc_ids, cpu, smbios_first):
@@ -574,18 +587,16 @@ def soc_id_contradiction(soc_ids, cpu, smbios_first):
     soc_id = soc_ids[0]
     if not SOC_ID_RE.match(soc_id):
         return "%r is not a SOC_ID of the form jep106:BBII:SSSS" % soc_id[:60]
-    midr = (cpu.get("implementer"), cpu.get("part"))
-    if midr[0] is not None:
-        if SOC_IDS.get(soc_id) == "altra" and midr != MIDR_NEOVERSE_N1:
-            return "SOC_ID %s is Ampere Altra, whose cores are Neoverse N1 (MIDR 0x41/0xd0c), but the MIDR is " \
-                   "0x%02x/0x%03x" % (soc_id, midr[0], midr[1] or 0)
-        if SOC_IDS.get(soc_id) == "ampereone" and midr[0] != 0xc0:
-            return "SOC_ID %s is AmpereOne, whose cores are Ampere's own (MIDR implementer 0xc0), but the MIDR " \
-                   "is 0x%02x/0x%03x" % (soc_id, midr[0], midr[1] or 0)
-    return None
+    mismatch = cores_mismatch(SOC_IDS.get(soc_id), (cpu.get("implementer"), cpu.get("part")))
+    return "SOC_ID %s is %s, %s" % (soc_id, SOC_IDS[soc_id], mismatch) if mismatch else None
 
 
 SMBIOS_SOC_VENDORS = {"altra": "ampere", "altra_max": "ampere", "ampereone": "ampere", "emag": "ampere"}
+
+
+def _soc_vendor(soc):
+    # type: (Optional[str]) -> Optional[str]
+    return SMBIOS_SOC_VENDORS.get(soc or "") or ("amazon" if (soc or "").startswith("graviton") else None)
 
 
 def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
@@ -600,8 +611,7 @@ def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
         claims.append(("proc/cpuinfo", "MIDR implementer 0x%02x" % implementer, IMPLEMENTERS[implementer]))
     if smbios_first:
         soc = _smbios_soc(smbios_first.get("version"), smbios_first.get("part"))
-        vendor = _smbios_vendor(smbios_first.get("manufacturer"), smbios_first.get("version")) \
-            or SMBIOS_SOC_VENDORS.get(soc or "") or ("amazon" if (soc or "").startswith("graviton") else None)
+        vendor = _smbios_vendor(smbios_first.get("manufacturer"), smbios_first.get("version")) or _soc_vendor(soc)
         if vendor:
             claims.append(("sys/firmware/dmi", "SMBIOS processor %r" % (smbios_first.get("version")
                                                                         or smbios_first.get("manufacturer")), vendor))
@@ -610,11 +620,6 @@ def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
     if (dmi.get("product_family") or "").strip().lower() in ("altra", "altra max"):
         claims.append(("sys/class/dmi/id/product_family", "DMI product_family %r" % dmi["product_family"], "ampere"))
     return claims
-
-
-# SoC -> the MIDR its cores have: (implementer, part), part None where the SoC's own cores vary
-SOC_MIDRS = {"altra": (0x41, 0xd0c), "altra_max": (0x41, 0xd0c), "ampereone": (0xc0, None), "emag": (0x50, None),
-             "graviton2": (0x41, 0xd0c), "graviton3": (0x41, 0xd40), "graviton4": (0x41, 0xd4f)}
 
 
 def soc_core_contradiction(smbios_first, dmi, cpu):
@@ -634,11 +639,9 @@ def soc_core_contradiction(smbios_first, dmi, cpu):
         claims.append(("sys/class/dmi/id/product_family", "DMI product_family %r" % dmi["product_family"],
                        family.replace(" ", "_")))
     for rel, what, soc in claims:
-        want = SOC_MIDRS.get(soc or "")
-        if want and (want[0] != midr[0] or want[1] not in (None, midr[1])):
-            return rel, "%s names %s, whose cores have MIDR 0x%02x/%s, but the MIDR is 0x%02x/0x%03x" % (
-                what[:80], soc, want[0], "0x%03x" % want[1] if want[1] is not None else "any part", midr[0],
-                midr[1] or 0)
+        mismatch = cores_mismatch(soc, midr)
+        if mismatch:
+            return rel, "%s names %s, %s" % (what[:80], soc, mismatch)
     return None
 
 
@@ -650,11 +653,6 @@ def _manufacturer_vendor(manufacturer):
         if re.search(r"\b%s\b" % word, name):
             return vendor
     return None
-
-
-def _soc_vendor(soc):
-    # type: (Optional[str]) -> Optional[str]
-    return SMBIOS_SOC_VENDORS.get(soc or "") or ("amazon" if (soc or "").startswith("graviton") else None)
 
 
 def smbios_contradiction(populated):

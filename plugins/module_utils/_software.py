@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import re
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal, kernel_words
 
@@ -86,6 +86,18 @@ def crashkernel_tokens(cmdline):
     return tokens
 
 
+def _config_entries(text):
+    # type: (str) -> Iterator[Tuple[str, str]]
+    """(symbol, value) of every line of a kernel .config that sets one; "n" for '# CONFIG_X is not set'."""
+    for line in text.splitlines():
+        if line.startswith("CONFIG_"):
+            key, sep, value = line.partition("=")
+            if sep:
+                yield key, value.strip().strip('"')
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            yield line[2:-len(" is not set")], "n"
+
+
 def parse_kernel_config(text):
     # type: (Optional[str]) -> Optional[Dict[str, Optional[str]]]
     """The kdump-relevant symbols of a kernel .config: "y", "m", a value, "n" (is not set) or None (absent)."""
@@ -94,18 +106,10 @@ def parse_kernel_config(text):
     wanted = set(CONFIG_SYMBOLS)
     values = {}  # type: Dict[str, str]
     seen = False
-    for line in text.splitlines():
-        if line.startswith("CONFIG_"):
-            key, sep, value = line.partition("=")
-            if sep:
-                seen = True
-                if key in wanted:
-                    values[key] = value.strip().strip('"')
-        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            seen = True
-            key = line[2:-len(" is not set")]
-            if key in wanted:
-                values[key] = "n"
+    for key, value in _config_entries(text):
+        seen = True
+        if key in wanted:
+            values[key] = value
     if not seen:
         return None
     return {symbol: values.get(symbol) for symbol in CONFIG_SYMBOLS}
@@ -202,14 +206,9 @@ def config_conflicts(text):
     """The kdump-relevant symbols a kernel config sets twice to different values: 'CONFIG_ZONE_DMA to y and n'."""
     wanted = set(CONFIG_SYMBOLS)
     values = {}  # type: Dict[str, List[str]]
-    for line in text.splitlines():
-        key, value = None, None
-        if line.startswith("CONFIG_") and "=" in line:
-            key, value = line.split("=", 1)[0], line.split("=", 1)[1].strip().strip('"')
-        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            key, value = line[2:-len(" is not set")], "n"
+    for key, value in _config_entries(text):
         if key in wanted and value not in values.setdefault(key, []):
-            values[key].append(str(value))
+            values[key].append(value)
     return ["%s to %s" % (key, " and ".join(repr(v[:20]) for v in found[:3]))
             for key, found in sorted(values.items()) if len(found) > 1]
 
@@ -523,6 +522,7 @@ def kernel_facts(tree, live_release=None):
     if release:
         candidates = ["boot/config-%s" % release, "usr/lib/modules/%s/config" % release, "lib/modules/%s/config" % release]
     candidates.append("proc/config.gz")
+    conflicted = False
     for candidate in candidates:
         text = tree.read_text(candidate)
         config = parse_kernel_config(text)
@@ -532,9 +532,9 @@ def kernel_facts(tree, live_release=None):
             if conflicts:
                 tree.implausible.append((candidate, "it sets %s: a kernel is built from one value of each (two "
                                          "configs joined?)" % "; ".join(conflicts[:3])))
-                config, config_source = None, None
+                config, config_source, conflicted = None, None, True
             break
-    if config is None and config_source is None and not any(rel == candidate for rel, _why in tree.implausible):
+    if config is None and not conflicted:
         tree.missing.append(candidates[0])
     sysrq = tree.read_line("proc/sys/kernel/sysrq")
     return {
