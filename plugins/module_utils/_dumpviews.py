@@ -121,9 +121,11 @@ class StreamView:
             self.pending = self.inflater.pull(READ_CHUNK)
             if not self.pending:
                 return b""
-        self.pending = self.pending[self.target - self.position:]
-        self.position = self.target
-        pieces, have = [self.pending], len(self.pending)
+        start = self.target - self.position
+        if start + length <= len(self.pending):  # small reads slice the piece held, never copy the rest of it
+            self.target += length
+            return self.pending[start:start + length]
+        pieces, have = [self.pending[start:]], len(self.pending) - start
         while have < length:
             piece = self.inflater.pull(max(READ_CHUNK, length - have))
             if not piece:
@@ -131,10 +133,9 @@ class StreamView:
             pieces.append(piece)
             have += len(piece)
         data = b"".join(pieces)
-        self.pending = data[length:]
+        self.position, self.pending = self.target, data
         data = data[:length]
-        self.position += len(data)
-        self.target = self.position
+        self.target += len(data)
         return data
 
 

@@ -18,6 +18,7 @@ __metaclass__ = type
 
 import math
 import os
+import zlib
 import re
 import struct
 from array import array
@@ -67,6 +68,8 @@ PAGE_DESC_SIZE = 24
 BITMAP_CHECK_LIMIT = 1024 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
 DESCRIPTOR_SCAN_LIMIT = 1 << 23  # page descriptors all read (a few seconds); past it, only the first and last
+PAGE_DATA_CHECK_LIMIT = 1 << 16  # pages whose data is read (about a second); past it, as many spread evenly
+PAGE_FLAG_NAMES = dict(STATUS_COMPRESSION)
 
 ELF_MACHINES = {3: "i386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm", 62: "x86_64",
                 183: "aarch64", 243: "riscv64", 258: "loongarch64"}
@@ -280,6 +283,77 @@ def _descriptor_problems(handle, header, size, pages):
     return [problem] if problem else []
 
 
+def _sampled_descriptors(handle, order, table, pages):
+    # type: (Any, str, int, int) -> List[Tuple[int, int, int, int]]
+    """(index, data offset, data size, flags) of every page descriptor, or of PAGE_DATA_CHECK_LIMIT of them spread
+    evenly (the first and the last always), in table order."""
+    if pages <= PAGE_DATA_CHECK_LIMIT:
+        raw = _read_at(handle, table, pages * PAGE_DESC_SIZE)
+        return [(index, offset, length, flags) for index, (offset, length, flags, _page_flags)
+                in enumerate(struct.iter_unpack(order + "qIIQ", raw))]
+    stride = -(-pages // PAGE_DATA_CHECK_LIMIT)
+    found = []
+    for index in list(range(0, pages - 1, stride)) + [pages - 1]:
+        offset, length, flags, _page_flags = struct.unpack(order + "qIIQ", _read_at(
+            handle, table + index * PAGE_DESC_SIZE, PAGE_DESC_SIZE))
+        found.append((index, offset, length, flags))
+    return found
+
+
+def _page_flag_problem(flags, length, header):
+    # type: (int, int, Dict[str, Any]) -> Optional[str]
+    """What is wrong with a page descriptor's compression flags and size, as crash reads them."""
+    names = [name for flag, name in STATUS_COMPRESSION if flags & flag]
+    if flags & ~sum(PAGE_FLAG_NAMES) or len(names) > 1:
+        return "has compression flags 0x%x, which name no single method makedumpfile writes" % flags
+    if names and names[0] not in header["compression"]:
+        named = " and ".join(header["compression"]) or "no compression"
+        return "is %s-compressed but the header names %s" % (names[0], named)
+    if not names and length != header["block_size"]:
+        return "is stored uncompressed in %d bytes, not one page (%d)" % (length, header["block_size"])
+    return None
+
+
+def _page_data_problems(handle, header, size, pages):
+    # type: (Any, Dict[str, Any], int, int) -> Tuple[List[str], bool]
+    """The pages' data as crash would read it: flags naming the header's compression, uncompressed pages one
+    block long, no two pages sharing bytes (pages with equal offsets share them: makedumpfile stores the zero
+    page once), zlib data giving one block. (problems, every page's data was read)."""
+    order = "<" if header["byte_order"] == "little" else ">"
+    block, table = header["block_size"], kdump_data_offset(header)
+    stored = {}  # type: Dict[int, Tuple[int, int, int]]
+    for index, offset, length, flags in _sampled_descriptors(handle, order, table, pages):
+        fault = _descriptor_fault(offset, length, block, table + pages * PAGE_DESC_SIZE, size)
+        if fault:  # past DESCRIPTOR_SCAN_LIMIT the sampled descriptors were not read before
+            return ["page descriptor %d of %d is %s (offset %d, size %d)" % (index + 1, pages, fault, offset, length)
+                    ], False
+        problem = _page_flag_problem(flags, length, header)
+        if problem is None and stored.get(offset, (index, length, flags))[1:] != (length, flags):
+            problem = "shares its data offset with page %d but not its size and flags" % (stored[offset][0] + 1)
+        if problem:
+            return ["page %d of %d %s: corrupt" % (index + 1, pages, problem)], False
+        stored.setdefault(offset, (index, length, flags))
+    end, previous = 0, 0
+    for offset in sorted(stored):  # ascending: a StreamView reads forward
+        index, length, flags = stored[offset]
+        if offset < end:
+            return ["the data of page %d of %d (bytes %d-%d) overlaps that of page %d: corrupt"
+                    % (index + 1, pages, offset, offset + length, previous + 1)], False
+        end, previous = offset + length, index
+        data = _read_at(handle, offset, length)
+        if flags & 0x1:
+            try:
+                decoder = zlib.decompressobj()
+                page = decoder.decompress(data, block + 1)
+                fault = None if decoder.eof and len(page) == block else "gives %d bytes, not one page (%d)" % (
+                    len(page), block) if decoder.eof else "is cut before its end"
+            except zlib.error as exc:
+                fault = "does not decompress (%s)" % exc
+            if fault:
+                return ["the zlib data of page %d of %d %s: corrupt" % (index + 1, pages, fault)], False
+    return [], pages <= PAGE_DATA_CHECK_LIMIT
+
+
 def _descriptor_fault(data_offset, data_size, block, table_end, size):
     # type: (int, int, int, int, int) -> Optional[str]
     """'empty', 'corrupt' or 'truncated' for a page descriptor that is not a written one pointing at page data
@@ -385,6 +459,10 @@ def inspect_kdump_compressed(handle, size):
         return result
     result["checked"].append("page_descriptors" if pages is not None else "first_page_descriptor")
     result["problems"].extend(_descriptor_problems(handle, header, size, pages))
+    if pages and not result["problems"]:
+        problems, every_page = _page_data_problems(handle, header, size, pages)
+        result["checked"].append("page_data" if every_page else "page_data_sample")
+        result["problems"].extend(problems)
     return result
 
 
@@ -480,9 +558,16 @@ def inspect_elf(handle, size, read_memory=True):
     header["load_segments"] = loads
     if loads == 0:
         result["problems"].append("ELF core has no PT_LOAD segment: it holds no memory")
+    if not notes:
+        result["problems"].append("ELF core has no PT_NOTE segment: the CPU registers and VMCOREINFO are missing")
     if data_end > size:
         result["problems"].append("segment data ends at byte %d but the file has %d bytes: truncated"
                                   % (data_end, size))
+        return result
+    loaded = [(offset, length) for offset, _vaddr, _paddr, length in segments]
+    overlap = _file_range_overlap([(0, table_end)] + list(notes) + loaded)
+    if overlap:
+        result["problems"].append(overlap)
         return result
     chunks = []  # joined once: appending to one bytes object is quadratic in the number of notes
     kept = 0
@@ -494,11 +579,50 @@ def inspect_elf(handle, size, read_memory=True):
         kept += len(chunk)
     note_bytes = b"".join(chunks)
     header["release"] = _vmcoreinfo_release(note_bytes)
+    names = []  # type: List[bytes]
+    for chunk, (_offset, length) in zip(chunks, notes):
+        fault = _note_walk(chunk, order, names) if len(chunk) == length else None  # a cut read is no cut note
+        if fault:
+            result["problems"].append(fault)
+            return result
+    if notes and kept < NOTE_READ_LIMIT and b"VMCOREINFO" not in names:
+        result["problems"].append("the ELF notes hold no VMCOREINFO note: the kernel's layout is missing")
     if loads and is64 and read_memory:
         memory = ElfMemory(handle, segments, parse_vmcoreinfo(note_bytes), order)
         header["kernel_log"] = memory.kernel_log_status()
         result["kernel_log_text"] = memory.kernel_log_text
     return result
+
+
+def _file_range_overlap(ranges):
+    # type: (List[Tuple[int, int]]) -> Optional[str]
+    """A problem when two (offset, size) file ranges of an ELF core share bytes (the headers are range 0)."""
+    end = 0
+    for offset, length in sorted(item for item in ranges if item[1] > 0):
+        if offset < end:
+            return "segment data at bytes %d-%d overlaps other headers or segments (up to byte %d): corrupt" % (
+                offset, offset + length, end)
+        end = max(end, offset + length)
+    return None
+
+
+def _note_walk(chunk, order, names):
+    # type: (bytes, str, List[bytes]) -> Optional[str]
+    """Appends the names of the ELF notes in one PT_NOTE segment's bytes; a problem when a note runs past it."""
+    position = 0
+    while position + 12 <= len(chunk):
+        namesz, descsz, _note_type = struct.unpack_from(order + "III", chunk, position)
+        if namesz == 0:
+            return None  # zero padding after the last note (the kernel stops there too)
+        end = position + 12 + -(-namesz // 4) * 4 + -(-descsz // 4) * 4
+        if end > len(chunk):
+            return "an ELF note at byte %d of its PT_NOTE segment runs past the segment's %d bytes: corrupt" % (
+                position, len(chunk))
+        names.append(chunk[position + 12:position + 12 + namesz].rstrip(b"\x00"))
+        position = end
+    if chunk[position:].strip(b"\x00"):
+        return "the last ELF note of a PT_NOTE segment is cut after %d bytes: corrupt" % position
+    return None
 
 
 VMCOREINFO_VALUE_RE = re.compile(rb"^([A-Z_]+(?:\([^)\n]*\))?)=([^\n\x00]*)$", re.M)

@@ -148,11 +148,12 @@ dumps:
     checked:
       description:
         - Checks that were made, in order
-          (V(compression), V(signature), V(header), V(size), V(page_descriptors), V(end_marker)).
+          (V(compression), V(signature), V(header), V(end_marker), V(segments), V(stream_end), V(size),
+          V(page_descriptors) or V(first_page_descriptor), V(page_data) or V(page_data_sample)).
         - Checks are skipped when an earlier one fails, for split dumps, and for bitmaps over 128 MiB.
       type: list
       elements: str
-      sample: [signature, header, size, page_descriptors]
+      sample: [signature, header, size, page_descriptors, page_data]
     size:
       description: Size of the dump file in bytes.
       type: int

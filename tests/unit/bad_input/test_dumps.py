@@ -59,6 +59,36 @@ def empty_descriptor(image, index):
     return bytes(image[:table + 24 * index]) + bytes(24) + bytes(image[table + 24 * (index + 1):])
 
 
+def descriptor(image, index):
+    """(offset, size, flags) of page descriptor index (0-based) of a little-endian image."""
+    return struct.unpack_from("<qII", bytes(image), kdump_table_offset(image) + 24 * index)
+
+
+def set_descriptor(image, index, offset=None, size=None, flags=None):
+    """The image with fields of page descriptor index replaced."""
+    image = bytearray(image)
+    old = descriptor(image, index)
+    struct.pack_into("<qII", image, kdump_table_offset(image) + 24 * index, *(
+        old[at] if new is None else new for at, new in enumerate((offset, size, flags))))
+    return bytes(image)
+
+
+def flip_page_byte(image, index, at=6):
+    """The image with one byte of page index's stored data changed (deflate data past its 2-byte zlib header)."""
+    image = bytearray(image)
+    image[descriptor(image, index)[0] + at] ^= 0xFF
+    return bytes(image)
+
+
+def elf_phdr(index):
+    return elf_phoff() + 56 * index
+
+
+def elf_segment_offset(index):
+    """p_offset of program header index (0 is the PT_NOTE) of the builder's ELF core."""
+    return struct.unpack_from("<Q", bytes(elf()), elf_phdr(index) + 8)[0]
+
+
 def rewrite_segment(stream, offset, data):
     """A flattened stream with one more segment, before the end marker, writing data at offset."""
     return stream[:-16] + struct.pack(">qq", offset, len(data)) + data + stream[-16:]
@@ -99,6 +129,40 @@ DAMAGED = [
     ("kdump-split-part-holding-half-the-pfns", poke(split_kdump(), 4096 + 88, "<Q", 32), ["one part of a split dump",
                                                                                           "pfns 0-32 of 64"]),
     ("kdump-split-range-outside-its-bitmap", poke(split_kdump(), 4096 + 88, "<Q", 1 << 40), ["split dump claims pfns"]),
+    # page data is read as crash reads it: flags naming the header's compression, zlib data giving one page
+    ("kdump-page-with-an-unknown-flag", set_descriptor(kdump(), 2, flags=0x41),
+     ["page 3 of 6 has compression flags 0x41", "corrupt"]),
+    ("kdump-page-with-two-methods", set_descriptor(kdump(), 1, flags=0x3), ["page 2 of 6 has compression flags 0x3"]),
+    ("kdump-lzo-page-in-a-zlib-dump", set_descriptor(kdump(), 4, flags=0x2),
+     ["page 5 of 6 is lzo-compressed but the header names zlib"]),
+    ("kdump-zlib-pages-under-a-header-naming-none", poke(kdump(), 424, "<I", 0),
+     ["page 1 of 6 is zlib-compressed but the header names no compression"]),
+    ("kdump-compressed-page-marked-uncompressed", set_descriptor(kdump(), 3, flags=0),
+     ["page 4 of 6 is stored uncompressed in", "not one page (4096)"]),
+    ("kdump-zlib-page-with-a-flipped-byte", flip_page_byte(kdump(), 2),
+     ["the zlib data of page 3 of 6 does not decompress", "corrupt"]),
+    ("kdump-zlib-page-cut-short", set_descriptor(kdump(), 5, size=descriptor(kdump(), 5)[1] - 9),
+     ["the zlib data of page 6 of 6 is cut before its end"]),
+    ("kdump-first-page-one-byte-late", set_descriptor(kdump(), 0, offset=descriptor(kdump(), 0)[0] + 1),
+     ["the zlib data of page 1 of 6 does not decompress"]),
+    ("kdump-pages-sharing-bytes", set_descriptor(kdump(), 3, offset=descriptor(kdump(), 2)[0] + 8),
+     ["the data of page 4 of 6 (bytes", "overlaps that of page 3", "corrupt"]),
+    ("kdump-pages-sharing-an-offset-not-a-size",
+     set_descriptor(kdump(), 4, offset=descriptor(kdump(), 1)[0], size=descriptor(kdump(), 1)[1] + 3),
+     ["page 5 of 6 shares its data offset with page 2 but not its size"]),
+    ("gzip-of-a-kdump-with-a-corrupt-page", gzip.compress(flip_page_byte(kdump(), 4)),
+     ["inside the gzip data", "zlib data of page 5 of 6 does not decompress"]),
+    ("flattened-kdump-with-a-corrupt-page", build.flatten(flip_page_byte(kdump(), 1)),
+     ["in the dump the segments rebuild", "zlib data of page 2 of 6 does not decompress"]),
+    # ELF cores: the notes are whole and hold VMCOREINFO; no two segments share file bytes
+    ("elf-note-header-turned-into-a-load", poke(elf(), elf_phdr(0), "<I", 5), ["no PT_NOTE segment"]),
+    ("elf-note-name-size-huge", poke(elf(), elf_segment_offset(0), "<I", 1 << 20),
+     ["ELF note at byte 0", "runs past the segment"]),
+    ("elf-without-vmcoreinfo", bytes(elf()).replace(b"VMCOREINFO\x00", b"VMCOREINFX\x00"),
+     ["hold no VMCOREINFO note"]),
+    ("elf-loads-sharing-file-bytes", poke(elf(), elf_phdr(2) + 8, "<Q", elf_segment_offset(1) + 4096), ["overlaps other headers or segments", "corrupt"]),
+    ("elf-load-over-its-program-headers", poke(elf(), elf_phdr(1) + 8, "<Q", 64),
+     ["segment data at bytes 64-", "overlaps"]),
     ("elf-header-only", bytes(elf()[:64]), ["truncated"]),
     ("elf-cut-in-phdrs", bytes(elf()[:elf_phoff() + 20]), ["truncated"]),
     ("elf-phnum-huge", poke(elf(), 0x38, "<H", 0xFFFF), ["program header"]),
@@ -165,6 +229,15 @@ def test_past_the_counting_limit_the_first_descriptor_must_be_written(tmp_path, 
     cut = vmcore.inspect_dump_file(write_file(tmp_path / "cut", image[:kdump_table_offset(image)]))
     assert cut["problems"] == ["file ends where the page descriptor table starts (%d bytes): no page was written"
                                % kdump_table_offset(image)]
+
+
+@pytest.mark.parametrize("bad_page, found", [(3, True), (1, False)])
+def test_past_the_page_data_limit_pages_spread_evenly_are_read(tmp_path, monkeypatch, bad_page, found):
+    monkeypatch.setattr(vmcore, "PAGE_DATA_CHECK_LIMIT", 2)  # 6 pages: pages 1, 4 and 6 (every 3rd and the last)
+    result = vmcore.inspect_dump_file(write_file(tmp_path / "dump", flip_page_byte(kdump(), bad_page)))
+    assert result["checked"][-1] == "page_data_sample"
+    assert [problem.startswith("the zlib data of page 4 of 6 does not decompress") for problem in
+            result["problems"]] == ([True] if found else [])
 
 
 def write_file(path, data):

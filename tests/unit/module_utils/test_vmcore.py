@@ -104,7 +104,7 @@ def test_complete_kdump_dump_passes_every_check(tmp_path):
     found = inspect(tmp_path, build.build_kdump_compressed(max_mapnr=70000, dumpable=range(0, 70000, 97)))
     assert found["format"] == "kdump_compressed"
     assert found["problems"] == []
-    assert found["checked"] == ["signature", "header", "size", "page_descriptors"]
+    assert found["checked"] == ["signature", "header", "size", "page_descriptors", "page_data"]
     assert found["header"]["max_mapnr_64"] == 70000
     assert found["header"]["min_size"] == (1 + 1 + 2 * 3) * 4096
 
@@ -176,7 +176,7 @@ def test_split_dump_checks_the_descriptors_of_its_pfn_range(tmp_path):
     image = build.build_kdump_compressed(split=True)
     found = inspect(tmp_path, image)
     assert found["header"]["split"] is True and found["header"]["split_end_pfn"] > 0
-    assert found["checked"] == ["signature", "header", "size", "page_descriptors"] and found["problems"] == []
+    assert found["checked"] == ["signature", "header", "size", "page_descriptors", "page_data"] and found["problems"] == []
     header = vmcore.parse_kdump_header(image[:vmcore.KDUMP_HEADER_READ])
     cut = inspect(tmp_path, image[:vmcore.kdump_data_offset(header)], "vmcore.cut")
     assert "file ends inside the page descriptor table" in cut["problems"][0]
@@ -198,7 +198,7 @@ def test_flattened_dump_reads_the_inner_header(tmp_path):
     assert found["format"] == "flattened" and found["problems"] == []
     assert found["header"]["inner_format"] == "kdump_compressed"
     assert (found["header"]["release"], found["header"]["machine"]) == ("5.14.0", "x86_64")
-    assert found["checked"] == ["signature", "header", "end_marker", "segments", "size", "page_descriptors"]
+    assert found["checked"] == ["signature", "header", "end_marker", "segments", "size", "page_descriptors", "page_data"]
 
 
 def test_flattened_dump_without_end_marker_was_cut_off(tmp_path):
