@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Role input filters: unknown_variables and crash_test_input_problems, documented in their .yml files."""
+"""Role input filters: unknown_variables, crash_test_input_problems and role_input_problems, documented in their
+.yml files."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -10,6 +11,8 @@ from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
+    accepted_findings_problems,
+    as_given_problems,
     crash_test_input_problems,
     spec_options,
     unknown_variables as _unknown_variables,
@@ -38,8 +41,25 @@ def unknown_variables(names, argument_specs, prefixes, extra=None):
     return found
 
 
+def role_input_problems(values, argument_specs, unacceptable):
+    """{errors, warnings} about role variables as the role reads them (not as the argument spec converted them)."""
+    if not isinstance(values, dict) or not isinstance(argument_specs, (list, tuple)) or \
+            not isinstance(unacceptable, (list, tuple)):
+        raise AnsibleFilterError("role_input_problems: expects a mapping of variable values, a list of parsed "
+                                 "meta/argument_specs.yml documents and a list of finding ids that cannot be accepted")
+    errors = []
+    for spec in argument_specs:
+        errors.extend(problem for problem in as_given_problems(spec, values) if problem not in errors)
+    accepted = accepted_findings_problems(values.get("kdump_accept_findings"), [str(item) for item in unacceptable])
+    display = Display()
+    for warning in accepted["warnings"]:
+        display.warning(warning)
+    return {"errors": errors + accepted["errors"], "warnings": accepted["warnings"]}
+
+
 class FilterModule(object):
     """Role input filters."""
 
     def filters(self):
-        return {"unknown_variables": unknown_variables, "crash_test_input_problems": crash_test_input_problems}
+        return {"unknown_variables": unknown_variables, "crash_test_input_problems": crash_test_input_problems,
+                "role_input_problems": role_input_problems}

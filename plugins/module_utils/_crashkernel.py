@@ -207,8 +207,22 @@ MAX_RESERVATION = 1 << 40  # 1 TiB: far above any capture kernel's need, below "
 MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
 
 
+LARGEST_HINTED_RAM = 64 << 40  # hints for RAM sizes stay below the largest machines sold (tens of TiB)
+
+
+def ram_hint(number):
+    # type: (int) -> str
+    """The RAM size a unit-less number most likely meant: number GiB, else number MiB, as memparse text."""
+    for shift in (30, 20):
+        if MIN_RAM <= number << shift <= LARGEST_HINTED_RAM:
+            return format_size(number << shift)
+    return "64G"
+
+
 def _suggest(value, unit):
     # type: (int, str) -> str
+    if unit == "G":
+        return ram_hint(value)
     return format_size(value) if value >= MIB and value % MIB == 0 else "%d%s" % (value, unit)
 
 
@@ -455,7 +469,16 @@ def parse(text):
         return [parse_value(word[len(CRASHKERNEL):]) for word in tokens]
     if any("=" in word for word in words):
         return []
-    return [parse_value(word) for word in words]
+    values = []
+    for index, word in enumerate(words):
+        try:
+            values.append(parse_value(word))
+        except CrashkernelError as exc:
+            if len(words) == 1:
+                raise
+            raise CrashkernelError("%s splits at whitespace into %d values (a size holds no space: '512M'); value %d "
+                                   "%s: %s" % (quoted(text), len(words), index + 1, quoted(word), exc))
+    return values
 
 
 def _check_length(text, what):
@@ -846,12 +869,12 @@ def _to_cmdline(cmdline):
     return WHITESPACE_RE.sub(" ", cmdline).strip(" ")
 
 
-def _bytes_or_size(value, what, unit):
-    # type: (Any, str, str) -> int
+def _bytes_or_size(value, what, unit, zero_means=None):
+    # type: (Any, str, str, Optional[str]) -> int
     """Filter arguments: an int is bytes (as the facts give them); text must carry its unit."""
     if isinstance(value, int) and not isinstance(value, bool):
         return parse_size(value, what)
-    return operator_size(value, what, unit, zero_means="is allowed")
+    return operator_size(value, what, unit, zero_means=zero_means)
 
 
 def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=None, page_size=4096,
@@ -873,9 +896,9 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     if ram_bytes < MIN_RAM:
         written = re.search(r"[0-9]+", str(ram))
         raise CrashkernelError("ram: %d bytes is less than any machine that runs Linux has; give bytes of System "
-                               "RAM (memory.total_bytes) or a size such as '%sG'"
-                               % (ram_bytes, written.group(0) if written and written.group(0) != "0" else "8"))
-    low_bytes = None if low_ram is None else _bytes_or_size(low_ram, "low_ram", "G")
+                               "RAM (memory.total_bytes) or a size such as '%s'"
+                               % (ram_bytes, ram_hint(int(written.group(0)[:20])) if written else "8G"))
+    low_bytes = None if low_ram is None else _bytes_or_size(low_ram, "low_ram", "G", zero_means="is allowed")
     if low_bytes is not None and low_bytes > ram_bytes:
         raise CrashkernelError("low_ram: %s is more than ram (%s); low_ram is the part of System RAM below the "
                                "low limit (memory.low_bytes)" % (human_size(low_bytes), human_size(ram_bytes)))
@@ -917,6 +940,9 @@ def _whole(value):
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MASK + 1
 
 
+LOW_LIMIT_FLOOR = 16 * MIB  # the x86 ISA DMA zone: the lowest end of low memory any kernel uses
+
+
 def _check_region_inputs(expected, regions, low_limit):
     # type: (Any, Any, Any) -> None
     """check_regions' inputs have the shapes reserve() and the facts give, else CrashkernelError."""
@@ -934,9 +960,17 @@ def _check_region_inputs(expected, regions, low_limit):
         raise CrashkernelError("regions must be a list of {start, end, size} in bytes with start < end and size = "
                                "end - start (the reservation.regions of the kdump facts), got %s"
                                % _brief(repr(regions)))
-    if not _whole(low_limit):
-        raise CrashkernelError("low_limit must be an address in bytes (memory.low_limit_bytes), got %s"
-                               % _brief(repr(low_limit)))
+    if not _whole(low_limit) or low_limit < LOW_LIMIT_FLOOR:
+        raise CrashkernelError("low_limit must be an address in bytes of at least %s (memory.low_limit_bytes; no "
+                               "kernel's low memory ends lower), got %s"
+                               % (human_size(LOW_LIMIT_FLOOR), _brief(repr(low_limit))))
+    spans = sorted((region["start"], region["end"]) for region in regions)
+    for (start, end), (next_start, next_end) in zip(spans, spans[1:]):
+        if next_start < end:
+            raise CrashkernelError("regions 0x%x-0x%x and 0x%x-0x%x %s; /proc/iomem never lists one reservation "
+                                   "twice (kdump_facts reports such a file as input-implausible)" % (
+                                       start, end - 1, next_start, next_end - 1,
+                                       "repeat" if (start, end) == (next_start, next_end) else "overlap"))
 
 
 def check_regions(expected, regions, low_limit):

@@ -17,15 +17,67 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief
 NAME_LIMIT = 200  # the longest role variable is about 40 characters
 
 
-def spec_options(argument_specs):
-    # type: (Any) -> List[str]
-    """Every option name of every entry point of a meta/argument_specs.yml document (parsed)."""
-    names = set()
+def option_specs(argument_specs):
+    # type: (Any) -> Dict[str, Any]
+    """{option name: its spec} over every entry point of a meta/argument_specs.yml document (parsed); the first
+    entry point that declares a name wins."""
+    found = {}  # type: Dict[str, Any]
     specs = argument_specs.get("argument_specs", argument_specs) if isinstance(argument_specs, dict) else {}
     for entry in specs.values() if isinstance(specs, dict) else []:
         options = entry.get("options") if isinstance(entry, dict) else None
-        names.update(str(name) for name in (options or {}))
-    return sorted(names)
+        for name, spec in (options.items() if isinstance(options, dict) else []):
+            found.setdefault(str(name), spec)
+    return found
+
+
+def spec_options(argument_specs):
+    # type: (Any) -> List[str]
+    """Every option name of every entry point of a meta/argument_specs.yml document (parsed)."""
+    return sorted(option_specs(argument_specs))
+
+
+ELEMENT_TYPES = {"str": str, "dict": dict}
+FINDING_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+
+
+def as_given_problems(argument_specs, values):
+    # type: (Any, Dict[str, Any]) -> List[str]
+    """Variables the argument spec accepts only by converting them (a string split at commas into a list, 5 into
+    '5') while the role reads them as given: a list or dict that is not one, list items of another type."""
+    specs = option_specs(argument_specs)
+    problems = []
+    for name in sorted(values):
+        spec, value = specs.get(name), values[name]
+        if not isinstance(spec, dict) or value is None:
+            continue
+        kind, elements = spec.get("type"), ELEMENT_TYPES.get(spec.get("elements"))
+        if kind == "list" and not isinstance(value, list):
+            problems.append("%s is %s, not a list; write it as a YAML list, e.g. [%s] (with -e, as JSON: -e '{\"%s\": "
+                            "[...]}')" % (name, brief(repr(value)), brief(str(value)), name))
+        elif kind == "list" and elements is not None:
+            wrong = [index for index, item in enumerate(value) if not isinstance(item, elements)]
+            if wrong:
+                problems.append("%s item %d is %s, not a %s; quote it" % (
+                    name, wrong[0] + 1, brief(repr(value[wrong[0]])), spec.get("elements")))
+        elif kind == "dict" and not isinstance(value, dict):
+            problems.append("%s is %s, not a mapping; write it as a YAML mapping such as {type: local}"
+                            % (name, brief(repr(value))))
+    return problems
+
+
+def accepted_findings_problems(accepted, unacceptable):
+    # type: (Any, Sequence[str]) -> Dict[str, List[str]]
+    """{errors, warnings} about kdump_accept_findings: every item a finding id; ids that cannot be accepted warned."""
+    errors, warnings = [], []  # type: List[str], List[str]
+    for index, item in enumerate(accepted if isinstance(accepted, list) else []):
+        if not isinstance(item, str) or not FINDING_ID_RE.match(item):
+            errors.append("kdump_accept_findings item %d is %s, not a finding id (lowercase words joined by '-', "
+                          "as the audit report prints them, e.g. kexec-no-text-symbol)" % (index + 1, brief(repr(item))))
+        elif item in unacceptable:
+            warnings.append("kdump_accept_findings lists %s, which cannot be accepted (a finding about the role's "
+                            "input, contradictory host data, or a plan with nothing to reserve); it still blocks the "
+                            "host: fix its cause instead" % item)
+    return {"errors": errors, "warnings": warnings}
 
 
 def unknown_variables(names, known, prefixes):

@@ -245,6 +245,11 @@ RESERVE = [
     ({"ram": "8G", "kernel": ""}, ["kernel: '' is not a kernel release", "leave it out"]),
     ({"ram": "8G", "kernel": 6}, ["kernel: 6 is not a kernel release"]),
     ({"ram": "8G", "page_size": 4096.0}, ["page_size", "4096"]),
+    # the hint names a RAM size a machine has: GiB, else MiB, never 1048576G
+    ({"ram": 1048576}, ["ram: 1048576 bytes is less than any machine", "such as '1T'"]),
+    ({"ram": "1048576"}, ["ram: 1048576 has no unit", "did you mean '1T'?"]),
+    ({"ram": "0"}, ["ram: 0 bytes is less than any machine", "'64G'"]),
+    ({"ram": "0", "low_ram": "0"}, ["ram: 0 bytes"]),
 ]
 
 
@@ -320,6 +325,27 @@ def test_check_regions_refuses_malformed_items(expected, regions, words):
     refused(lambda: F["crashkernel_check_regions"](expected, regions, 4 * G), "crashkernel_check_regions", *words)
 
 
+REGION = {"start": 0x10000000, "end": 0x30000000, "size": 0x20000000}
+
+
+@pytest.mark.parametrize("regions, low_limit, words", [
+    ([REGION, REGION], 4 * G, ["regions 0x10000000-0x2fffffff and 0x10000000-0x2fffffff repeat"]),
+    ([REGION, {"start": 0x20000000, "end": 0x21000000, "size": 0x1000000}], 4 * G, ["overlap", "never lists"]),
+    ([REGION], 0, ["low_limit must be an address in bytes of at least 16 MiB", "got 0"]),
+    ([REGION], 4096, ["at least 16 MiB"]),
+])
+def test_check_regions_refuses_regions_no_iomem_holds_and_a_low_limit_no_kernel_has(regions, low_limit, words):
+    refused(lambda: F["crashkernel_check_regions"](EXPECTED, regions, low_limit), "crashkernel_check_regions", *words)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("256 M", ["'256 M' splits at whitespace into 2 values", "value 2 'M'", "has no digits"]),
+    ("512M 1Q", ["value 2 '1Q'"]),
+])
+def test_parse_names_the_value_of_a_text_with_spaces(text, words):
+    refused(lambda: F["crashkernel_parse"](text), "crashkernel_parse", *words)
+
+
 SPECS = [{"argument_specs": {"main": {"options": {"kdump_crashkernel": {}, "kdump_crashkernel_low": {}}}}}]
 
 
@@ -342,6 +368,38 @@ def test_unknown_variables(names, expected):
                                   (["kdump_x"], SPECS, [None]), (["kdump_x"], SPECS, []), (["kdump_x"], SPECS, [""])])
 def test_unknown_variables_refuses_wrong_shapes(args):
     refused(lambda: F["unknown_variables"](*args), "unknown_variables", "expects")
+
+
+TYPED_SPECS = [{"argument_specs": {"main": {"options": {
+    "kdump_capture_cmdline_append": {"type": "list", "elements": "str"}, "kdump_target": {"type": "dict"},
+    "kdump_accept_findings": {"type": "list", "elements": "str"}, "kdump_dump_level": {"type": "int"}}}}}]
+
+
+@pytest.mark.parametrize("values, errors, warnings", [
+    ({"kdump_capture_cmdline_append": "irqpoll"}, ["kdump_capture_cmdline_append is 'irqpoll', not a list"], []),
+    ({"kdump_capture_cmdline_append": ["irqpoll", 5]}, ["kdump_capture_cmdline_append item 2 is 5, not a str"], []),
+    ({"kdump_capture_cmdline_append": None}, [], []),
+    ({"kdump_target": "type=local"}, ["kdump_target is 'type=local', not a mapping"], []),
+    ({"kdump_target": ["local"]}, ["kdump_target is ['local'], not a mapping"], []),
+    ({"kdump_dump_level": "31"}, [], []),  # -e gives strings; the role reads it through | int
+    ({"kdump_accept_findings": ["kexec-no-text-symbol"]}, [], []),
+    ({"kdump_accept_findings": [True]}, ["kdump_accept_findings item 1 is True, not a str",
+                                         "kdump_accept_findings item 1 is True, not a finding id"], []),
+    ({"kdump_accept_findings": ["kexec no text"]}, ["item 1 is 'kexec no text', not a finding id"], []),
+    ({"kdump_accept_findings": ["input-implausible"]}, [], ["lists input-implausible, which cannot be accepted"]),
+    ({"kdump_unknown": "x"}, [], []),
+])
+def test_role_inputs_are_checked_as_the_role_reads_them(values, errors, warnings):
+    found = F["role_input_problems"](values, TYPED_SPECS, ["input-implausible"])
+    assert len(found["errors"]) == len(errors) and all(
+        word in problem for word, problem in zip(errors, found["errors"])), found
+    assert len(found["warnings"]) == len(warnings) and all(
+        word in problem for word, problem in zip(warnings, found["warnings"])), found
+
+
+@pytest.mark.parametrize("args", [("x", TYPED_SPECS, []), ({}, "x", []), ({}, TYPED_SPECS, "x")])
+def test_role_input_problems_refuses_wrong_shapes(args):
+    refused(lambda: F["role_input_problems"](*args), "role_input_problems", "expects")
 
 
 def test_a_long_unknown_variable_name_is_cut_in_the_warning():

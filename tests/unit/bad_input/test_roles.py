@@ -80,6 +80,23 @@ CASES = [
     ("crash-marker-missing", "crash_test", {"crash_test_confirm": True,
                                             "crash_test_marker_dir": "/var/tmp/fleetops-no-such-dir"},
      ("failed", ["fleetops-no-such-dir is not a directory", "it does not exist"])),
+    # the argument spec converts a copy ('irqpoll' into ['irqpoll'], 5 into '5'); the role reads the value as given
+    ("capture-append-string", "assess", {"kdump_capture_cmdline_append": "irqpoll"},
+     ("failed", ["kdump_capture_cmdline_append is 'irqpoll', not a list", "YAML list"])),
+    ("capture-remove-int-item", "assess", {"kdump_capture_cmdline_remove": [5]},
+     ("failed", ["kdump_capture_cmdline_remove item 1 is 5, not a str"])),
+    ("target-key-value-string", "assess", {"kdump_target": "type=local"},
+     ("failed", ["kdump_target is 'type=local', not a mapping"])),
+    ("main-target-key-value-string", "main", {"kdump_target": "type=local"},
+     ("failed", ["kdump_target is 'type=local', not a mapping"])),
+    ("accept-findings-string", "assess", {"kdump_accept_findings": "kexec-no-text-symbol"},
+     ("failed", ["kdump_accept_findings is 'kexec-no-text-symbol', not a list"])),
+    ("accept-findings-not-an-id", "assess", {"kdump_accept_findings": ["Kexec_No_Text"]},
+     ("failed", ["kdump_accept_findings item 1 is 'Kexec_No_Text', not a finding id"])),
+    ("path-with-semicolon", "assess", {"kdump_path": "/var/crash;reboot"}, ("failed", ["kdump_path must be an absolute"])),
+    ("path-with-pipe", "assess", {"kdump_path": "/var/crash|x"}, ("failed", ["kdump_path must be an absolute"])),
+    ("target-path-with-ampersand", "assess", {"kdump_target": {"type": "local", "path": "/var/crash&"}},
+     ("failed", ["absolute paths"])),
     # accepting a finding that leaves nothing to plan would call the host ready with no reservation
     ("accept-facts-incomplete", "assess", {"kdump_facts_root": NO_IOMEM,
                                            "kdump_accept_findings": ["crashkernel-facts-incomplete"]},
@@ -156,6 +173,10 @@ def test_role_entry_point_input(outcomes, name, entry, variables, expected):
         hits = [item for item in findings if item["id"] == expected[1]]
         assert hits, [item["id"] for item in findings]
         assert all(word in hits[0]["message"] for word in expected[2]), hits[0]["message"]
+
+
+def test_accepting_a_finding_that_cannot_be_accepted_is_warned_about(outcomes):
+    assert "kdump_accept_findings lists crashkernel-facts-incomplete, which cannot be accepted" in outcomes["output"]
 
 
 def test_misspelt_crash_test_variable_names_the_one_meant(outcomes):
