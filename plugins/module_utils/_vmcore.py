@@ -29,7 +29,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._dumpviews import (
     DECODE_ERRORS, FlatView, Inflater, StreamView, decoder_for,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief, quoted
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_RAM, brief, quoted
 
 
 FORMATS = ("kdump_compressed", "flattened", "elf", "unknown")
@@ -66,6 +66,7 @@ PAGE_DESC_SIZE = 24
 # a second on Python 3.10+, whose int.bit_count is fast; up to ~40 s before that for a dense bitmap); past it only
 # the first page descriptor is checked.
 BITMAP_CHECK_LIMIT = 1024 * 1024 * 1024
+BITMAP_SUBSET_LIMIT = 64 * 1024 * 1024  # bitmaps up to this size (2 TiB of 4 KiB pages) are compared with each other
 READ_CHUNK = 1024 * 1024
 DESCRIPTOR_SCAN_LIMIT = 1 << 23  # page descriptors all read (a few seconds); past it, only the first and last
 PAGE_DATA_CHECK_LIMIT = 1 << 16  # pages whose data is read (about a second); past it, as many spread evenly
@@ -201,6 +202,9 @@ def kdump_header_problems(header):
         problems.append("max_mapnr is 0: the header describes no memory")
     elif blocks // 2 * header["block_size"] * 8 < mapnr:
         problems.append("bitmaps of %d blocks cannot cover max_mapnr=%d pages" % (blocks, mapnr))
+    if header.get("max_mapnr_64") and header["max_mapnr"] != min(header["max_mapnr_64"], 0xFFFFFFFF):
+        problems.append("the header's max_mapnr (%d) and the sub header's max_mapnr_64 (%d) disagree: corrupt"
+                        % (header["max_mapnr"], header["max_mapnr_64"]))
     return problems
 
 
@@ -425,10 +429,41 @@ def _dumped_pages(handle, header):
         if first_bit > 0 or end_bit < mapnr:
             return None, ["one part of a split dump (makedumpfile --split): it holds pfns %d-%d of %d; crash needs "
                           "every part, which this file alone is not" % (first_bit, end_bit, mapnr)]
-    pages = count_bits(handle, (1 + header["sub_hdr_size"]) * block + half, half, first_bit, end_bit)
+    first_map = (1 + header["sub_hdr_size"]) * block
+    mapnr = header.get("max_mapnr_64") or header["max_mapnr"]
+    problem = _bitmap_problem(handle, first_map, half, mapnr) if not header.get("split") else None
+    if problem:
+        return None, [problem]
+    pages = count_bits(handle, first_map + half, half, first_bit, end_bit)
     if pages == 0:
         return 0, ["the 2nd bitmap selects no pages: the dump holds no memory"]
     return pages, []
+
+
+def _bitmap_problem(handle, first_map, half, mapnr):
+    # type: (Any, int, int, int) -> Optional[str]
+    """The 2nd bitmap (pages dumped) selects only pages below max_mapnr that the 1st (pages that exist) has.
+    Bitmaps above BITMAP_SUBSET_LIMIT are checked against max_mapnr only."""
+    past_end = count_bits(handle, first_map + half, half, mapnr) if mapnr < half * 8 else 0
+    if past_end:
+        return "the 2nd bitmap selects %d pages at or past max_mapnr=%d: corrupt" % (past_end, mapnr)
+    if half > BITMAP_SUBSET_LIMIT:
+        return None
+    existing = _read_at(handle, first_map, half)  # then the 2nd bitmap, which follows it: forward reads only
+    handle.seek(first_map + half)
+    missing, position = 0, 0
+    while position < len(existing):
+        chunk = handle.read(min(READ_CHUNK, len(existing) - position))
+        if not chunk:
+            break
+        dumped = int.from_bytes(chunk, "little")
+        if dumped:
+            orphans = dumped & ~int.from_bytes(existing[position:position + len(chunk)], "little")
+            missing += bin(orphans).count("1") if orphans else 0
+        position += len(chunk)
+    if missing:
+        return "the 2nd bitmap selects %d pages that the 1st (the pages that exist) does not have: corrupt" % missing
+    return None
 
 
 def inspect_kdump_compressed(handle, size):
@@ -549,6 +584,10 @@ def inspect_elf(handle, size, read_memory=True):
             result["problems"].append("program header %d is a PT_LOAD with more file bytes (%d) than memory (%d): "
                                       "corrupt" % (_index, p_filesz, p_memsz))
             return result
+        if p_type == PT_LOAD and p_memsz > MAX_RAM:
+            result["problems"].append("program header %d is a PT_LOAD of %d bytes of memory, more than any machine "
+                                      "can address (4 PiB): corrupt" % (_index, p_memsz))
+            return result
         loads += p_type == PT_LOAD
         if p_type == PT_LOAD:
             segments.append((p_offset, p_vaddr, p_paddr, p_filesz))
@@ -558,6 +597,9 @@ def inspect_elf(handle, size, read_memory=True):
     header["load_segments"] = loads
     if loads == 0:
         result["problems"].append("ELF core has no PT_LOAD segment: it holds no memory")
+    elif not any(length for _offset, _vaddr, _paddr, length in segments):
+        result["problems"].append("the %d PT_LOAD segments of the ELF core hold no file bytes: it holds no memory"
+                                  % loads)
     if not notes:
         result["problems"].append("ELF core has no PT_NOTE segment: the CPU registers and VMCOREINFO are missing")
     if data_end > size:
@@ -756,14 +798,25 @@ def inspect_flattened(handle, size, rebuild=True):
     result["checked"].append("segments")
     problems, segments = _segment_problems(handle, size, header)
     result["problems"].extend(problems)
-    if problems or segments is None or not rebuild or header["inner_format"] not in ("kdump_compressed", "elf"):
+    if problems:
+        return result
+    unchecked = "so the dump they rebuild was not checked; rebuild it with makedumpfile -R and check the result"
+    if not rebuild:
+        result["problems"].append("the segments cannot be rebuilt through a compressed stream, %s" % unchecked)
+        return result
+    if segments is None:
+        result["problems"].append("the stream has more than %d segments, too many to rebuild here, %s"
+                                  % (FLAT_VIEW_LIMIT, unchecked))
         return result
     view = FlatView(handle, *segments)
-    if view.overlaps <= FLAT_OVERLAP_LIMIT:
-        inner = inspect_kdump_compressed(view, view.size) if header["inner_format"] == "kdump_compressed" \
-            else inspect_elf(view, view.size)
-        result["kernel_log_text"] = inner.pop("kernel_log_text", None)
-        _inner_checks(result, inner, "in the dump the segments rebuild (%d bytes)" % view.size)
+    if view.overlaps > FLAT_OVERLAP_LIMIT:
+        result["problems"].append("%d segments rewrite bytes of earlier ones (makedumpfile rewrites a few headers, "
+                                  "not more than %d), %s" % (view.overlaps, FLAT_OVERLAP_LIMIT, unchecked))
+        return result
+    inner = inspect_kdump_compressed(view, view.size) if header["inner_format"] == "kdump_compressed" \
+        else inspect_elf(view, view.size)
+    result["kernel_log_text"] = inner.pop("kernel_log_text", None)
+    _inner_checks(result, inner, "in the dump the segments rebuild (%d bytes)" % view.size)
     return result
 
 
@@ -835,10 +888,13 @@ def _decompress_head(handle, compression, wanted):
 def _stream_end_problems(handle, compression, size):
     # type: (Any, str, int) -> Tuple[Optional[List[str]], int]
     """Decompress the whole file, keeping nothing, to see the stream reach its end: (problems, decompressed
-    size); problems is None when the file is larger than OUTER_CHECK_LIMIT (then only the header was checked).
-    bzip2 and xz data that expands like a bomb is not read to its end, and says so."""
-    if decoder_for(compression) is None or size > OUTER_CHECK_LIMIT:
+    size); problems is None when this Python cannot decompress the data. Files larger than OUTER_CHECK_LIMIT,
+    and bzip2 and xz data that expands like a bomb, are not read to their end, and say so."""
+    if decoder_for(compression) is None:
         return None, 0
+    if size > OUTER_CHECK_LIMIT:
+        return ["the file is over %d GiB, so its %s stream was not read to its end and the dump inside cannot be "
+                "called complete; decompress the file to have it checked" % (OUTER_CHECK_LIMIT >> 30, compression)], 0
     inflater = Inflater(handle, compression)
     produced = 0
     limit = None if compression == "gzip" else OUTER_RATIO_LIMIT * size + OUTER_BOMB_FLOOR
@@ -914,7 +970,7 @@ def inspect_outer_compressed(handle, compression, size=None):
     if not result["problems"] and size is not None:
         ends, produced = _stream_end_problems(handle, compression, size)
         if ends is not None:
-            result["checked"].append("stream_end")
+            result["checked"].extend(["stream_end"] if size <= OUTER_CHECK_LIMIT else [])
             result["problems"].extend(ends)
         if ends == [] and result["format"] in ("kdump_compressed", "elf", "flattened"):
             view = StreamView(handle, compression)

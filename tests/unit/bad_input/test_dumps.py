@@ -154,7 +154,22 @@ DAMAGED = [
      ["inside the gzip data", "zlib data of page 5 of 6 does not decompress"]),
     ("flattened-kdump-with-a-corrupt-page", build.flatten(flip_page_byte(kdump(), 1)),
      ["in the dump the segments rebuild", "zlib data of page 2 of 6 does not decompress"]),
-    # ELF cores: the notes are whole and hold VMCOREINFO; no two segments share file bytes
+    # the bitmaps agree with max_mapnr and with each other (pages dumped are pages that exist)
+    ("kdump-dumping-pages-past-max-mapnr", bytes(build.build_kdump_compressed(max_mapnr=64, dumpable=(0, 1, 2, 100, 2000))),
+     ["the 2nd bitmap selects 2 pages at or past max_mapnr=64", "corrupt"]),
+    ("kdump-dumping-pages-that-do-not-exist", bytes(kdump()[:2 * 4096]) + bytes(4096) + bytes(kdump()[3 * 4096:]),
+     ["the 2nd bitmap selects 6 pages that the 1st", "does not have"]),
+    ("kdump-max-mapnr-fields-disagree", poke(kdump(), 440, "<I", 4096),
+     ["max_mapnr (4096) and the sub header's max_mapnr_64 (64) disagree"]),
+    # a rebuild that is not checked is no complete dump
+    ("flattened-with-4097-rewritten-headers", bytes(build.flatten(bytes(kdump())))[:-16]
+     + (struct.pack(">qq", 0, 464) + bytes(kdump()[:464])) * 4097 + b"\xff" * 16,
+     ["4097 segments rewrite bytes of earlier ones", "not checked"]),
+    # ELF cores: memory in the file, the notes whole and holding VMCOREINFO, no two segments sharing file bytes
+    ("elf-loads-without-file-bytes", poke(bytearray(poke(elf(), elf_phdr(1) + 32, "<Q", 0)), elf_phdr(2) + 32, "<Q", 0),
+     ["the 2 PT_LOAD segments of the ELF core hold no file bytes"]),
+    ("elf-load-of-2-62-bytes-of-memory", poke(elf(), elf_phdr(1) + 40, "<Q", 1 << 62),
+     ["PT_LOAD of 4611686018427387904 bytes of memory", "4 PiB"]),
     ("elf-note-header-turned-into-a-load", poke(elf(), elf_phdr(0), "<I", 5), ["no PT_NOTE segment"]),
     ("elf-note-name-size-huge", poke(elf(), elf_segment_offset(0), "<I", 1 << 20),
      ["ELF note at byte 0", "runs past the segment"]),
@@ -229,6 +244,23 @@ def test_past_the_counting_limit_the_first_descriptor_must_be_written(tmp_path, 
     cut = vmcore.inspect_dump_file(write_file(tmp_path / "cut", image[:kdump_table_offset(image)]))
     assert cut["problems"] == ["file ends where the page descriptor table starts (%d bytes): no page was written"
                                % kdump_table_offset(image)]
+
+
+def test_a_flattened_stream_too_long_to_rebuild_is_not_called_complete(tmp_path, monkeypatch):
+    monkeypatch.setattr(vmcore, "FLAT_VIEW_LIMIT", 4)
+    result = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.flat", build.flatten(bytes(kdump()))))
+    assert result["problems"] == ["the stream has more than 4 segments, too many to rebuild here, so the dump they "
+                                  "rebuild was not checked; rebuild it with makedumpfile -R and check the result"]
+
+
+def test_a_compressed_file_too_large_to_read_to_its_end_is_not_called_complete(tmp_path, monkeypatch):
+    monkeypatch.setattr(vmcore, "OUTER_CHECK_LIMIT", 1 << 30)
+    path = write_file(tmp_path / "dump.202411251810.gz", gzip.compress(bytes(kdump()))[:2000])
+    os.truncate(path, (1 << 30) + 4096)  # sparse: a cut stream followed by holes
+    result = vmcore.inspect_dump_file(path)
+    assert result["problems"] == ["the file is over 1 GiB, so its gzip stream was not read to its end and the dump "
+                                  "inside cannot be called complete; decompress the file to have it checked"]
+    assert "stream_end" not in result["checked"]
 
 
 @pytest.mark.parametrize("bad_page, found", [(3, True), (1, False)])
@@ -441,9 +473,11 @@ def test_a_whole_file_compressed_dump_read_to_its_end_is_complete(tmp_path, comp
 
 
 @pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress], ids=["gzip", "bzip2", "xz"])
-def test_a_whole_file_compressed_flattened_stream_read_to_its_end_is_complete(tmp_path, compress):
+def test_a_whole_file_compressed_flattened_stream_read_to_its_end_is_not_called_complete(tmp_path, compress):
+    # its end marker and segments are checked, but the dump they rebuild cannot be read through the stream
     found = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.flat", compress(bytes(build.flatten(bytes(kdump()))))))
-    assert found["problems"] == [] and {"stream_end", "end_marker", "segments"} <= set(found["checked"])
+    assert {"stream_end", "end_marker", "segments"} <= set(found["checked"])
+    assert len(found["problems"]) == 1 and "the dump they rebuild was not checked" in found["problems"][0]
 
 
 def test_a_later_segment_that_writes_a_descriptor_again_wins(tmp_path):
