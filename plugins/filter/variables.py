@@ -14,6 +14,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
     accepted_findings_problems,
     as_given_problems,
     crash_test_input_problems,
+    dump_dir_problem,
     spec_options,
     unknown_variables as _unknown_variables,
     warning_text,
@@ -50,6 +51,12 @@ def role_input_problems(values, argument_specs, unacceptable):
     errors = []
     for spec in argument_specs:
         errors.extend(problem for problem in as_given_problems(spec, values) if problem not in errors)
+    target = values.get("kdump_target") if isinstance(values.get("kdump_target"), dict) else {}
+    for name, value in (("kdump_path", values.get("kdump_path")),
+                        ("kdump_target.path", target.get("path") if target.get("type", "local") == "local" else None)):
+        why = dump_dir_problem(name, value) if value is not None else None
+        if why:
+            errors.append(why)
     accepted = accepted_findings_problems(values.get("kdump_accept_findings"), [str(item) for item in unacceptable])
     display = Display()
     for warning in accepted["warnings"]:

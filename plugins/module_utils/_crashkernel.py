@@ -1545,6 +1545,14 @@ def _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, mode
         table = spec["table"]
     elif policy_name == "altra":
         table, prefer_high_low, policy_low = TABLE_ALTRA, True, ALTRA_LOW
+        if arch != "aarch64" or _get(facts, "platform", "is_altra") is not True:
+            findings.append(_finding(
+                "crashkernel-policy-mismatch", "error" if arch != "aarch64" else "warning",
+                "The altra policy sizes for Ampere Altra/Altra Max (arm64, little RAM below 4 GiB, a %s low region), "
+                "but this host is %s." % (human_size(ALTRA_LOW), "x86_64" if arch != "aarch64" else "an arm64 host "
+                                          "that the facts do not identify as an Altra (platform.is_altra is %s)"
+                                          % _get(facts, "platform", "is_altra")),
+                "Use kdump_crashkernel: auto (it picks altra on Altra hosts only) or kdump-utils."))
     elif policy_name == "kdump-utils":
         delta = _kdump_utils_delta(facts, arch, findings)
         table = [(start, end, size + delta) for start, end, size in TABLE_KDUMP_UTILS[arch]]
@@ -1681,6 +1689,10 @@ def _explicit_findings(tokens, model):
     return findings
 
 
+CAPTURE_KERNEL_FLOOR = 64 * MIB  # below every table (128 MiB at least): only a mistake reserves less
+X86_LOW_FLOOR = 72 * MIB  # the capture kernel's 64 MiB swiotlb + 8 MiB, what x86 reserves low at the least
+
+
 def _check_expected(expected, args, arch, ram, low_ram, model, facts):
     # type: (Dict[str, Any], List[str], str, int, Optional[int], Dict[str, Any], Dict[str, Any]) -> List[Dict[str, str]]
     findings = []
@@ -1690,6 +1702,18 @@ def _check_expected(expected, args, arch, ram, low_ram, model, facts):
                                  "With %s this kernel would reserve nothing: %s" % (written, expected["reason"]),
                                  CAUSE_FIXES.get(expected["cause"], "")))
         return findings
+    if expected["size"] < CAPTURE_KERNEL_FLOOR:
+        findings.append(_finding("crashkernel-too-small", "error",
+                                 "With %s this kernel would reserve %s; no capture kernel and initrd boot in less than "
+                                 "%s (the smallest table here gives 128 MiB), so the crash would leave no dump."
+                                 % (" ".join(args), human_size(expected["size"]), human_size(CAPTURE_KERNEL_FLOOR)),
+                                 "Use kdump_crashkernel: auto, or an explicit size of at least 128M."))
+    if arch == "x86_64" and expected["region"] == "high" and 0 < expected["low_size"] < X86_LOW_FLOOR:
+        findings.append(_finding("crashkernel-low-too-small", "warning",
+                                 "The low region is %s; an x86_64 capture kernel's swiotlb takes 64 MiB of it and the "
+                                 "kernel's own default is max(swiotlb + 8 MiB, 256 MiB)." % human_size(
+                                     expected["low_size"]),
+                                 "Leave kdump_crashkernel_low unset (the kernel picks it) or give at least 72M."))
     total = expected["size"] + expected["low_size"]
     if total * 2 > ram:
         findings.append(_finding("crashkernel-large-share", "warning",

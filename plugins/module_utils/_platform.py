@@ -55,6 +55,8 @@ DMI_VIRT_VENDORS = (
     ("Google Compute Engine", "google"),
 )
 
+AMBIGUOUS_VIRT_VENDORS = ("Oracle Corporation",)  # a VM vendor that also sells bare-metal servers
+
 X86_VENDORS = {
     "GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "hygon", "CentaurHauls": "zhaoxin",
     "  Shanghai  ": "zhaoxin",
@@ -214,11 +216,34 @@ def parse_smbios_memory_device(blob):
     return size << 20
 
 
+SMBIOS_ENTRY_MAX = 64 * 1024  # one structure: a formatted area of at most 255 bytes and its strings
+SMBIOS_ENTRIES_MAX = 4096  # entries of one type (a large server has a few hundred memory devices)
+
+
+def smbios_entries(tree, smbios_type):
+    # type: (Any, int) -> List[Optional[bytes]]
+    """The raw sysfs DMI entries of one SMBIOS type (None for one that cannot be read); none (and an
+    input-implausible entry) when one is larger than any SMBIOS structure or there are more than any machine has."""
+    names = [entry for entry in tree.listdir("sys/firmware/dmi/entries") if entry.startswith("%d-" % smbios_type)]
+    if len(names) > SMBIOS_ENTRIES_MAX:
+        tree.implausible.append(("sys/firmware/dmi/entries", "it holds %d entries of SMBIOS type %d, more than %d"
+                                 % (len(names), smbios_type, SMBIOS_ENTRIES_MAX)))
+        return []
+    found = []  # type: List[Optional[bytes]]
+    for entry in names:
+        raw = tree.read_bytes("sys/firmware/dmi/entries/%s/raw" % entry, max_bytes=SMBIOS_ENTRY_MAX + 1)
+        if raw is not None and len(raw) > SMBIOS_ENTRY_MAX:
+            tree.implausible.append(("sys/firmware/dmi/entries", "entry %s is larger than %d KiB, which no SMBIOS "
+                                     "structure is" % (entry[:40], SMBIOS_ENTRY_MAX >> 10)))
+            return []
+        found.append(raw)
+    return found
+
+
 def installed_memory(tree):
     # type: (Any) -> Optional[int]
     """Sum of the SMBIOS memory devices (sysfs DMI entries); None unless every device's size is known."""
-    sizes = [parse_smbios_memory_device(tree.read_bytes("sys/firmware/dmi/entries/%s/raw" % entry))
-             for entry in tree.listdir("sys/firmware/dmi/entries") if entry.startswith("17-")]
+    sizes = [parse_smbios_memory_device(raw) for raw in smbios_entries(tree, 17)]
     if not sizes or any(size is None for size in sizes):
         return None
     total = sum(size for size in sizes if size is not None)
@@ -453,6 +478,8 @@ def detect_virtualization(dmi, cpu_flags, hypervisor_type, dt_hypervisor, have_e
             if value.startswith(prefix):
                 if name == "amazon" and product.endswith(".metal"):
                     return "none"
+                if prefix in AMBIGUOUS_VIRT_VENDORS and "hypervisor" not in cpu_flags:
+                    continue  # Oracle's own servers say "Oracle Corporation" too: a VM needs the hypervisor flag
                 return name
     if "hypervisor" in cpu_flags:
         return "vm-other"
@@ -691,11 +718,10 @@ def vendor_contradiction(claims):
 def _smbios_processors(tree, dmidecode):
     # type: (Any, Dict[str, Any]) -> List[Dict[str, Any]]
     processors = []  # type: List[Dict[str, Any]]
-    for entry in tree.listdir("sys/firmware/dmi/entries"):
-        if entry.startswith("4-"):
-            parsed = parse_smbios_processor(tree.read_bytes("sys/firmware/dmi/entries/%s/raw" % entry))
-            if parsed is not None:
-                processors.append(parsed)
+    for raw in smbios_entries(tree, 4):
+        parsed = parse_smbios_processor(raw)
+        if parsed is not None:
+            processors.append(parsed)
     if not processors:
         processors = parse_smbios_table(tree.read_bytes("sys/firmware/dmi/tables/DMI"))
     if not processors:

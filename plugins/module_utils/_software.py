@@ -15,7 +15,7 @@ import re
 
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal, kernel_words
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal, kernel_words, quoted
 
 # runner(argv) -> (rc, stdout, stderr); only given for the live system
 Runner = Callable[[List[str]], Tuple[int, str, str]]
@@ -353,6 +353,33 @@ def os_release_contradiction(family, release, has_dpkg, has_rpms):
     return None
 
 
+KERNEL_BUILD_MAJOR_RE = re.compile(r"(?:\.(el|fc)|\+(deb))(\d+)")
+DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13", "forky": "14", "duke": "15"}
+
+
+def os_version_contradiction(os_release, release, debian_version):
+    # type: (Dict[str, str], Optional[str], Optional[str]) -> Optional[str]
+    """Why os-release's VERSION_ID cannot be believed, or None: a kernel built for a later release of the
+    distribution (.el9, .fc41, +deb13; an older one is a host upgraded but not yet rebooted), or, on Debian,
+    a VERSION_CODENAME or /etc/debian_version of another release."""
+    major = (os_release.get("VERSION_ID") or "").split(".")[0]
+    if not major.isdigit():
+        return None
+    built = KERNEL_BUILD_MAJOR_RE.search(release or "")
+    if built and len(built.group(3)) < 4 and int(built.group(3)) > int(major):
+        return "VERSION_ID %s, but the kernel %r was built for release %s" % (
+            os_release["VERSION_ID"], (release or "")[:60], built.group(3))
+    if distro_family(os_release) != "debian" or os_release.get("ID") not in ("debian", None):
+        return None
+    codename = DEBIAN_CODENAMES.get(os_release.get("VERSION_CODENAME", ""))
+    if codename and codename != major:
+        return "VERSION_ID %s, but VERSION_CODENAME %s is Debian %s" % (major, os_release["VERSION_CODENAME"], codename)
+    stamp = (debian_version or "").strip().split(".")[0]
+    if stamp.isdigit() and stamp != major:
+        return "VERSION_ID %s, but /etc/debian_version says %s" % (major, (debian_version or "").strip()[:20])
+    return None
+
+
 def software_facts(tree, runner=None, release=None):
     # type: (Any, Optional[Runner], Optional[str]) -> Dict[str, Any]
     """The `software` facts. runner is used only when the tree is the live system; release (the kernel's)
@@ -372,6 +399,8 @@ def software_facts(tree, runner=None, release=None):
     family = distro_family(os_release)
     why = os_release_contradiction(family, release, tree.exists("var/lib/dpkg/status"),
                                    tree.exists("installed-rpms") or tree.is_dir("var/lib/rpm"))
+    why = why or os_version_contradiction(os_release, release, tree.read_line("etc/debian_version")
+                                          if family == "debian" else None)
     if why:
         tree.implausible.append(("etc/os-release", why))
         distro = version = None
@@ -491,16 +520,41 @@ def kallsyms_text(tree, arch):
     return kallsyms_has_text(tree.read_text("proc/kallsyms"))
 
 
-def kernel_facts(tree, live_release=None):
-    # type: (Any, Optional[str]) -> Dict[str, Any]
-    """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""
-    release = tree.read_value("proc/sys/kernel/osrelease") if tree.exists("proc/sys/kernel/osrelease") else None
+RELEASE_TEXT_RE = re.compile(r"^[0-9][A-Za-z0-9._+~-]*$")  # what kernel builds name themselves (no /, space, $)
+PROC_VERSION_RE = re.compile(r"^Linux version (\S+)")
+
+
+def kernel_release(tree):
+    # type: (Any) -> Optional[str]
+    """The running kernel's release from proc/sys/kernel/osrelease, a sosreport's uname, or proc/version;
+    None (with an input-implausible entry) when one is no release or two name different kernels."""
+    raw = tree.read_text("proc/sys/kernel/osrelease") if tree.exists("proc/sys/kernel/osrelease") else None
+    release = tree.read_value("proc/sys/kernel/osrelease") if raw is not None else None
     if release is not None and len(release) > UTS_RELEASE_MAX:
         tree.implausible.append(("proc/sys/kernel/osrelease", "it is %d characters long; a kernel release has at most "
                                  "%d (uname)" % (len(release), UTS_RELEASE_MAX)))
-        release = None
-    release = release or release_from_uname(tree.read_text("uname"))
-    if release is None:
+        return None
+    if release is not None and ("\x00" in raw.rstrip("\x00\n") or not RELEASE_TEXT_RE.match(release)):
+        tree.implausible.append(("proc/sys/kernel/osrelease", "%s is no kernel release (a release starts with a digit "
+                                 "and holds only letters, digits and . _ + ~ -)" % quoted(raw.strip()[:60])))
+        return None
+    uname = release_from_uname(tree.read_text("uname"))
+    version = PROC_VERSION_RE.match(tree.read_text("proc/version") or "")
+    named = [(path, value) for path, value in (("proc/sys/kernel/osrelease", release), ("uname", uname),
+                                               ("proc/version", version.group(1) if version else None)) if value]
+    if named and any(value != named[0][1] for _path, value in named):
+        tree.implausible.append((named[0][0], "it names the kernel %s, but %s" % (quoted(named[0][1][:60]), ", ".join(
+            "%s names %s" % (path, quoted(value[:60])) for path, value in named[1:] if value != named[0][1]))))
+        return None
+    return named[0][1] if named else None
+
+
+def kernel_facts(tree, live_release=None):
+    # type: (Any, Optional[str]) -> Dict[str, Any]
+    """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""
+    implausible_before = len(tree.implausible)
+    release = kernel_release(tree)
+    if release is None and len(tree.implausible) == implausible_before:  # a contradiction stays unresolved
         release = live_release
         if release is None:
             tree.missing.append("proc/sys/kernel/osrelease")

@@ -105,27 +105,43 @@ def warning_text(unknown):
 VOLATILE_DIRS = ("/tmp", "/run", "/dev", "/proc", "/sys", "/var/run", "/var/lock")  # tmpfs or kernel views
 
 
-def marker_dir_problem(value):
-    # type: (Any) -> Optional[str]
-    """Why crash_test_marker_dir cannot hold the crash marker across the crash's reboot, or None."""
+def persistent_dir_problem(name, value, example, lost):
+    # type: (str, Any, str, str) -> Optional[str]
+    """Why the directory variable name cannot keep what is written there across a reboot, or None. lost says
+    what a volatile directory would lose; example is a good value."""
     if not isinstance(value, str) or not value:
-        return "crash_test_marker_dir is %s; give an absolute directory that survives a reboot, such as /var/tmp" \
-            % brief(repr(value))
+        return "%s is %s; give an absolute directory that survives a reboot, such as %s" % (
+            name, brief(repr(value)), example)
     if re.search(r"[\x00-\x1f\x7f]", value):
-        return "crash_test_marker_dir %s holds a control character; give a plain path such as /var/tmp" \
-            % brief(repr(value))
+        return "%s %s holds a control character; give a plain path such as %s" % (name, brief(repr(value)), example)
     if not value.startswith("/"):
-        return "crash_test_marker_dir %s is relative; give an absolute directory such as /var/tmp" % brief(repr(value))
+        return "%s %s is relative; give an absolute directory such as %s" % (name, brief(repr(value)), example)
     normal = "/" + posixpath.normpath(value).lstrip("/")
     volatile = [top for top in VOLATILE_DIRS if normal == top or normal.startswith(top + "/")]
     if volatile:
-        return "crash_test_marker_dir %s is under %s, which does not survive the reboot after the crash (tmpfs or a " \
-               "kernel view), so the marker that tells new dumps from old would be lost; use /var/tmp" % (
-                   brief(repr(value)), volatile[0])
+        return "%s %s is under %s, which does not survive the reboot after the crash (tmpfs or a kernel view), so " \
+               "%s would be lost; use %s" % (name, brief(repr(value)), volatile[0], lost, example)
     if normal != value.rstrip("/") and value != "/":
-        return "crash_test_marker_dir %s is not a plain path (it reads as %s); write %s" % (
-            brief(repr(value)), brief(normal), brief(normal))
+        return "%s %s is not a plain path (it reads as %s); write %s" % (
+            name, brief(repr(value)), brief(normal), brief(normal))
     return None
+
+
+def marker_dir_problem(value):
+    # type: (Any) -> Optional[str]
+    """Why crash_test_marker_dir cannot hold the crash marker across the crash's reboot, or None."""
+    return persistent_dir_problem("crash_test_marker_dir", value, "/var/tmp", "the marker that tells new dumps "
+                                  "from old")
+
+
+def dump_dir_problem(name, value):
+    # type: (str, Any) -> Optional[str]
+    """Why kdump_path (or a local target's path) cannot receive dumps, or None: the root directory, or a
+    directory that does not survive the reboot that follows the capture."""
+    if isinstance(value, str) and value.startswith("/") and posixpath.normpath(value) in ("/", "//"):
+        return "%s %s is the root directory; dumps fill the file system they land on: use a directory of its " \
+               "own such as /var/crash" % (name, brief(repr(value)))
+    return persistent_dir_problem(name, value, "/var/crash", "the dump")
 
 
 def crash_test_input_problems(marker_dir, formats, dump_path="/var/crash"):

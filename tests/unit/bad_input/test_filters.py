@@ -133,6 +133,21 @@ def test_good_low_sizes(facts, low, expected_low):
         assert result["args"][-1] == "crashkernel=32M,low"
 
 
+@pytest.mark.parametrize("policy, low, finding, severity, words", [
+    ("1M", None, "crashkernel-too-small", "error", ["would reserve 1 MiB", "less than 64 MiB"]),
+    ("32M", None, "crashkernel-too-small", "error", ["32 MiB"]),
+    ("512M-:2M", None, "crashkernel-too-small", "error", ["2 MiB"]),
+    ("768M,high", "1M", "crashkernel-low-too-small", "warning", ["The low region is 1 MiB", "swiotlb"]),
+    ("altra", None, "crashkernel-policy-mismatch", "error", ["this host is x86_64"]),
+    ("Altra", None, "crashkernel-policy-mismatch", "error", ["this host is x86_64"]),
+])
+def test_a_plan_too_small_or_for_another_platform_is_a_finding(facts, policy, low, finding, severity, words):
+    result = F["crashkernel_plan"](facts, policy, low)
+    hits = [item for item in result["findings"] if item["id"] == finding]
+    assert hits and hits[0]["severity"] == severity, result["findings"]
+    assert all(word in hits[0]["message"] for word in words), hits[0]["message"]
+
+
 def test_overlapping_explicit_ranges_warn_and_name_the_winner(facts):
     result = F["crashkernel_plan"](facts, "0-4G:128M,2G-:256M")
     found = [item for item in result["findings"] if item["id"] == "crashkernel-ranges-overlap"]

@@ -103,6 +103,24 @@ def smbios_strings(rel, mapping):
     return mutate
 
 
+def sparse_smbios_entries(count, size=1 << 30):
+    """count SMBIOS type 17 entries, each a sparse file of size bytes (a junk capture; reading all would take minutes)."""
+    def mutate(root):
+        for index in range(count):
+            path = os.path.join(root, "sys/firmware/dmi/entries/17-%d/raw" % index)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as handle:
+                handle.write(smbios_memory_device(4096))
+                handle.truncate(size)
+    return mutate
+
+
+def running(release):
+    """The tree's kernel replaced: proc/sys/kernel/osrelease and proc/version both name release."""
+    return both(setting("proc/sys/kernel/osrelease", release + "\n"),
+                setting("proc/version", "Linux version %s (builder@example) #1 SMP\n" % release))
+
+
 def both(*mutations):
     def mutate(root):
         for mutation in mutations:
@@ -174,6 +192,23 @@ CASES = [
      "input-implausible", ("memory", "installed_bytes", None)),
     ("smbios-dimm-kib-units", DEBIAN13,
      setting("sys/firmware/dmi/entries/17-0/raw", smbios_memory_device(0x8000 | 1024)), "input-implausible", NULL_RAM),
+    ("smbios-entries-of-a-gibibyte-each", DEBIAN13, sparse_smbios_entries(200), "input-implausible",
+     ("memory", "installed_bytes", None)),
+    ("smbios-5000-memory-devices", DEBIAN13, sparse_smbios_entries(5000, 64), "input-implausible",
+     ("memory", "installed_bytes", None)),
+    # a vendor that sells VMs and servers: only the hypervisor CPU flag makes it a VM (the crash test's guard)
+    ("oracle-bare-metal-server", DEBIAN13, both(
+        setting("sys/class/dmi/id/sys_vendor", "Oracle Corporation\n"),
+        setting("sys/class/dmi/id/product_name", "ORACLE SERVER X9-2\n"),
+        setting("sys/class/dmi/id/bios_vendor", "American Megatrends Inc.\n"),
+        setting("sys/class/dmi/id/product_version", "1.0\n"),
+        editing("proc/cpuinfo", lambda text: text.replace(" hypervisor", ""))), None,
+     ("platform", "virtualization", "none")),
+    ("oracle-vm-with-the-hypervisor-flag", DEBIAN13, both(
+        setting("sys/class/dmi/id/sys_vendor", "Oracle Corporation\n"),
+        setting("sys/class/dmi/id/product_name", "Standard PC\n"),
+        setting("sys/class/dmi/id/bios_vendor", "Oracle Corporation\n")), None,
+     ("platform", "virtualization", "oracle")),
     ("crash-size-negative", DEBIAN13, setting("sys/kernel/kexec_crash_size", "-5\n"), "input-implausible",
      ("reservation", "kexec_crash_size", None)),
     ("crash-size-without-region", DEBIAN13, setting("sys/kernel/kexec_crash_size", "268435456\n"), "input-implausible",
@@ -213,7 +248,7 @@ CASES = [
     ("sysrq-superscript", DEBIAN13, setting("proc/sys/kernel/sysrq", "\u00b2\n"), None, ("kernel", "sysrq", None)),
     ("osrelease-5000-digits", DEBIAN13, setting("proc/sys/kernel/osrelease", "9" * 5000 + ".1.0\n"), "input-implausible",
      ("kernel", "version", None)),
-    ("osrelease-huge-minor", DEBIAN13, setting("proc/sys/kernel/osrelease", "6.99999999999999999999-aws\n"), None,
+    ("osrelease-huge-minor", DEBIAN13, running("6.99999999999999999999-aws"), None,
      ("kernel", "version", None)),
     ("cpu-list-garbage", DEBIAN13, setting("sys/devices/system/cpu/online", "all of them\n"), "input-implausible",
      ("platform", "cpu_count", 2)),
@@ -274,7 +309,8 @@ CASES = [
     ("dpkg-status-of-package-lines", DEBIAN13, setting("var/lib/dpkg/status", "Package: kexec-tools\n" * 40000),
      "input-implausible",
      ("software", "kexec_tools_version", None)),
-    ("osrelease-garbage", DEBIAN13, setting("proc/sys/kernel/osrelease", "banana\n"), None, ("kernel", "version", None)),
+    ("osrelease-garbage", DEBIAN13, setting("proc/sys/kernel/osrelease", "banana\n"), "input-implausible",
+     ("kernel", "version", None)),
     ("cmdline-fifo", DEBIAN13, replace_with("proc/cmdline", os.mkfifo), "input-missing", ("kernel", "crashkernel", [])),
     ("cmdline-bad-crashkernel", DEBIAN13, setting("proc/cmdline", "root=/dev/vda1 crashkernel=bogus\n"),
      "crashkernel-reservation-failed", ("kernel", "crashkernel", ["crashkernel=bogus"])),
@@ -365,9 +401,41 @@ CASES = [
      ("software", "family", "unknown")),
     ("os-release-rhel-on-a-debian-tree", DEBIAN13, setting("etc/os-release", 'ID=rhel\nVERSION_ID="9.4"\n'),
      "input-implausible", ("software", "distro", None)),
-    ("os-release-debian-with-an-el9-kernel", DEBIAN13, setting("proc/sys/kernel/osrelease",
-                                                               "5.14.0-427.13.1.el9_4.x86_64\n"),
+    ("os-release-debian-with-an-el9-kernel", DEBIAN13, running("5.14.0-427.13.1.el9_4.x86_64"),
      "input-implausible", ("software", "family", "unknown")),
+    # os-release's VERSION_ID against the kernel build and Debian's own release files
+    ("os-release-version-12-on-a-deb13-kernel", DEBIAN13,
+     editing("etc/os-release", lambda text: text.replace('VERSION_ID="13"', 'VERSION_ID="12"')), "input-implausible",
+     ("software", "version", None)),
+    ("os-release-all-of-12-on-a-deb13-kernel", DEBIAN13, both(
+        editing("etc/os-release", lambda text: text.replace('VERSION_ID="13"', 'VERSION_ID="12"').replace(
+            "trixie", "bookworm")), setting("etc/debian_version", "12.15\n")), "input-implausible",
+     ("software", "family", "unknown")),
+    ("debian-version-of-another-release", DEBIAN13, setting("etc/debian_version", "12.15\n"), "input-implausible",
+     ("software", "distro", None)),
+    ("rhel-8-os-release-on-an-el9-kernel", "rhel9-x86_64",
+     editing("etc/os-release", lambda text: text.replace('VERSION_ID="9.4"', 'VERSION_ID="8.4"')),
+     "input-implausible", ("software", "version", None)),
+    # an older kernel than the release is a host upgraded but not yet rebooted: believed
+    ("rhel-9-os-release-on-an-el8-kernel", "rhel9-x86_64", setting(
+        "uname", "Linux r650 4.18.0-513.el8.x86_64 #1 SMP Mon Jan 1 00:00:00 EST 2024 x86_64 x86_64 x86_64 GNU/Linux\n"),
+     None, ("software", "version", "9.4")),
+    # the kernel's release as osrelease, a sosreport's uname and proc/version name it
+    ("uname-names-another-kernel-than-osrelease", "rhel9-x86_64", both(
+        setting("proc/sys/kernel/osrelease", "5.14.0-427.13.1.el9_4.x86_64\n"),
+        setting("uname", "Linux r650 4.18.0-513.el8.x86_64 #1 SMP x86_64 GNU/Linux\n")), "input-implausible",
+     ("kernel", "release", None)),
+    ("proc-version-names-another-kernel", DEBIAN13, setting(
+        "proc/version", "Linux version 5.10.0-30-amd64 (debian-kernel@lists.debian.org) #1 SMP Debian 5.10.218-1\n"),
+     "input-implausible", ("kernel", "release", None)),
+    ("osrelease-with-a-path", DEBIAN13, running("6.12.118+deb13-amd64/../../../tmp"), "input-implausible",
+     ("kernel", "release", None)),
+    ("osrelease-with-a-command", DEBIAN13, running("6.8.0-49-generic$(touch /tmp/x)"), "input-implausible",
+     ("kernel", "release", None)),
+    ("osrelease-with-a-nul", DEBIAN13, setting("proc/sys/kernel/osrelease", "6.12.118+deb13-amd64\x00junk\n"),
+     "input-implausible", ("kernel", "release", None)),
+    ("osrelease-in-arabic-digits", DEBIAN13, running("\u0666.\u0661\u0662.0-1-amd64"), "input-implausible",
+     ("kernel", "release", None)),
     ("os-release-id-openeuler-capital", "rhel9-x86_64", setting("etc/os-release", 'ID="openEuler"\n'
                                                                 'VERSION_ID="24.03"\n'), None,
      ("software", "distro", "openEuler")),
@@ -454,7 +522,7 @@ def test_implausible_finding_names_the_file_and_why(tmp_path):
     ("rhel9-x86_64", setting("etc/os-release", "ID=ubuntu\nVERSION_ID=24.04\n"), ("/etc/os-release", "redhat build")),
     ("rhel9-x86_64", both(setting("etc/os-release", "ID=ubuntu\nVERSION_ID=24.04\n"), setting("uname", "Linux h 6.12.9 #1")),
      ("/etc/os-release", "rpm package list and no dpkg status")),
-    (DEBIAN13, setting("proc/sys/kernel/osrelease", "5.14.0-427.el9.x86_64\n"), ("/etc/os-release", "redhat build")),
+    (DEBIAN13, running("5.14.0-427.el9.x86_64"), ("/etc/os-release", "redhat build")),
     ("aws-graviton2", setting("sys/class/dmi/id/product_family", "Altra\n"),
      ("/sys/class/dmi/id/product_family", "DMI sys_vendor 'Amazon EC2' is amazon's", "is ampere's")),
     (AMPEREONE, setting("sys/class/dmi/id/product_family", "Altra Max\n"),
