@@ -1691,6 +1691,7 @@ def _explicit_findings(tokens, model):
 
 CAPTURE_KERNEL_FLOOR = 64 * MIB  # below every table (128 MiB at least): only a mistake reserves less
 X86_LOW_FLOOR = 72 * MIB  # the capture kernel's 64 MiB swiotlb + 8 MiB, what x86 reserves low at the least
+ARM64_LOW_FLOOR = ALTRA_LOW  # the smallest low region known to work
 
 
 def _check_expected(expected, args, arch, ram, low_ram, model, facts):
@@ -1708,12 +1709,16 @@ def _check_expected(expected, args, arch, ram, low_ram, model, facts):
                                  "%s (the smallest table here gives 128 MiB), so the crash would leave no dump."
                                  % (" ".join(args), human_size(expected["size"]), human_size(CAPTURE_KERNEL_FLOOR)),
                                  "Use kdump_crashkernel: auto, or an explicit size of at least 128M."))
-    if arch == "x86_64" and expected["region"] == "high" and 0 < expected["low_size"] < X86_LOW_FLOOR:
+    low_floor = X86_LOW_FLOOR if arch == "x86_64" else ARM64_LOW_FLOOR
+    if expected["region"] == "high" and 0 < expected["low_size"] < low_floor:
         findings.append(_finding("crashkernel-low-too-small", "warning",
-                                 "The low region is %s; an x86_64 capture kernel's swiotlb takes 64 MiB of it and the "
-                                 "kernel's own default is max(swiotlb + 8 MiB, 256 MiB)." % human_size(
-                                     expected["low_size"]),
-                                 "Leave kdump_crashkernel_low unset (the kernel picks it) or give at least 72M."))
+                                 "The low region is %s; %s" % (human_size(expected["low_size"]), (
+                                     "an x86_64 capture kernel's swiotlb takes 64 MiB of it and the kernel's own "
+                                     "default is max(swiotlb + 8 MiB, 256 MiB)." if arch == "x86_64" else
+                                     "arm64 capture kernels need at least 16 MiB of DMA-able memory there (the altra "
+                                     "policy's size) and the kernel's own default is 128 MiB.")),
+                                 "Leave kdump_crashkernel_low unset (the kernel picks it) or give at least %s."
+                                 % format_size(low_floor)))
     total = expected["size"] + expected["low_size"]
     if total * 2 > ram:
         findings.append(_finding("crashkernel-large-share", "warning",

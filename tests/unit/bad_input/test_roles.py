@@ -15,6 +15,7 @@ from helpers import local_host, run_playbook  # noqa: E402  pylint: disable=wron
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 TREE = os.path.join(REPO, "tests", "fixtures", "hosts", "debian13-amd64-qemu")
+ARM64_TREE = os.path.join(REPO, "tests", "fixtures", "hosts", "debian13-arm64-qemu-altra")
 NO_IOMEM = "<TREE without proc/iomem>"  # made by the outcomes fixture
 
 # (case, entry point, variables, ("failed", words) or ("finding"/"blocking", id, words in its message))
@@ -32,6 +33,8 @@ CASES = [
     ("policy-1M", "assess", {"kdump_crashkernel": "1M"}, ("blocking", "crashkernel-too-small", ["1 MiB"])),
     ("low-1M-on-x86", "assess", {"kdump_crashkernel": "768M,high", "kdump_crashkernel_low": "1M"},
      ("finding", "crashkernel-low-too-small", ["swiotlb"])),
+    ("low-1M-on-arm64", "assess", {"kdump_facts_root": ARM64_TREE, "kdump_crashkernel_low": "1M"},
+     ("finding", "crashkernel-low-too-small", ["16 MiB"])),
     ("policy-altra-on-x86", "assess", {"kdump_crashkernel": "Altra"},
      ("blocking", "crashkernel-policy-mismatch", ["this host is x86_64"])),
     ("target-unknown-type", "assess", {"kdump_target": {"type": "ftp"}}, ("failed", ["type", "ftp", "local, ssh, nfs"])),
