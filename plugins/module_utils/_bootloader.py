@@ -30,7 +30,7 @@ import tempfile
 from collections import OrderedDict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, kernel_words, quoted
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, brief, kernel_words, quoted
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
     COMMAND_LINE_SIZE, CrashkernelError, check_operator_value, ignored_slots, overlap_warnings, parse_value,
     reservation_gap,
@@ -303,7 +303,8 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
     if remove_args is None:
         remove_args = []
     if not isinstance(remove_args, (list, tuple)):
-        raise BootloaderError("remove_args: must be a list of keys such as ['nokaslr'], got %r" % (remove_args,))
+        raise BootloaderError("remove_args: must be a list of keys such as ['nokaslr'], got %s %s; a single string "
+                              "is not split" % (type(remove_args).__name__, brief(repr(remove_args))))
     repeatable = set(normalize_key(key) for key in REPEATABLE_KEYS)
     if not isinstance(repeatable_keys or [], (list, tuple)) or \
             not all(isinstance(key, str) and key for key in repeatable_keys or []):
@@ -1463,11 +1464,22 @@ def detect_backend(files):
         "/etc/kernel/cmdline); set backend to grub, grubby or kernel_install" % files.root)
 
 
+def check_command_option(option, given):
+    # type: (str, object) -> None
+    """A command option is unset or an argument list of non-empty strings (nothing runs it through a shell)."""
+    if given is not None and (not isinstance(given, (list, tuple)) or not given or
+                              not all(isinstance(part, str) and part for part in given)):
+        raise BootloaderError("%s: give the command as a list of non-empty strings, e.g. [/usr/sbin/update-grub]; "
+                              "got %s (a string is not split: no shell runs it)" % (option, brief(repr(given))))
+
+
 def run(params, runner, check_mode=False):
     # type: (Dict[str, object], Runner, bool) -> Dict[str, object]
     """Validate, plan, and (unless check_mode) apply. Returns the module result; raises BootloaderError."""
     spec = validate_args(params.get("args"), str(params.get("state") or "present"),
                          params.get("remove_args"), params.get("repeatable_keys"))  # type: ignore
+    for option in ("grub_mkconfig_command", "grubby_command"):
+        check_command_option(option, params.get(option))
     check_grub_dropin(params.get("grub_dropin"))
     files = Files(str(params.get("root") or "/"))
     if not os.path.isdir(files.root):

@@ -864,6 +864,9 @@ def _to_cmdline(cmdline):
     if not isinstance(cmdline, str):
         raise CrashkernelError("cmdline: expected the kernel command line (text) or a list of args, got %r"
                                % (cmdline,))
+    if re.search(r"[\x00-\x08\x0e-\x1f\x7f]", cmdline):
+        raise CrashkernelError("cmdline: %s holds a control character; the kernel's command line is one C string "
+                               "of text (a NUL ends it)" % _brief(repr(cmdline)))
     # /proc/cmdline ends with a newline the kernel's own command line does not have; a file read may hold
     # other line breaks or tabs. The kernel's parser sees only spaces between arguments.
     return WHITESPACE_RE.sub(" ", cmdline).strip(" ")
@@ -949,10 +952,11 @@ def _check_region_inputs(expected, regions, low_limit):
     if not isinstance(expected, dict) or expected.get("region") not in ("low", "high", "fixed", "none") or \
             not all(_whole(expected.get(key)) for key in ("size", "low_size")) or \
             expected["region"] != "none" and expected["size"] == 0 or \
+            expected["region"] == "none" and (expected["size"] or expected["low_size"]) or \
             expected.get("region") == "fixed" and not _whole(expected.get("base")):
         raise CrashkernelError("expected must be a crashkernel_reserve result: {region: low|high|fixed|none, size, "
-                               "low_size, base} with sizes in bytes (size above 0 unless region is none, base an "
-                               "address when region is fixed), got %s" % _brief(repr(expected)))
+                               "low_size, base} with sizes in bytes (size above 0 unless region is none, both 0 when "
+                               "it is, base an address when region is fixed), got %s" % _brief(repr(expected)))
     if not isinstance(regions, list) or not all(
             isinstance(region, dict) and all(_whole(region.get(key)) for key in ("start", "end", "size"))
             and region["start"] < region["end"] and region["size"] == region["end"] - region["start"]

@@ -513,6 +513,15 @@ def page_size_from(config, release, arch):
         if chosen and named is not None and named != chosen[0][0]:
             return None, "it sets %s=y, but the kernel release %r names %d KiB pages: the config of another kernel" \
                 % (chosen[0][1], (release or "")[:80], named // 1024)
+        config_arch = "x86_64" if config.get("CONFIG_X86_64") == "y" else "aarch64" \
+            if config.get("CONFIG_ARM64") == "y" else None
+        if config_arch and arch in ("x86_64", "aarch64", "arm64") and config_arch != arch.replace("arm64", "aarch64"):
+            return None, "it is the config of an %s kernel, but the host is %s" % (config_arch, arch)
+        shift_symbol = "CONFIG_ARM64_PAGE_SHIFT" if config.get("CONFIG_ARM64_PAGE_SHIFT") else "CONFIG_PAGE_SHIFT"
+        shift = config.get(shift_symbol) or ""
+        if chosen and shift.isdigit() and int(shift) < 32 and 1 << int(shift) != chosen[0][0]:
+            return None, "it sets %s=y and %s=%s (%d KiB pages): a kernel has one page size" % (
+                chosen[0][1], shift_symbol, shift, (1 << int(shift)) // 1024)
         if chosen:
             return chosen[0][0], None
     if arch == "x86_64":

@@ -1086,7 +1086,7 @@ def dmesg_crash_line(real_path):
         handle.seek(0, os.SEEK_END)
         handle.seek(max(0, handle.tell() - DMESG_READ_LIMIT))
         text = handle.read().decode("utf-8", "replace")
-    return crash_line_in(text)
+    return crash_line_in(text.replace("\x00", "\n"))  # NULs (a preallocated or padded file) end a line
 
 
 def crash_line_in(text, record=False):

@@ -60,18 +60,18 @@ options:
     default: present
   remove_args:
     description:
-      - Keys (without values) whose every argument is removed, together with O(args) in one change.
+      - A list of keys (without values, each a string) whose every argument is removed, together with O(args)
+        in one change. A string is refused, not split.
       - A key cannot be both in O(args) and in O(remove_args).
-    type: list
-    elements: str
+    type: raw
     default: []
   repeatable_keys:
     description:
       - Keys the kernel or the initrd reads more than once, in addition to the built-in ones
         (C(console), C(hugepagesz), C(hugepages), C(memmap), C(ip), C(rd.lvm.lv), C(rd.luks.uuid),
         C(acpi_osi)). O(args) may list such keys several times with different values.
-    type: list
-    elements: str
+      - A list of strings; anything else is refused.
+    type: raw
     default: []
   backend:
     description:
@@ -114,12 +114,13 @@ options:
       - Command (argument list) that regenerates the grub configuration.
         Default C(update-grub) when it exists, else C(grub-mkconfig -o <grub_config>) or
         C(grub2-mkconfig -o <grub_config>).
-    type: list
-    elements: str
+      - A list of non-empty strings; a string is refused, not split (no shell runs the command).
+    type: raw
   grubby_command:
-    description: Command (argument list) to run grubby. Default C(grubby) from C(/usr/sbin) or C(/sbin).
-    type: list
-    elements: str
+    description:
+      - Command (argument list) to run grubby. Default C(grubby) from C(/usr/sbin) or C(/sbin).
+      - A list of non-empty strings; a string is refused, not split.
+    type: raw
 notes:
   - The grub drop-in changes only what grub-mkconfig generates; it does not touch C(/etc/default/grub),
     which stays the operator's file. Delete the drop-in and run update-grub to hand the keys back.
@@ -252,16 +253,16 @@ def main():
         argument_spec=dict(
             args=dict(type="raw", default=[]),
             state=dict(type="str", choices=["present", "absent"], default="present"),
-            remove_args=dict(type="list", elements="str", default=[]),
-            repeatable_keys=dict(type="list", elements="str", default=[], no_log=False),
+            remove_args=dict(type="raw", default=[]),
+            repeatable_keys=dict(type="raw", default=[], no_log=False),
             backend=dict(type="str", choices=["auto", "grub", "grubby", "kernel_install"], default="auto"),
             root=dict(type="path", default="/"),
             grub_dropin=dict(type="str", default=DEFAULT_GRUB_DROPIN),
             grub_cmdline_variable=dict(type="str", choices=list(reversed(GRUB_VARIABLES)),
                                        default="GRUB_CMDLINE_LINUX_DEFAULT"),
             grub_config=dict(type="str"),
-            grub_mkconfig_command=dict(type="list", elements="str"),
-            grubby_command=dict(type="list", elements="str"),
+            grub_mkconfig_command=dict(type="raw"),
+            grubby_command=dict(type="raw"),
         ),
         supports_check_mode=True,
     )

@@ -444,6 +444,11 @@ def test_module_reports_every_dump_when_one_is_damaged(tmp_path, capsys):
     assert exited.value.code == 0 and len(result["dumps"]) == 2
 
 
+def test_nul_padding_before_the_crash_line_of_a_saved_dmesg_ends_a_line(tmp_path):
+    path = write_file(tmp_path / "dmesg.txt", b"\x00" * 100 + b"[   12.3] sysrq: Trigger a crash\n")
+    assert vmcore.dmesg_crash_line(path) == "[   12.3] sysrq: Trigger a crash"
+
+
 def test_a_saved_dmesg_that_only_quotes_the_crash_words_does_not_count(tmp_path):
     crash_tree(str(tmp_path), None)
     dmesg = tmp_path / "var" / "crash" / GOOD_STAMP / ("dmesg." + GOOD_STAMP)

@@ -275,6 +275,11 @@ def test_bad_reserve_arguments_are_refused(kwargs, words):
     refused(lambda: F["crashkernel_reserve"]("crashkernel=256M", ram, **kwargs), "crashkernel_reserve", *words)
 
 
+@pytest.mark.parametrize("cmdline", ["crashkernel=512M\x00crashkernel=1G", "quiet\x1bcrashkernel=1G"])
+def test_reserve_refuses_a_command_line_with_a_control_character(cmdline):
+    refused(lambda: F["crashkernel_reserve"](cmdline, "8G"), "cmdline", "control character", "one C string")
+
+
 @pytest.mark.parametrize("cmdline", [5, {"a": 1}, [5], 1.5])
 def test_reserve_refuses_a_command_line_that_is_not_text(cmdline):
     refused(lambda: F["crashkernel_reserve"](cmdline, "8G"), "cmdline")
@@ -332,6 +337,7 @@ EXPECTED = {"region": "high", "size": 512 * M, "low_size": 16 * M, "base": None}
     ({"region": "high", "size": -1}, [], ["expected must be"]),
     ({"region": "low"}, [], ["expected must be"]),
     ({"region": "high", "size": 0, "low_size": 0}, [], ["size above 0 unless region is none"]),
+    ({"region": "none", "size": 0, "low_size": 16 * M, "base": None}, [], ["both 0 when it is"]),
     ({"region": "low", "size": 5}, [], ["expected must be"]),  # no low_size: not a reserve() result
     (EXPECTED, [{"start": 0, "end": 1, "size": 1 << 29}], ["size = end - start"]),
     (EXPECTED, [{"start": 0, "end": 1}] * 50000, ["regions must be", "characters)"]),  # a short message

@@ -77,7 +77,16 @@ BAD_ARGS = [
     (["quiet"], {"grub_dropin": "../../evil.cfg"}, ["grub_dropin"]),
     (["quiet"], {"grub_dropin": "zz-fleetops.sh"}, ["grub_dropin"]),
     (["quiet"], {"backend": "lilo"}, ["backend", "lilo"]),
-    (["crashkernel=512M"], {"grub_mkconfig_command": []}, ["grub_mkconfig_command", "non-empty list"]),
+    (["crashkernel=512M"], {"grub_mkconfig_command": []}, ["grub_mkconfig_command", "list of non-empty strings"]),
+    # the options are read as given: a string is not split into a list, nor a number turned into a key
+    (["crashkernel=512M"], {"grub_mkconfig_command": "update-grub; touch /tmp/x"},
+     ["grub_mkconfig_command: give the command as a list", "no shell runs it"]),
+    (["crashkernel=512M"], {"grub_mkconfig_command": ["update-grub", 5]}, ["list of non-empty strings"]),
+    (["crashkernel=512M"], {"grubby_command": "grubby"}, ["grubby_command: give the command as a list"]),
+    (["quiet"], {"remove_args": "nokaslr"}, ["remove_args: must be a list", "str 'nokaslr'", "not split"]),
+    (["quiet"], {"remove_args": [5]}, ["remove_args: item 1 (5) is not a string"]),
+    (["quiet"], {"repeatable_keys": [5]}, ["repeatable_keys: must be a list of kernel parameter names"]),
+    (["quiet"], {"repeatable_keys": "console"}, ["repeatable_keys: must be a list"]),
 ]
 
 

@@ -14,6 +14,7 @@ from ansible_collections.fleetops.kdump.plugins.modules.kdump_facts import gathe
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 HOSTS = os.path.join(REPO, "tests", "fixtures", "hosts")
 DEBIAN13 = "debian13-amd64-qemu"  # captured from a fresh Debian 13 guest, no reservation
+DEBIAN13_ARM64 = "debian13-arm64-qemu-altra"  # captured from the Debian 13 arm64 guest presenting as an Altra
 ALTRA_MAX = "ampere-altra-max"    # generated: 768 MiB high + 16 MiB low Crash kernel regions
 MTJADE = "ampere-altra-mtjade"     # Altra Q80-30 (SOC_ID jep106:0a16:0001, MIDR Neoverse N1, SMBIOS Ampere)
 AMPEREONE = "ampereone"
@@ -333,6 +334,14 @@ CASES = [
         copied(MTJADE, MTJADE_CONFIG, "boot/config-6.1.0-27-arm64-64k", lambda t: t.replace(
             "CONFIG_ARM64_4K_PAGES=y", "CONFIG_ARM64_64K_PAGES=y").replace("# CONFIG_ARM64_64K_PAGES is not set\n", ""))),
      None, ("platform", "page_size", 65536)),
+    # the config names its arch (CONFIG_ARM64, CONFIG_X86_64) and its page shift: both must fit the host
+    ("config-of-an-arm64-kernel-on-x86", DEBIAN13,
+     copied(DEBIAN13_ARM64, "boot/config-6.12.118+deb13-arm64", "boot/config-6.12.118+deb13-amd64"),
+     "input-implausible", ("platform", "page_size", None)),
+    ("config-page-shift-disagrees", DEBIAN13_ARM64, editing("boot/config-6.12.118+deb13-arm64", lambda t: t.replace(
+        "CONFIG_PAGE_SHIFT=12", "CONFIG_PAGE_SHIFT=16")), "input-implausible", ("platform", "page_size", None)),
+    ("config-page-shift-agrees", DEBIAN13_ARM64, editing("boot/config-6.12.118+deb13-arm64", lambda t: t),
+     None, ("platform", "page_size", 4096)),
     ("soc-id-ampereone-on-neoverse-n1", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
      "input-implausible", ("platform", "is_altra", None)),
     ("soc-id-mediatek-on-ampere-smbios", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0426:8192\n"),

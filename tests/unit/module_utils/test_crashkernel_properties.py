@@ -5,6 +5,9 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import re
+
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -79,8 +82,12 @@ def test_parse_never_fails_other_than_with_crashkernel_error(text):
 
 @SETTINGS
 @given(st.text(max_size=60), st.sampled_from(["aarch64", "x86_64"]), st.data())
-def test_reserve_never_fails_on_any_cmdline(text, arch, data):
+def test_reserve_reads_any_text_command_line_and_refuses_control_characters(text, arch, data):
     kernel = data.draw(st.sampled_from(RELEASES[arch]))
+    if re.search(r"[\x00-\x08\x0e-\x1f\x7f]", text):  # no kernel command line holds one
+        with pytest.raises(ck.CrashkernelError, match="control character"):
+            ck.reserve(text, 64 * G, arch=arch, kernel=kernel)
+        return
     result = ck.reserve(text, 64 * G, arch=arch, kernel=kernel)
     assert result["region"] in ("low", "high", "fixed", "none")
 
