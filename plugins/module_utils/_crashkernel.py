@@ -471,6 +471,9 @@ def parse(text):
         return []
     values = []
     for index, word in enumerate(words):
+        if word.lower().rstrip(":") in ("crashkernel", "crash_kernel", "crash-kernel"):
+            raise CrashkernelError("%s is the key without a value: give crashkernel=512M, or the value alone (512M)"
+                                   % quoted(word))
         try:
             values.append(parse_value(word))
         except CrashkernelError as exc:

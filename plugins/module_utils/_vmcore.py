@@ -29,7 +29,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._dumpviews import (
     DECODE_ERRORS, FlatView, Inflater, StreamView, decoder_for,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_RAM, brief, quoted
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_RAM, brief, quoted, release_arch
 
 
 FORMATS = ("kdump_compressed", "flattened", "elf", "unknown")
@@ -75,6 +75,9 @@ PAGE_FLAG_NAMES = dict(STATUS_COMPRESSION)
 ELF_MACHINES = {3: "i386", 8: "mips", 20: "ppc", 21: "ppc64", 22: "s390x", 40: "arm", 62: "x86_64",
                 183: "aarch64", 243: "riscv64", 258: "loongarch64"}
 NOTE_READ_LIMIT = 4 * 1024 * 1024
+ELF_OSABI_ACCEPTED = (0, 3)  # ELFOSABI_NONE (what the kernel and kexec-tools write) and ELFOSABI_LINUX
+KDUMP_HEADER_VERSION_LIMIT = 16  # makedumpfile writes 6; room for versions to come
+DUMP_LEVEL_MAX = 31  # makedumpfile -d: a mask of five page kinds
 PHDR_LIMIT = 1 << 22
 
 # (magic, name) of whole-file compressors (kdump-tools KDUMP_COMPRESSION)
@@ -188,6 +191,16 @@ def parse_kdump_header(data):
                       % (first_tail["block_size"], first_tail["sub_hdr_size"]))
 
 
+def machine_problems(machine, release, where):
+    # type: (Optional[str], Optional[str], str) -> List[str]
+    """A dump names one machine: the arch its header names is the arch its kernel release was built for."""
+    named = release_arch(release)
+    if machine and named and machine != named:
+        return ["%s names machine %s but kernel release %s, an %s kernel: corrupt, or parts of two dumps"
+                % (where, quoted(machine), quoted(release), named)]
+    return []
+
+
 def kdump_header_problems(header):
     # type: (Dict[str, Any]) -> List[str]
     """What is wrong with a decoded header on its own (without looking at the file size)."""
@@ -202,6 +215,13 @@ def kdump_header_problems(header):
         problems.append("max_mapnr is 0: the header describes no memory")
     elif blocks // 2 * header["block_size"] * 8 < mapnr:
         problems.append("bitmaps of %d blocks cannot cover max_mapnr=%d pages" % (blocks, mapnr))
+    if header["header_version"] > KDUMP_HEADER_VERSION_LIMIT:
+        problems.append("header_version=%d is not one makedumpfile writes (1 to 6 today): corrupt"
+                        % header["header_version"])
+    if not 0 <= header.get("dump_level", 0) <= DUMP_LEVEL_MAX:
+        problems.append("dump_level=%d is outside makedumpfile's 0 to %d: corrupt"
+                        % (header["dump_level"], DUMP_LEVEL_MAX))
+    problems.extend(machine_problems(header.get("machine"), header.get("release"), "the header's utsname"))
     if header.get("max_mapnr_64") and header["max_mapnr"] != min(header["max_mapnr_64"], 0xFFFFFFFF):
         problems.append("the header's max_mapnr (%d) and the sub header's max_mapnr_64 (%d) disagree: corrupt"
                         % (header["max_mapnr"], header["max_mapnr_64"]))
@@ -512,7 +532,7 @@ def parse_elf_header(head):
     # type: (bytes) -> Dict[str, Any]
     """The fields of an ELF header a core file check needs."""
     order, is64 = _elf_layout(head)
-    e_type, e_machine = struct.unpack_from(order + "HH", head, 16)
+    e_type, e_machine, e_version = struct.unpack_from(order + "HHI", head, 16)
     if is64:
         phoff, shoff = struct.unpack_from(order + "QQ", head, 32)
         phentsize, phnum, shentsize = struct.unpack_from(order + "HHH", head, 54)
@@ -521,7 +541,8 @@ def parse_elf_header(head):
         phentsize, phnum, shentsize = struct.unpack_from(order + "HHH", head, 42)
     return {"class": 64 if is64 else 32, "byte_order": "little" if order == "<" else "big", "e_type": e_type,
             "e_machine": e_machine, "machine": ELF_MACHINES.get(e_machine), "phoff": phoff, "phnum": phnum,
-            "phentsize": phentsize, "shoff": shoff, "shentsize": shentsize}
+            "phentsize": phentsize, "shoff": shoff, "shentsize": shentsize, "e_version": e_version,
+            "ident_version": head[6], "osabi": head[7]}
 
 
 def _vmcoreinfo_release(notes):
@@ -544,6 +565,11 @@ def inspect_elf(handle, size, read_memory=True):
     result["checked"].append("header")
     if header["e_type"] != ET_CORE:
         result["problems"].append("ELF file is not a core dump (e_type=%d, ET_CORE=4)" % header["e_type"])
+        return result
+    if header["e_version"] != 1 or header["ident_version"] != 1 or header["osabi"] not in ELF_OSABI_ACCEPTED:
+        result["problems"].append("ELF header version %d (identification %d, OS ABI %d) is not a Linux core's "
+                                  "(1, 1, 0): corrupt" % (header["e_version"], header["ident_version"],
+                                                          header["osabi"]))
         return result
     order = "<" if header["byte_order"] == "little" else ">"
     is64 = header["class"] == 64
@@ -621,6 +647,10 @@ def inspect_elf(handle, size, read_memory=True):
         kept += len(chunk)
     note_bytes = b"".join(chunks)
     header["release"] = _vmcoreinfo_release(note_bytes)
+    mismatch = machine_problems(header["machine"], header["release"], "the ELF header")
+    if mismatch:
+        result["problems"].extend(mismatch)
+        return result
     names = []  # type: List[bytes]
     for chunk, (_offset, length) in zip(chunks, notes):
         fault = _note_walk(chunk, order, names) if len(chunk) == length else None  # a cut read is no cut note
