@@ -36,6 +36,7 @@ IomemEntry = Tuple[int, int, int, str]
 # (file relative to the tree's root, why it is not believed)
 Problems = List[Tuple[str, str]]
 Config = Optional[Dict[str, Optional[str]]]
+Version = Optional[List[int]]  # [major, minor, patch] of the kernel release
 
 
 def parse_iomem(text):
@@ -191,12 +192,14 @@ def bytes_below(ranges, limit):
     return sum(max(0, min(end, limit) - start) for start, end in ranges if start < limit)
 
 
-def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/dmesg"):
-    # type: (Optional[str], Config, Optional[str], List[Tuple[int, int]], Optional[Problems], str) -> Tuple[Optional[int], str]
+def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/dmesg", version=None):
+    # type: (Optional[str], Config, Optional[str], List[Tuple[int, int]], Optional[Problems], str, Version) -> Tuple[Optional[int], str]
     """(limit, source): where "low" memory ends for crashkernel on this host.
 
     The kernel's own word wins (arm64 logs "low RAM limit: NMB" when it reserves low memory); an arm64
-    kernel without ZONE_DMA and ZONE_DMA32 treats all RAM as low; else 4 GiB (x86_64 and most arm64).
+    kernel without ZONE_DMA and ZONE_DMA32 treats all RAM as low; on arm64 RAM that starts at or above
+    4 GiB moves the DMA zone (max_zone_phys): to the end of RAM from 5.15, to the 4 GiB window the RAM
+    starts in before; else 4 GiB (x86_64 and most arm64).
     """
     if dmesg_text:
         found = _DMESG_LOW_LIMIT.findall(dmesg_text)
@@ -217,6 +220,11 @@ def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
             top = max((end for _start, end in ram), default=None)
             return top, "config"
+    if arch in ("aarch64", "arm64") and ram and min(start for start, _end in ram) >= DEFAULT_LOW_LIMIT:
+        lowest, top = min(start for start, _end in ram), max(end for _start, end in ram)
+        if version is not None and list(version[:2]) >= [5, 15]:
+            return top, "dram-above-4g"
+        return min(top, (lowest & ~(DEFAULT_LOW_LIMIT - 1)) + DEFAULT_LOW_LIMIT), "dram-above-4g"
     return DEFAULT_LOW_LIMIT, "default"
 
 
@@ -227,14 +235,14 @@ def _believed(entries, problems):
 
 
 def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None,
-                 dmesg_path="var/log/dmesg"):
-    # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems], str) -> Dict[str, Any]
+                 dmesg_path="var/log/dmesg", version=None):
+    # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems], str, Version) -> Dict[str, Any]
     """The `memory` facts; sizes None when /proc/iomem is missing, garbage, zeroed, or contradicted by
     MemTotal or SMBIOS. problems: (file, why) pairs found so far; contradictions are added to it."""
     found = problems if problems is not None else []
     usable = _believed(entries, found)
     ram = system_ram(entries) if usable and entries is not None else []
-    limit, source = low_limit(arch, config, dmesg_text, ram, found, dmesg_path)
+    limit, source = low_limit(arch, config, dmesg_text, ram, found, dmesg_path, version)
     total = sum(end - start for start, end in ram)
     if usable and not ram:
         usable = False

@@ -250,8 +250,8 @@ def makedumpfile_reads_kernel(facts):
                                 "unknown" % (version, layout))
     if parsed is not None and parsed > MAKEDUMPFILE_ARM64_LPA2_BROKEN_UP_TO:
         return _supported(True, "makedumpfile %s is newer than 1.7.9 (upstream issue 18 fixed)" % version)
-    which = ("makedumpfile %s" % version) if version else "no released makedumpfile (up to 1.7.9)"
-    return _supported(False, "%s reads no arm64 dump of a kernel built with %s (upstream issue 18: "
+    which = ("makedumpfile %s reads" % version) if version else "released makedumpfile (up to 1.7.9) read"
+    return _supported(False, "%s no arm64 dump of a kernel built with %s (upstream issue 18: "
                              "\"PAGE SIZE 0x1000 and VA Bits 52 not supported\")" % (which, layout))
 
 
@@ -423,9 +423,12 @@ def _makedumpfile_findings(facts, caps, out):
                 "crash-test this host (crash_test role) before relying on it.")
     if reads["supported"] is not False:
         return
+    savers = {"kdump-tools": "kdump-tools", "kexec-tools": "kdumpctl", "kdump-utils": "kdumpctl",
+              "kdump": "the kdump save script"}
+    saver = savers.get(str(facts["software"].get("kdump_package")), "the capture kernel's dump script")
     out.add("makedumpfile-cannot-read-kernel", "error",
-            "%s: kdump-tools would save an empty dump and call it saved (it checks only its compressor's exit "
-            "status)." % reads["why"][0].upper() + reads["why"][1:],
+            "%s%s: %s would save an empty dump and call it saved (it checks only its compressor's exit status)."
+            % (reads["why"][0].upper(), reads["why"][1:], saver),
             "The fleetops.kdump.kdump role makes kdump-tools copy /proc/vmcore unfiltered instead "
             "(kdump_vmcore_copy_fallback: true, the default; the dump directory needs room for all RAM); "
             "otherwise install a makedumpfile newer than 1.7.9 or boot a kernel with 48-bit VA or 64K pages.")

@@ -11,6 +11,7 @@ caller passes in.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import posixpath
 import re
 
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
@@ -130,6 +131,27 @@ def parse_os_release(text):
         key, sep, value = line.strip().partition("=")
         if sep and key and not key.startswith("#"):
             values[key] = value.strip().strip("'\"")
+    return values
+
+
+_SHELL_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def shell_assignments(text):
+    # type: (Optional[str]) -> Dict[str, str]
+    """NAME=value lines of a sourced shell defaults file (/etc/default/kdump-tools) as sh reads them without
+    expansion: a quoted value up to its closing quote, a bare one up to a space or ';' (a comment starts after a space)."""
+    values = {}  # type: Dict[str, str]
+    for line in (text or "").splitlines():
+        match = _SHELL_ASSIGN_RE.match(line)
+        if match is None:
+            continue
+        rest = match.group(2)
+        if rest[:1] in ("'", '"'):
+            end = rest.find(rest[0], 1)
+            values[match.group(1)] = rest[1:end] if end > 0 else rest[1:]
+        else:
+            values[match.group(1)] = re.split(r"[\s;]", rest, 1)[0]
     return values
 
 
@@ -291,16 +313,29 @@ def kdump_split_packages(os_release):
     return major >= 10
 
 
+BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "basic.target", "sysinit.target")
+
+
+def unit_masked(tree, rel):
+    # type: (Any, str) -> bool
+    """systemd.unit(5): a unit file that is a link to /dev/null (absolute or relative) or is empty is masked."""
+    target = tree.readlink(rel)
+    if target is not None:
+        return posixpath.normpath(posixpath.join("/" + posixpath.dirname(rel), target)) == "/dev/null"
+    return tree.read_bytes(rel, max_bytes=1) == b""
+
+
 def _service_enabled_from_tree(tree, service):
     # type: (Any, str) -> Optional[bool]
+    """Enabled at boot: not masked, and wanted by a target the boot reaches (shutdown.target.wants is not)."""
     unit = service + ".service"
     etc = "etc/systemd/system"
-    if tree.readlink("%s/%s" % (etc, unit)) == "/dev/null":
-        return False  # masked
+    if unit_masked(tree, "%s/%s" % (etc, unit)):
+        return False
     if tree.is_dir(etc):
         for base in (etc, "usr/lib/systemd/system", "lib/systemd/system"):
-            for entry in tree.listdir(base):
-                if entry.endswith(".wants") and tree.lexists("%s/%s/%s" % (base, entry, unit)):
+            for target in BOOT_TARGETS:
+                if tree.lexists("%s/%s.wants/%s" % (base, target, unit)):
                     return True
         return False
     listed = parse_unit_files(tree.read_text("sos_commands/systemd/systemctl_list-unit-files"), unit)
@@ -470,7 +505,7 @@ def software_facts(tree, runner=None, release=None):
 
     use_kdump = None  # type: Optional[bool]
     if family == "debian":
-        defaults = parse_os_release(re.sub(r"(?m)^[ \t]*export[ \t]+", "", tree.read_text("etc/default/kdump-tools") or ""))
+        defaults = shell_assignments(tree.read_text("etc/default/kdump-tools"))
         if "USE_KDUMP" in defaults:
             use_kdump = defaults["USE_KDUMP"] == "1"
 

@@ -114,7 +114,7 @@ ansible_facts:
         memory:
           description:
             - C(total_bytes) (System RAM in /proc/iomem), C(low_limit_bytes) (where crashkernel low memory ends),
-              C(low_limit_source) (dmesg, config or default), C(low_bytes) (System RAM below the limit),
+              C(low_limit_source) (dmesg, config, dram-above-4g or default), C(low_bytes) (System RAM below the limit),
               C(iomem_zeroed) (addresses hidden from a non-root reader), C(meminfo_total_bytes) (MemTotal),
               C(installed_bytes) (SMBIOS memory devices). The sizes are null when /proc/iomem is malformed or
               contradicted by MemTotal or SMBIOS (finding C(input-implausible)).
@@ -216,6 +216,7 @@ def gather_facts(root="/", runner=None, dump_path=None):
         if dmesg:
             break
     memory = memory_facts(entries, platform["arch"], kernel["config"], dmesg, dmesg_path=dmesg_path,
+                          version=kernel.get("version"),
                           mem_total=meminfo_total(tree.read_text("proc/meminfo"), tree.implausible),
                           installed=installed_memory(tree), problems=tree.implausible)
     reservation = reservation_facts(

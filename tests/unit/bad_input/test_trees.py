@@ -122,11 +122,35 @@ def running(release):
                 setting("proc/version", "Linux version %s (builder@example) #1 SMP\n" % release))
 
 
+def linking(rel, target):
+    def mutate(root):
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.symlink(target, path)
+    return mutate
+
+
 def both(*mutations):
     def mutate(root):
         for mutation in mutations:
             mutation(root)
     return mutate
+
+
+def arm64_ram_above_4g(root):
+    """The Debian 13 arm64 guest with its System RAM starting at 4 GiB (as on servers whose DRAM sits high)."""
+    kept, inside = [], False
+    for line in read(root, "proc/iomem").splitlines():
+        if line.startswith("40000000-1bc43ffff"):
+            kept.append("100000000-1bc43ffff : System RAM")
+            inside = True
+            continue
+        if inside and line.startswith("  ") and int(line.split("-")[0], 16) < 0x100000000:
+            continue
+        inside = inside and line.startswith("  ")
+        kept.append(line)
+    write(root, "proc/iomem", "\n".join(kept) + "\n")
+    os.unlink(os.path.join(root, "proc/meminfo"))  # MemTotal would say RAM is missing
 
 
 def far_ram(text):
@@ -342,6 +366,28 @@ CASES = [
         "CONFIG_PAGE_SHIFT=12", "CONFIG_PAGE_SHIFT=16")), "input-implausible", ("platform", "page_size", None)),
     ("config-page-shift-agrees", DEBIAN13_ARM64, editing("boot/config-6.12.118+deb13-arm64", lambda t: t),
      None, ("platform", "page_size", 4096)),
+    # arm64 RAM that starts at 4 GiB takes the DMA zone, so the low limit, with it (max_zone_phys, 6.12)
+    ("arm64-ram-above-4g", DEBIAN13_ARM64, arm64_ram_above_4g, None, ("memory", "low_limit_bytes", 0x1c0000000)),
+    # systemd.unit(5) masks: a link to /dev/null, absolute or relative, or an empty unit file; only targets the
+    # boot reaches enable a unit
+    ("service-masked-by-an-empty-unit", ALTRA_MAX, setting("etc/systemd/system/kdump-tools.service", ""),
+     "kdump-service-not-enabled", ("software", "service_enabled", False)),
+    ("service-masked-by-a-relative-link", ALTRA_MAX, linking("etc/systemd/system/kdump-tools.service",
+                                                             "../../../dev/null"),
+     "kdump-service-not-enabled", ("software", "service_enabled", False)),
+    ("service-wanted-only-at-shutdown", ALTRA_MAX, both(
+        lambda root: os.unlink(os.path.join(root, "etc/systemd/system/multi-user.target.wants/kdump-tools.service")),
+        linking("etc/systemd/system/shutdown.target.wants/kdump-tools.service",
+                "/lib/systemd/system/kdump-tools.service")),
+     "kdump-service-not-enabled", ("software", "service_enabled", False)),
+    ("service-unit-overridden-not-masked", ALTRA_MAX, setting("etc/systemd/system/kdump-tools.service",
+                                                              "[Service]\nType=oneshot\n"),
+     None, ("software", "service_enabled", True)),
+    # /etc/default/kdump-tools is sourced by sh: a comment after the value is not part of it
+    ("use-kdump-with-a-trailing-comment", ALTRA_MAX, editing("etc/default/kdump-tools", lambda t: t.replace(
+        "USE_KDUMP=1", "USE_KDUMP=1\t# enabled by the fleet")), None, ("software", "use_kdump", True)),
+    ("use-kdump-quoted-zero-with-a-comment", ALTRA_MAX, editing("etc/default/kdump-tools", lambda t: t.replace(
+        "USE_KDUMP=1", "USE_KDUMP='0' # off")), "kdump-disabled-in-config", ("software", "use_kdump", False)),
     ("soc-id-ampereone-on-neoverse-n1", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0a16:0004\n"),
      "input-implausible", ("platform", "is_altra", None)),
     ("soc-id-mediatek-on-ampere-smbios", MTJADE, setting("sys/devices/soc0/soc_id", "jep106:0426:8192\n"),

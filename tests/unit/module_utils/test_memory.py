@@ -130,6 +130,18 @@ def test_low_limit_sources():
     assert mem.low_limit("aarch64", {"CONFIG_ZONE_DMA": "y"}, "unrelated dmesg", ram) == (4 * GIB, "default")
 
 
+def test_arm64_ram_above_4g_moves_the_low_limit():
+    """arch/arm64/mm/init.c max_zone_phys(): DRAM starting above 4 GiB takes the DMA zone with it (all RAM from
+    5.15, the 4 GiB window the RAM starts in before); x86_64 keeps 4 GiB."""
+    ram = [(0x80000000000, 0x80200000000), (0x88000000000, 0x88400000000)]  # an AmpereOne-like layout at 8 TiB
+    dma = {"CONFIG_ZONE_DMA": "y", "CONFIG_ZONE_DMA32": "y"}
+    assert mem.low_limit("aarch64", dma, None, ram, version=[6, 12, 0]) == (0x88400000000, "dram-above-4g")
+    assert mem.low_limit("aarch64", dma, None, ram, version=[5, 4, 0]) == (0x80100000000, "dram-above-4g")
+    assert mem.low_limit("aarch64", dma, None, ram) == (0x80100000000, "dram-above-4g")  # unknown: the smaller
+    assert mem.low_limit("x86_64", dma, None, ram, version=[6, 12, 0]) == (4 * GIB, "default")
+    assert mem.low_limit("aarch64", dma, None, [(4 * GIB - 4096, 8 * GIB)], version=[6, 12, 0]) == (4 * GIB, "default")
+
+
 def test_reservation_split_high_low():
     text = ("90000000-f896ffff : System RAM\n"
             "  bec00000-bfbfffff : Crash kernel\n"

@@ -445,6 +445,20 @@ def test_makedumpfile_reads_kernel(changes, supported):
         assert "kdump_vmcore_copy_fallback" in matching[0]["fix"]
 
 
+@pytest.mark.parametrize("version,package,start", [
+    (None, "kdump-tools", "Released makedumpfile (up to 1.7.9) read no arm64 dump of a kernel built with 52-bit VA "
+                          "with 4 KiB pages (upstream issue 18"),
+    ("1.7.6", "kdump-tools", "Makedumpfile 1.7.6 reads no arm64 dump"),
+    ("1.7.6", "kdump-utils", "Makedumpfile 1.7.6 reads no arm64 dump"),
+])
+def test_makedumpfile_message_reads_as_one_sentence_naming_the_hosts_tool(version, package, start):
+    _caps, found = run(facts_with(kernel__config=LPA2_4K, software__makedumpfile_version=version,
+                                  software__kdump_package=package))
+    message = [item for item in found if item["id"] == "makedumpfile-cannot-read-kernel"][0]["message"]
+    assert message.startswith(start), message
+    assert ("kdumpctl would save" if package == "kdump-utils" else "kdump-tools would save") in message
+
+
 @pytest.mark.parametrize("free,fires", [(200 * GIB, True), (300 * GIB, False), (None, False)])
 def test_unfiltered_dump_needs_room_for_all_ram(free, fires):
     facts = facts_with(kernel__config=LPA2_4K)
