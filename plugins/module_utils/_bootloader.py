@@ -1092,9 +1092,9 @@ class GrubBackend(Backend):
         # type: () -> str
         given = self.options.get("grub_config")
         if given:
-            if not str(given).startswith("/") or re.search(r"(^|/)\.\.?(/|$)", str(given)):
-                raise BootloaderError("grub_config: %s is not an absolute plain path (relative to root), such as "
-                                      "/boot/grub/grub.cfg; nothing was changed" % quoted(given))
+            if not str(given).startswith("/") or re.search(r"(^|/)\.\.?(/|$)|[\x00-\x20\x7f]", str(given)):
+                raise BootloaderError("grub_config: %s is not an absolute plain path (relative to root, no spaces or "
+                                      "line breaks), such as /boot/grub/grub.cfg; nothing was changed" % quoted(given))
             return str(given)
         if _find_program(self.files, ("update-grub", "grub-mkconfig")) is None and \
                 _find_program(self.files, ("grub2-mkconfig",)) is not None:
@@ -1156,7 +1156,13 @@ class GrubBackend(Backend):
             return "%s leads to %s, outside root %s, where regenerating it would write; give the grub.cfg inside " \
                    "the root" % (where, real, self.files.root)
         if not os.path.exists(self.files.path(grub_config)):
-            return self.files.link_problem(grub_config)  # a dangling link; None when nothing is there
+            dangling = self.files.link_problem(grub_config)
+            if dangling:
+                return dangling
+            parent = os.path.dirname(where)
+            if not os.path.isdir(parent):
+                return "its directory %s does not exist, so regenerating it would fail; give the grub.cfg the boot " \
+                       "loader reads, such as /boot/grub/grub.cfg" % parent
         return None
 
     def plan(self, spec):
@@ -1168,6 +1174,11 @@ class GrubBackend(Backend):
         overrides = OrderedDict()  # type: Dict[str, Optional[str]]
         if method == "dropin":
             rel = self._dropin_rel()
+            folder = os.path.join(self.files.root, os.path.dirname(rel).lstrip("/"))
+            if os.path.lexists(folder) and not os.path.isdir(folder):
+                raise BootloaderError("grub_dropin: %s is not a directory, so no drop-in can be written there; "
+                                      "remove that file, or set grub_dropin to a file in a directory grub-mkconfig "
+                                      "sources" % folder)
             current = self.files.read(rel)
             previous = parse_dropin(current)
             if current is not None and previous is None:

@@ -102,6 +102,7 @@ def warning_text(unknown):
         brief(str(unknown.get("name"))), "; did you mean %s?" % closest if closest else "")
 
 
+SHELL_CHARACTERS_RE = re.compile(r"[\s$`\"'\\;|&()<>*?!{}\[\]~#]")
 VOLATILE_DIRS = ("/tmp", "/run", "/dev", "/proc", "/sys", "/var/run", "/var/lock")  # tmpfs or kernel views
 
 
@@ -127,6 +128,17 @@ def persistent_dir_problem(name, value, example, lost):
     return None
 
 
+def shell_word_problem(name, value, example):
+    # type: (str, Any, str) -> Optional[str]
+    """Why a path the role hands to a shell on the host is not one plain word, or None."""
+    odd = SHELL_CHARACTERS_RE.search(value) if isinstance(value, str) else None
+    if odd:
+        return "%s %s holds %s, which a shell on the host would read as syntax; give a plain path of letters, " \
+               "digits and ._-/ such as %s" % (name, brief(repr(value)), "a space" if odd.group().isspace()
+                                               else repr(odd.group()), example)
+    return None
+
+
 def marker_dir_problem(value):
     # type: (Any) -> Optional[str]
     """Why crash_test_marker_dir cannot hold the crash marker across the crash's reboot, or None."""
@@ -148,12 +160,12 @@ def crash_test_input_problems(marker_dir, formats, dump_path="/var/crash"):
     # type: (Any, Any, Any) -> List[str]
     """What is wrong with the crash test's own inputs, before anything on the host is read or changed."""
     problems = []
-    if not isinstance(dump_path, str) or not dump_path.startswith("/") or re.search(r"[\x00-\x1f\x7f]", dump_path):
-        problems.append("crash_test_path is %s; give the absolute directory kdump saves dumps to, such as /var/crash"
-                        % brief(repr(dump_path)))
-    why = marker_dir_problem(marker_dir)
-    if why:
-        problems.append(why)
+    path_why = dump_dir_problem("crash_test_path", dump_path) or \
+        shell_word_problem("crash_test_path", dump_path, "/var/crash")
+    marker_why = marker_dir_problem(marker_dir) or shell_word_problem("crash_test_marker_dir", marker_dir, "/var/tmp")
+    for why in (path_why, marker_why):
+        if why:
+            problems.append(why)
     if not isinstance(formats, (list, tuple)) or not formats:
         problems.append("crash_test_formats is %s, so no dump could pass; list the formats that count, e.g. "
                         "[kdump_compressed] (or leave the default: all three)" % brief(repr(formats)))

@@ -20,6 +20,7 @@ import math
 import os
 import zlib
 import re
+import stat
 import struct
 from array import array
 
@@ -1279,8 +1280,11 @@ LATEST_EPOCH = 1e11  # year 5138: a larger "epoch" is milliseconds or a typo
 def resolve_newer_than(value, root="/"):
     # type: (Any, str) -> Optional[float]
     """Epoch seconds from a number, a numeric string or the mtime of a marker file under root."""
-    if value is None or value == "":
+    if value is None:
         return None
+    if isinstance(value, str) and not value.strip():
+        raise VmcoreError("newer_than: %s is empty, which would let every old dump count as new; omit newer_than "
+                          "to list every dump, or give epoch seconds or a marker file" % quoted(value))
     if isinstance(value, bool):
         raise VmcoreError("newer_than: %s is neither epoch seconds nor a marker file path" % quoted(value))
     if isinstance(value, (int, float)):
@@ -1299,10 +1303,14 @@ def resolve_newer_than(value, root="/"):
         raise VmcoreError("newer_than: %s is neither epoch seconds nor an absolute marker file path" % quoted(text))
     real = under_root(root, text)
     try:
-        return os.stat(real).st_mtime
+        info = os.stat(real)
     except OSError:
         raise VmcoreError("newer_than: marker file %s does not exist; give epoch seconds or an existing file"
                           % brief(text))
+    if not stat.S_ISREG(info.st_mode):
+        raise VmcoreError("newer_than: %s is not a regular file (a directory's time changes whenever a file in it "
+                          "does); give the marker file itself or epoch seconds" % brief(text))
+    return info.st_mtime
 
 
 def vmcore_report(root="/", path="/var/crash", newer_than=None):

@@ -36,9 +36,10 @@ options:
   newer_than:
     description:
       - Only report dumps whose modification time is later than this.
-      - Either epoch seconds (a number or a numeric string) or the absolute path of a marker file on the host,
-        whose modification time is used.
-      - Omit to report every dump.
+      - Either epoch seconds (a number or a numeric string) or the absolute path of a marker file (a regular
+        file) on the host, whose modification time is used.
+      - Omit to report every dump; an empty string is refused, so a variable that came out empty never lets old
+        dumps pass as new.
     type: raw
   root:
     description:

@@ -438,7 +438,10 @@ def test_nul_bytes_in_paths_are_refused(tmp_path):
 
 
 @pytest.mark.parametrize("value, words", [(True, "neither epoch seconds"), ("relative/marker", "absolute marker"),
-                                          ("/nonexistent/marker", "does not exist")])
+                                          ("/nonexistent/marker", "does not exist"),
+                                          ("", "is empty, which would let every old dump count as new"),
+                                          ("  ", "omit newer_than to list every dump"),
+                                          ("/var", "/var is not a regular file")])
 def test_newer_than_that_is_no_marker_is_refused(tmp_path, value, words):
     crash_tree(str(tmp_path), build.build_kdump_compressed())
     with pytest.raises(vmcore.VmcoreError, match=words):

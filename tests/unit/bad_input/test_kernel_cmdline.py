@@ -4,6 +4,7 @@ the option named and the key words of the fix, before anything is read into a sh
 tree's bytes and the fake's call log are the same afterwards."""
 import json
 import os
+import shutil
 import sys
 
 import pytest
@@ -346,6 +347,26 @@ def test_a_grub_config_that_is_not_an_absolute_plain_path_is_refused(tmp_path, c
         result = run_module(capsys, dict(args=["crashkernel=512M"], root=str(root), grub_config=value,
                                          grub_mkconfig_command=bt.mkconfig_command(root)), False)
         assert result.get("failed") and "grub_config" in result["msg"] and "absolute plain path" in result["msg"]
+    assert bt.snapshot(root) == before and bt.calls(root) == []
+
+
+@pytest.mark.parametrize("options, prepare, words", [
+    ({"grub_config": "/boot/grub/grub.cfg\n"}, None, ["grub_config: '/boot/grub/grub.cfg\\n'", "no spaces or line breaks"]),
+    ({"grub_config": "/nonexistent/grub.cfg"}, None, ["grub_config: its directory", "/nonexistent does not exist"]),
+    ({}, "grub.d-is-a-file", ["grub_dropin:", "etc/default/grub.d is not a directory"]),
+], ids=["grub-config-with-a-newline", "grub-config-in-no-directory", "grub-d-is-a-file"])
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
+def test_check_mode_refuses_what_apply_mode_would_fail_on(tmp_path, capsys, options, prepare, words, check_mode):
+    """Probe 11: check mode predicted success for these, apply mode then failed (and restored)."""
+    root = bt.debian12_tree(tmp_path, kdump_tools=True)
+    if prepare:
+        shutil.rmtree(os.path.join(root, "etc/default/grub.d"))
+        bt.write(root, "/etc/default/grub.d", "x\n")
+    before = bt.snapshot(root)
+    result = run_module(capsys, dict(dict(args=["crashkernel=512M"], root=str(root),
+                                          grub_mkconfig_command=bt.mkconfig_command(root)), **options), check_mode)
+    assert result.get("failed"), result
+    assert not [word for word in words if word not in result["msg"]], result["msg"]
     assert bt.snapshot(root) == before and bt.calls(root) == []
 
 

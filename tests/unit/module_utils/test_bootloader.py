@@ -446,6 +446,7 @@ def rhel_like_grub_tree(root):
              mode=0o600)
     bt.write(root, "/usr/sbin/grub2-mkconfig", "#!/bin/sh\n# reads /etc/default/grub only\n", mode=0o755)
     bt.write(root, "/proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz ro quiet\n")
+    os.makedirs(os.path.join(root, "boot/grub2"))  # grub2-mkconfig -o writes into an existing directory
     return root
 
 

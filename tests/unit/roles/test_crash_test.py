@@ -127,7 +127,8 @@ def run_playbook(tmp_path, hosts, extra_args=(), extra_vars=None):
         (sim_dir / "uptime").write_text("86400.00 170000.00\n")
         inventory["all"]["hosts"][name] = dict(
             dict(ansible_connection="local", ansible_python_interpreter=sys.executable, sim_dir=str(sim_dir),
-                 crash_test_path=str(sim_dir / "crash"), crash_test_marker_dir=str(sim_dir.resolve())), **host_vars)
+                 crash_test_path=str(sim_dir.resolve() / "crash"), crash_test_marker_dir=str(sim_dir.resolve())),
+            **host_vars)
     (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
     record = tmp_path / "record.json"
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LIBRARY=str(tmp_path / "library"),
@@ -365,8 +366,8 @@ def test_simulated_crash_passes_with_numbers_and_paths(simulated_run):
     tmp_path, _rc, output, events, _played = simulated_run
     result = crash_result(events, "pass")
     assert result["passed"] is True and result["failed_link"] is None, output
-    assert result["dump_path"] == str(tmp_path / "pass" / "crash" / STAMP / ("dump." + STAMP))
-    assert result["dmesg_path"] == str(tmp_path / "pass" / "crash" / STAMP / ("dmesg." + STAMP))
+    assert result["dump_path"] == str((tmp_path / "pass").resolve() / "crash" / STAMP / ("dump." + STAMP))
+    assert result["dmesg_path"] == str((tmp_path / "pass").resolve() / "crash" / STAMP / ("dmesg." + STAMP))
     assert (result["dump_format"], result["dump_release"], result["dump_machine"]) == (
         "kdump_compressed", "6.1.0-27-arm64", "aarch64")
     assert result["dmesg_crash_line"] == "[  232.910145] sysrq: Trigger a crash"
