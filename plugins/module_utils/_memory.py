@@ -201,16 +201,17 @@ def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/
     4 GiB moves the DMA zone (max_zone_phys): to the end of RAM from 5.15, to the 4 GiB window the RAM
     starts in before; else 4 GiB (x86_64 and most arm64).
     """
+    lowest = min((start for start, _end in ram), default=0)
+    top = max((end for _start, end in ram), default=None)
     if dmesg_text:
         found = _DMESG_LOW_LIMIT.findall(dmesg_text)
         if found:
             value = int(found[-1]) * MIB if len(found[-1]) <= 12 else None
-            lowest_ram = min((start for start, _end in ram), default=0)
             why = None
             if len(set(found)) > 1:
                 shown = ", ".join(sorted(set(found))[:4])
                 why = "it logs %d different 'low RAM limit' values (%s MB)" % (len(set(found)), shown)
-            elif value is None or not MIN_LOW_LIMIT <= value <= MAX_RAM or value <= lowest_ram:
+            elif value is None or not MIN_LOW_LIMIT <= value <= MAX_RAM or value <= lowest:
                 why = "its 'low RAM limit: %s MB' is not a limit a kernel sets here" % found[-1][:20]
             if why is None:
                 return value, "dmesg"
@@ -218,10 +219,8 @@ def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/
                 problems.append((dmesg_path, why + "; the default is used"))
     if arch in ("aarch64", "arm64") and config:
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
-            top = max((end for _start, end in ram), default=None)
             return top, "config"
-    if arch in ("aarch64", "arm64") and ram and min(start for start, _end in ram) >= DEFAULT_LOW_LIMIT:
-        lowest, top = min(start for start, _end in ram), max(end for _start, end in ram)
+    if arch in ("aarch64", "arm64") and top is not None and lowest >= DEFAULT_LOW_LIMIT:
         if version is not None and list(version[:2]) >= [5, 15]:
             return top, "dram-above-4g"
         return min(top, (lowest & ~(DEFAULT_LOW_LIMIT - 1)) + DEFAULT_LOW_LIMIT), "dram-above-4g"

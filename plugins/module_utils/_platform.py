@@ -499,6 +499,9 @@ def _release_page_size(release, arch):
     return None
 
 
+CONFIG_ARCH_SYMBOLS = (("CONFIG_X86_64", "x86_64"), ("CONFIG_ARM64", "aarch64"))  # the arch a config was built for
+
+
 def page_size_from(config, release, arch):
     # type: (Optional[Dict[str, Optional[str]]], Optional[str], Optional[str]) -> Tuple[Optional[int], Optional[str]]
     """Kernel page size from the kernel config, else from release naming (-64k, el7/el8 aarch64); and why
@@ -513,10 +516,10 @@ def page_size_from(config, release, arch):
         if chosen and named is not None and named != chosen[0][0]:
             return None, "it sets %s=y, but the kernel release %r names %d KiB pages: the config of another kernel" \
                 % (chosen[0][1], (release or "")[:80], named // 1024)
-        config_arch = "x86_64" if config.get("CONFIG_X86_64") == "y" else "aarch64" \
-            if config.get("CONFIG_ARM64") == "y" else None
-        if config_arch and arch in ("x86_64", "aarch64", "arm64") and config_arch != arch.replace("arm64", "aarch64"):
-            return None, "it is the config of an %s kernel, but the host is %s" % (config_arch, arch)
+        built_for = [name for symbol, name in CONFIG_ARCH_SYMBOLS if config.get(symbol) == "y"]
+        host = "aarch64" if arch == "arm64" else arch
+        if built_for and host in ("x86_64", "aarch64") and built_for[0] != host:
+            return None, "it is the config of an %s kernel, but the host is %s" % (built_for[0], arch)
         shift_symbol = "CONFIG_ARM64_PAGE_SHIFT" if config.get("CONFIG_ARM64_PAGE_SHIFT") else "CONFIG_PAGE_SHIFT"
         shift = config.get(shift_symbol) or ""
         if chosen and shift.isdigit() and int(shift) < 32 and 1 << int(shift) != chosen[0][0]:

@@ -414,6 +414,11 @@ def _kexec_text_findings(facts, caps, out):
             "systemd hosts); otherwise boot a kernel with CONFIG_KEXEC_FILE=y or CONFIG_KALLSYMS_ALL=y.")
 
 
+# what saves the dump in the capture kernel, by the kdump package the facts name
+DUMP_SAVERS = {"kdump-tools": "kdump-tools", "kexec-tools": "kdumpctl", "kdump-utils": "kdumpctl",
+               "kdump": "the kdump save script"}
+
+
 def _makedumpfile_findings(facts, caps, out):
     # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
     reads = caps["makedumpfile_reads_kernel"]
@@ -423,9 +428,7 @@ def _makedumpfile_findings(facts, caps, out):
                 "crash-test this host (crash_test role) before relying on it.")
     if reads["supported"] is not False:
         return
-    savers = {"kdump-tools": "kdump-tools", "kexec-tools": "kdumpctl", "kdump-utils": "kdumpctl",
-              "kdump": "the kdump save script"}
-    saver = savers.get(str(facts["software"].get("kdump_package")), "the capture kernel's dump script")
+    saver = DUMP_SAVERS.get(str(facts["software"].get("kdump_package")), "the capture kernel's dump script")
     out.add("makedumpfile-cannot-read-kernel", "error",
             "%s%s: %s would save an empty dump and call it saved (it checks only its compressor's exit status)."
             % (reads["why"][0].upper(), reads["why"][1:], saver),

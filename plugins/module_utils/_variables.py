@@ -159,13 +159,10 @@ def dump_dir_problem(name, value):
 def crash_test_input_problems(marker_dir, formats, dump_path="/var/crash"):
     # type: (Any, Any, Any) -> List[str]
     """What is wrong with the crash test's own inputs, before anything on the host is read or changed."""
-    problems = []
-    path_why = dump_dir_problem("crash_test_path", dump_path) or \
-        shell_word_problem("crash_test_path", dump_path, "/var/crash")
-    marker_why = marker_dir_problem(marker_dir) or shell_word_problem("crash_test_marker_dir", marker_dir, "/var/tmp")
-    for why in (path_why, marker_why):
-        if why:
-            problems.append(why)
+    problems = [why for why in (
+        dump_dir_problem("crash_test_path", dump_path) or shell_word_problem("crash_test_path", dump_path, "/var/crash"),
+        marker_dir_problem(marker_dir) or shell_word_problem("crash_test_marker_dir", marker_dir, "/var/tmp"),
+    ) if why]
     if not isinstance(formats, (list, tuple)) or not formats:
         problems.append("crash_test_formats is %s, so no dump could pass; list the formats that count, e.g. "
                         "[kdump_compressed] (or leave the default: all three)" % brief(repr(formats)))
