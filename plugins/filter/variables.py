@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._assessment import UNACCEPTABLE_FINDINGS
 from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
     accepted_findings_problems,
     as_given_problems,
@@ -42,7 +43,7 @@ def unknown_variables(names, argument_specs, prefixes, extra=None):
     return found
 
 
-def role_input_problems(values, argument_specs, unacceptable):
+def role_input_problems(values, argument_specs, unacceptable=UNACCEPTABLE_FINDINGS):
     """{errors, warnings} about role variables as the role reads them (not as the argument spec converted them)."""
     if not isinstance(values, dict) or not isinstance(argument_specs, (list, tuple)) or \
             not isinstance(unacceptable, (list, tuple)):

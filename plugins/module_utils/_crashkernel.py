@@ -1414,6 +1414,10 @@ def _none_expected(cause, reason):
             "cause": cause, "model": None}
 
 
+# The plan's refusals: an empty plan, which kdump_accept_findings must not wave through.
+PLAN_EMPTY_FINDINGS = ("crashkernel-facts-incomplete", "crashkernel-arch-unsupported", "crashkernel-kernel-unknown")
+
+
 def _refused(policy_name, cause, message, findings):
     # type: (str, str, str, List[Dict[str, str]]) -> Dict[str, Any]
     findings.append(_finding("crashkernel-" + cause, "error", message, CAUSE_FIXES[cause]))
@@ -1737,12 +1741,15 @@ def _check_expected(expected, args, arch, ram, low_ram, model, facts):
                                  "memory.low_bytes is unknown, so the prediction assumes the low placement fits."))
     if arch == "aarch64" and expected["region"] == "high" and expected["low_size"] > 0:
         kexec = _version_tuple(_get(facts, "software", "kexec_tools_version"))
-        if kexec is not None and kexec < KEXEC_TOOLS_MULTI_REGION:
-            findings.append(_finding("crashkernel-kexec-tools-two-regions", "warning",
+        # a capture kernel loaded into two regions now proves this kexec-tools can (a vendor backport)
+        loaded_in_two = _get(facts, "reservation", "kexec_crash_loaded") is True and \
+            len(_get(facts, "reservation", "regions") or []) >= 2
+        if kexec is not None and kexec < KEXEC_TOOLS_MULTI_REGION and not loaded_in_two:
+            findings.append(_finding("kexec-tools-too-old-for-high-low", "error",
                                      "The plan reserves two regions (high + low) but kexec-tools %s loads arm64 "
                                      "capture kernels into one region only (2.0.24 added more)." % ".".join(
                                          str(part) for part in kexec),
-                                     "Upgrade kexec-tools to 2.0.24 or later before relying on this reservation."))
+                                     "Upgrade kexec-tools to 2.0.24 or later, or reserve one low region only."))
     if _get(facts, "platform", "is_altra") is True and expected["region"] == "low" and expected["size"] > 256 * MIB:
         findings.append(_finding("crashkernel-altra-low-risk", "warning",
                                  "This Altra host would reserve %s below 4 GiB; Altra has little RAM there and low "
@@ -1751,7 +1758,9 @@ def _check_expected(expected, args, arch, ram, low_ram, model, facts):
                                  "the reservation after the reboot."))
     version = model["version"]
     if arch == "aarch64" and model["rhel"] is None and version < (6, 4, 0):
-        findings.append(_finding("crashkernel-linear-map-cost", "info",
+        findings.append(_finding("arm64-linear-map-cost", "info",
                                  "arm64 kernels before 6.4 map all memory with pages instead of blocks once a "
-                                 "crashkernel region is reserved, which costs some performance."))
+                                 "crashkernel region is reserved, which costs some performance.",
+                                 "Accept it, or move to a 6.4+ kernel where the reservation no longer forces a "
+                                 "page-granular map."))
     return findings

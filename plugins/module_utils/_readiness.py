@@ -39,6 +39,17 @@ SEED_TABLE = format_value({"kind": "ranges", "size": None, "offset": None,
                            "ranges": [{"start": start, "end": end, "size": size} for start, end, size in TABLE_ALTRA]})
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
+# Findings that only say "kdump is not set up yet": the rollout fixes them, so they never block it, and
+# none of them may be left after it.
+SETUP_FINDINGS = ("no-crashkernel-reserved", "crash-kernel-not-loaded", "kexec-tools-missing", "makedumpfile-missing",
+                  "kdump-package-missing", "kdump-service-not-enabled", "kdump-service-not-active",
+                  "kdump-disabled-in-config")
+# Findings about the crashkernel= arguments the host booted with: a plan that writes other arguments fixes them.
+CURRENT_CMDLINE_FINDINGS = ("crashkernel-reservation-failed", "plain-crashkernel-low-only")
+# Findings the role's optional fixes handle (kdump_kallsyms_text_fix, kdump_vmcore_copy_fallback).
+KALLSYMS_FIX_FINDING = "kexec-no-text-symbol"
+COPY_FALLBACK_FINDING = "makedumpfile-cannot-read-kernel"
+
 INPUT_MEANING = {
     "proc/iomem": "RAM size and the reserved Crash kernel regions",
     "proc/cpuinfo": "CPU identity and count",
@@ -406,7 +417,7 @@ def _kexec_text_findings(facts, caps, out):
     file_crash = caps["kexec_file_crash"]
     if file_crash["supported"] is True or facts["kernel"].get("kallsyms_text") is not False:
         return
-    out.add("kexec-no-text-symbol", "error",
+    out.add(KALLSYMS_FIX_FINDING, "error",
             "This arm64 kernel has no kexec_file_load for crash kernels (%s) and its /proc/kallsyms lists no _text "
             "symbol (CONFIG_KALLSYMS_ALL unset), so kexec-tools writes a wrong ELF core header for the capture "
             "kernel and dumps come out empty." % file_crash["why"],

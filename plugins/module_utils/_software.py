@@ -367,6 +367,23 @@ def _systemd_running(tree):
     return tree.live and tree.is_dir("run/systemd/system")
 
 
+MAKEDUMPFILE_OPTIONAL_COMPRESSIONS = ("lzo", "snappy", "zstd")
+_COMPRESSION_ENABLED = re.compile(r"^(lzo|snappy|zstd)[ \t]+enabled[ \t]*$", re.M)
+
+
+def makedumpfile_compressions(version_output):
+    # type: (Optional[str]) -> Optional[List[str]]
+    """The optional compressions `makedumpfile -v` says it was built with (zlib is always there); None when
+    the output is not makedumpfile's."""
+    if not version_output or not version_output.startswith("makedumpfile: version "):
+        return None
+    return sorted(set(_COMPRESSION_ENABLED.findall(version_output[:4096])))
+
+
+# The copy of /proc/kallsyms with a _text line that kdump_kallsyms_text_fix writes for the service's kexec.
+KALLSYMS_FIX_COPY = "run/fleetops-kdump/kallsyms"
+
+
 KERNEL_RELEASE_FAMILIES = ((re.compile(r"\.(?:el|fc)\d+"), "redhat"), (re.compile(r"\+deb\d+"), "debian"))
 OS_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # os-release(5) says lower case; openEuler writes ID=openEuler
 OS_VERSION_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
@@ -503,6 +520,10 @@ def software_facts(tree, runner=None, release=None):
         if enabled is None:
             enabled = _service_enabled_from_tree(tree, service)
 
+    compressions = None  # type: Optional[List[str]]
+    if tree.live and runner is not None and makedumpfile_installed:
+        compressions = makedumpfile_compressions(runner(["makedumpfile", "-v"])[1])
+
     use_kdump = None  # type: Optional[bool]
     if family == "debian":
         defaults = shell_assignments(tree.read_text("etc/default/kdump-tools"))
@@ -526,6 +547,10 @@ def software_facts(tree, runner=None, release=None):
         "config_file": config_file,
         "config_file_present": tree.exists(config_file) if config_file else None,
         "use_kdump": use_kdump,
+        "systemd_running": _systemd_running(tree) if tree.live else None,
+        "makedumpfile_compressions": compressions,
+        "kallsyms_copy_has_text": bool(kallsyms_has_text(tree.read_text(KALLSYMS_FIX_COPY)))
+        if tree.exists(KALLSYMS_FIX_COPY) else None,
     }
 
 

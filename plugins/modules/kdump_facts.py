@@ -148,6 +148,9 @@ ansible_facts:
               C(kexec_tools_installed), C(makedumpfile_version), C(makedumpfile_installed), C(kdump_package),
               C(kdump_package_installed), C(service), C(service_enabled), C(service_active) (null unless systemd
               could be asked), C(config_file), C(config_file_present), C(use_kdump) (Debian's USE_KDUMP).
+            - C(systemd_running) (null for a captured tree), C(makedumpfile_compressions) (the optional compressions
+              C(makedumpfile -v) reports enabled; null when unknown), C(kallsyms_copy_has_text) (the copy that
+              the kdump role's C(kdump_kallsyms_text_fix) writes has a C(_text) line; null without the copy).
           type: dict
           sample: {family: debian, distro: debian, version: "12", kexec_tools_version: 2.0.25,
                    kdump_package: kdump-tools, service: kdump-tools, service_enabled: true}

@@ -3,6 +3,7 @@ the role. The ids are collected from the source, so a new finding without a docs
 import os
 import re
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._assessment import ROLE_FINDINGS
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import CAUSE_FIXES
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -19,7 +20,7 @@ def emitted_ids():
                     with open(os.path.join(directory, name)) as handle:
                         for match in EMITTED_RE.finditer(handle.read()):
                             found.add(match.group(1) or match.group(2))
-    return found | set("crashkernel-" + cause for cause in CAUSE_FIXES)
+    return found | set("crashkernel-" + cause for cause in CAUSE_FIXES) | set(ROLE_FINDINGS)
 
 
 def documented_ids():

@@ -262,11 +262,20 @@ def test_large_share_warns():
     assert "crashkernel-large-share" in ids(result, "warning")
 
 
-def test_old_kexec_tools_with_two_regions_warns():
+def test_old_kexec_tools_with_two_regions_is_the_facts_error():
+    # same id and severity as the facts' finding, so the assessment reports the problem once
     result = ck.plan(facts(altra=True, kexec="2.0.22"))
-    assert "crashkernel-kexec-tools-two-regions" in ids(result, "warning")
+    assert "kexec-tools-too-old-for-high-low" in ids(result, "error")
     result = ck.plan(facts(altra=True, kexec="2.0.25"))
-    assert "crashkernel-kexec-tools-two-regions" not in ids(result)
+    assert "kexec-tools-too-old-for-high-low" not in ids(result)
+
+
+def test_old_kexec_tools_already_loaded_into_two_regions_is_not_accused():
+    host = facts(altra=True, kexec="2.0.22")
+    host["reservation"] = dict(kexec_crash_loaded=True, regions=[
+        {"start": 0x80000000, "end": 0x81000000, "size": 16 * M},
+        {"start": 0x800000000, "end": 0x830000000, "size": 768 * M}])
+    assert "kexec-tools-too-old-for-high-low" not in ids(ck.plan(host))
 
 
 def test_swiotlb_on_the_running_cmdline_sizes_the_x86_low_region():

@@ -255,14 +255,44 @@ def test_live_system_uses_rpm_and_systemctl_through_the_runner(tmp_path):
         calls.append(argv[:2])
         if argv[0] == "rpm":
             return 0, "kexec-tools 2.0.27\npackage makedumpfile is not installed\n", ""
+        if argv[0] == "makedumpfile":  # makedumpfile -v as 1.7.x prints it
+            return 0, MAKEDUMPFILE_V, ""
         return (0, "enabled\n", "") if argv[1] == "is-enabled" else (3, "inactive\n", "")
 
     tree = HostTree(str(tmp_path))
     tree.live = True  # pretend this tree is the running system
     facts = sw.software_facts(tree, runner)
-    assert calls == [["rpm", "-q"], ["systemctl", "is-enabled"], ["systemctl", "is-active"]]
+    # EL 9 ships makedumpfile inside kexec-tools, so it is asked for its compressions
+    assert calls == [["rpm", "-q"], ["systemctl", "is-enabled"], ["systemctl", "is-active"], ["makedumpfile", "-v"]]
     assert facts["kexec_tools_version"] == "2.0.27" and facts["package_source"] == "rpm"
     assert facts["service_enabled"] is True and facts["service_active"] is False
+    assert facts["makedumpfile_compressions"] == ["lzo", "zstd"] and facts["systemd_running"] is True
+
+
+MAKEDUMPFILE_V = "makedumpfile: version 1.7.4 (released on 6 Nov 2023)\nlzo\tenabled\nsnappy\tdisabled\nzstd\tenabled\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (MAKEDUMPFILE_V, ["lzo", "zstd"]),
+    ("makedumpfile: version 1.7.2\nlzo\tdisabled\nsnappy\tdisabled\nzstd\tdisabled\n", []),
+    ("", None),
+    ("sh: makedumpfile: not found\n", None),
+    ("bash: command not found\n", None),
+    ("makedumpfile: version 1.7.6\nlzo enabled here\n", []),  # not the word on a line of its own
+])
+def test_makedumpfile_compressions(text, expected):
+    assert sw.makedumpfile_compressions(text) == expected
+
+
+def test_captured_tree_has_no_systemd_state_and_reads_the_kallsyms_copy(tmp_path):
+    write(tmp_path, "etc/os-release", 'ID=debian\nVERSION_ID="13"\n')
+    facts = sw.software_facts(HostTree(str(tmp_path)))
+    assert facts["systemd_running"] is None and facts["makedumpfile_compressions"] is None
+    assert facts["kallsyms_copy_has_text"] is None
+    write(tmp_path, "run/fleetops-kdump/kallsyms", "ffff800080000000 T _text\n")
+    assert sw.software_facts(HostTree(str(tmp_path)))["kallsyms_copy_has_text"] is True
+    write(tmp_path, "run/fleetops-kdump/kallsyms", "ffff800080000000 T _stext\n")
+    assert sw.software_facts(HostTree(str(tmp_path)))["kallsyms_copy_has_text"] is False
 
 
 def test_unknown_distro(tmp_path):
