@@ -417,7 +417,7 @@ def _kexec_text_findings(facts, caps, out):
     file_crash = caps["kexec_file_crash"]
     if file_crash["supported"] is True or facts["kernel"].get("kallsyms_text") is not False:
         return
-    out.add(KALLSYMS_FIX_FINDING, "error",
+    out.add("kexec-no-text-symbol", "error",
             "This arm64 kernel has no kexec_file_load for crash kernels (%s) and its /proc/kallsyms lists no _text "
             "symbol (CONFIG_KALLSYMS_ALL unset), so kexec-tools writes a wrong ELF core header for the capture "
             "kernel and dumps come out empty." % file_crash["why"],
