@@ -29,3 +29,14 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("end-to-end scenarios")
         for line in E2E_SUMMARY:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def cannot_run():
+    """cannot_run(reason): a VM test whose tools are missing skips on a workstation, but fails under CI=true,
+    where a broken set-up must not turn the only end-to-end checks green."""
+    def stop(reason):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("cannot run under CI: %s" % reason, pytrace=False)
+        pytest.skip(reason)
+    return stop

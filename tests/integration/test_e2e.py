@@ -54,16 +54,16 @@ def test_phase_parser_reads_both_molecule_formats():
 
 
 @pytest.mark.parametrize("scenario, qemu", SCENARIOS)
-def test_molecule_scenario(scenario, qemu, tmp_path, e2e_summary):
+def test_molecule_scenario(scenario, qemu, tmp_path, e2e_summary, cannot_run):
     molecule = os.path.join(BIN, "molecule")
     if not os.path.exists(molecule):
         molecule = shutil.which("molecule")
     if molecule is None:
-        pytest.skip("molecule is not installed next to %s nor on PATH (make setup)" % sys.executable)
+        cannot_run("molecule is not installed next to %s nor on PATH (make setup)" % sys.executable)
     if shutil.which(qemu) is None:
-        pytest.skip("%s is not installed (tools/apt-packages.txt): cannot boot the test VM" % qemu)
+        cannot_run("%s is not installed (tools/apt-packages.txt): cannot boot the test VM" % qemu)
     if os.geteuid() != 0:
-        pytest.skip("the test VM image is built with debootstrap, which needs root")
+        cannot_run("the test VM image is built with debootstrap, which needs root")
 
     results = tmp_path / "kdump-e2e.json"
     env = dict(os.environ, PATH=BIN + os.pathsep + os.environ.get("PATH", ""), KDUMP_E2E_RESULTS=str(results),

@@ -1,8 +1,8 @@
 """After converge + crash test: kdump works on the guest, checked from the guest's own files.
 
-The expected reservation is recomputed here from fresh kdump facts with the collection's planner and the
-inventory's kdump_crashkernel / kdump_crashkernel_low, then compared with what the kernel shows in
-/proc/cmdline and /proc/iomem (parsed here, not by the facts module).
+Each scenario states the arguments and regions its guest must end up with (molecule_expected_args /
+molecule_expected_regions in its molecule.yml), compared with /proc/cmdline and /proc/iomem parsed here:
+an oracle independent of the planner. The plan recomputed from fresh facts is checked against the guest too.
 """
 import os
 import sys
@@ -43,6 +43,24 @@ def crash_kernel_regions(host):
             start, end = (int(part, 16) for part in span.strip().split("-"))
             regions.append((start, end + 1))
     return regions
+
+
+def placement(start):
+    return "low" if start < LOW_LIMIT else "high"
+
+
+def test_command_line_has_the_arguments_this_scenario_states(host):
+    stated = host.ansible.get_variables()["molecule_expected_args"]
+    tokens = [t for t in host.file("/proc/cmdline").content_string.split() if t.startswith("crashkernel=")]
+    assert tokens == stated
+
+
+def test_iomem_has_the_regions_this_scenario_states(host):
+    stated = host.ansible.get_variables()["molecule_expected_regions"]
+    actual = [{"placement": placement(start), "size_mib": (end - start) >> 20}
+              for start, end in crash_kernel_regions(host)]
+    assert sorted(actual, key=lambda r: (r["placement"], r["size_mib"])) == \
+        sorted(stated, key=lambda r: (r["placement"], r["size_mib"]))
 
 
 def test_the_plan_is_applicable(expected):
