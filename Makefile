@@ -28,6 +28,7 @@ lint:
 	@mkdir -p $(dir $(COLLECTION_LINK)) && ln -sfn $(CURDIR) $(COLLECTION_LINK)
 	@ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/build/collections" PATH="$(BIN):$$PATH" ansible-lint --offline --profile production
 	@PATH="$(BIN):$$PATH" antsibull-changelog lint
+	@cd build/collections && $(BIN)/mypy --config-file $(CURDIR)/mypy.ini ansible_collections/fleetops/kdump/plugins
 
 sanity:
 	@tools/compile-host-python

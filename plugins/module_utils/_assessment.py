@@ -62,27 +62,23 @@ class AssessmentError(ValueError):
     """The arguments are not what the role passes (a programming error, not a host problem)."""
 
 
-def _with_source(items, source):
-    # type: (List[Finding], str) -> List[Finding]
+def _with_source(items: List[Finding], source: str) -> List[Finding]:
     return [dict(item, source=source) for item in items]
 
 
-def _ids(items):
-    # type: (List[Finding]) -> List[str]
+def _ids(items: List[Finding]) -> List[str]:
     return [item["id"] for item in items]
 
 
-def _role_finding(ident, message, fix):
-    # type: (str, str, str) -> Finding
+def _role_finding(ident: str, message: str, fix: str) -> Finding:
     return {"id": ident, "severity": "error", "message": message, "fix": fix}
 
 
-def role_findings(facts, inputs, plan_error=None):
-    # type: (Dict[str, Any], Dict[str, Any], Optional[str]) -> List[Finding]
+def role_findings(facts: Dict[str, Any], inputs: Dict[str, Any], plan_error: Optional[str] = None) -> List[Finding]:
     """Errors in the role's variables for this host; plan_error is why the policy could not be planned."""
     software = facts.get("software") or {}
     family = software.get("family")
-    out = []  # type: List[Finding]
+    out: List[Finding] = []
     if family not in inputs["families"]:
         out.append(_role_finding(UNSUPPORTED_DISTRIBUTION, "The role has no settings for distribution family %s "
                                  "(%s %s)." % (family, software.get("distro"), software.get("version")),
@@ -113,8 +109,7 @@ def role_findings(facts, inputs, plan_error=None):
     return out
 
 
-def _checked_inputs(facts, inputs):
-    # type: (Any, Any) -> Dict[str, Any]
+def _checked_inputs(facts: Any, inputs: Any) -> Dict[str, Any]:
     if not isinstance(facts, dict) or not isinstance(facts.get("findings", []), list):
         raise AssessmentError("kdump_assess expects ansible_facts.kdump first, got %r" % (type(facts).__name__,))
     if not isinstance(inputs, dict):
@@ -130,8 +125,7 @@ def _checked_inputs(facts, inputs):
     return merged
 
 
-def _fixes(facts, inputs):
-    # type: (Dict[str, Any], Dict[str, Any]) -> Dict[str, Dict[str, bool]]
+def _fixes(facts: Dict[str, Any], inputs: Dict[str, Any]) -> Dict[str, Dict[str, bool]]:
     """Whether each of the role's own fixes applies here and is already in place."""
     software = facts.get("software") or {}
     ids = _ids(facts.get("findings") or [])
@@ -146,20 +140,18 @@ def _fixes(facts, inputs):
     }
 
 
-def _planned_bytes(plan):
-    # type: (Dict[str, Any]) -> Optional[int]
+def _planned_bytes(plan: Dict[str, Any]) -> Optional[int]:
     expected = plan.get("expected")
     if not isinstance(expected, dict) or not isinstance(expected.get("size"), int):
         return None
     return expected["size"] + (expected.get("low_size") or 0)
 
 
-def assess(facts, inputs):
-    # type: (Any, Any) -> Dict[str, Any]
+def assess(facts: Any, inputs: Any) -> Dict[str, Any]:
     """The role's verdict for one host (kdump_assessment, docs/interfaces.md)."""
     inputs = _checked_inputs(facts, inputs)
     facts_findings = list(facts.get("findings") or [])
-    plan = {}  # type: Dict[str, Any]
+    plan: Dict[str, Any] = {}
     plan_error = None
     if inputs["enabled"]:
         try:
@@ -212,8 +204,7 @@ def assess(facts, inputs):
     }
 
 
-def findings_left(facts, inputs):
-    # type: (Any, Any) -> List[Finding]
+def findings_left(facts: Any, inputs: Any) -> List[Finding]:
     """After the rollout: set-up findings and errors that remain, except those accepted, the kallsyms finding
     once the service's kexec has its copy with _text, and the finding the unfiltered-copy fallback takes."""
     inputs = _checked_inputs(facts, inputs)

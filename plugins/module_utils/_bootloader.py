@@ -68,8 +68,12 @@ Runner = Callable[[List[str], Optional[Dict[str, str]]], Tuple[int, str, str]]
 class BootloaderError(Exception):
     """A failure with a message for the operator and, for failed commands, their output."""
 
-    def __init__(self, msg, cmd=None, rc=None, stdout=None, stderr=None):
-        # type: (str, Optional[List[str]], Optional[int], Optional[str], Optional[str]) -> None
+    def __init__(self,
+                 msg: str,
+                 cmd: Optional[List[str]] = None,
+                 rc: Optional[int] = None,
+                 stdout: Optional[str] = None,
+                 stderr: Optional[str] = None) -> None:
         super(BootloaderError, self).__init__(msg)
         self.msg = msg
         self.cmd = cmd
@@ -77,9 +81,8 @@ class BootloaderError(Exception):
         self.stdout = stdout
         self.stderr = stderr
 
-    def details(self):
-        # type: () -> Dict[str, object]
-        out = OrderedDict()  # type: Dict[str, object]
+    def details(self) -> Dict[str, object]:
+        out: Dict[str, object] = OrderedDict()
         for name in ("cmd", "rc", "stdout", "stderr"):
             value = getattr(self, name)
             if value is not None:
@@ -90,12 +93,11 @@ class BootloaderError(Exception):
 # ---------------------------------------------------------------------------------------------------------
 # tokens
 
-def split_cmdline(text):
-    # type: (Optional[str]) -> List[str]
+def split_cmdline(text: Optional[str]) -> List[str]:
     """Split a kernel command line like the kernel does: ASCII whitespace separates (not Python's Unicode
     whitespace: a no-break space stays inside its word), double quotes group."""
-    tokens = []  # type: List[str]
-    current = []  # type: List[str]
+    tokens: List[str] = []
+    current: List[str] = []
     in_quote = False
     for char in text or "":
         if char == '"':
@@ -114,30 +116,25 @@ def split_cmdline(text):
 ASCII_SPACE = " \t\n\r\v\f"
 
 
-def shell_words(value):
-    # type: (str) -> List[str]
+def shell_words(value: str) -> List[str]:
     """Words of an unquoted shell value as sh splits it (space, tab, newline; not Unicode spaces)."""
     return [word for word in re.split(r"[ \t\n]+", value) if word]
 
 
-def join_cmdline(tokens):
-    # type: (Sequence[str]) -> str
+def join_cmdline(tokens: Sequence[str]) -> str:
     return " ".join(tokens)
 
 
-def arg_key(token):
-    # type: (str) -> str
+def arg_key(token: str) -> str:
     return token.split("=", 1)[0]
 
 
-def normalize_key(key):
-    # type: (str) -> str
+def normalize_key(key: str) -> str:
     """The kernel treats '-' and '_' in parameter names as the same character."""
     return key.replace("-", "_")
 
 
-def _kernel_part(tokens):
-    # type: (Sequence[str]) -> Tuple[List[str], List[str]]
+def _kernel_part(tokens: Sequence[str]) -> Tuple[List[str], List[str]]:
     """Tokens before '--' go to the kernel, the rest to init."""
     tokens = list(tokens)
     if "--" in tokens:
@@ -146,16 +143,14 @@ def _kernel_part(tokens):
     return tokens, []
 
 
-def managed_tokens(tokens, keys):
-    # type: (Sequence[str], Sequence[str]) -> List[str]
+def managed_tokens(tokens: Sequence[str], keys: Sequence[str]) -> List[str]:
     """The kernel's tokens whose key is one of keys, in command line order."""
     wanted = set(normalize_key(key) for key in keys)
     kernel, _init = _kernel_part(tokens)
     return [token for token in kernel if normalize_key(arg_key(token)) in wanted]
 
 
-def edit_tokens(tokens, keys, desired):
-    # type: (Sequence[str], Sequence[str], Sequence[str]) -> List[str]
+def edit_tokens(tokens: Sequence[str], keys: Sequence[str], desired: Sequence[str]) -> List[str]:
     """Remove every token of keys, append desired (before any '--' that starts init's arguments)."""
     wanted = set(normalize_key(key) for key in keys)
     kernel, init = _kernel_part(tokens)
@@ -163,8 +158,7 @@ def edit_tokens(tokens, keys, desired):
     return kept + list(desired) + init
 
 
-def crashkernel_slot(token):
-    # type: (str) -> str
+def crashkernel_slot(token: str) -> str:
     """'plain', 'high', 'low' or 'cma': crashkernel= tokens in different slots do not conflict."""
     value = token.split("=", 1)[1] if "=" in token else ""
     for suffix in CRASHKERNEL_SLOTS:
@@ -179,15 +173,13 @@ def crashkernel_slot(token):
 class ArgSpec:
     """Validated request: the keys to manage and the tokens they must end up with (in order)."""
 
-    def __init__(self, keys, tokens, state):
-        # type: (List[str], List[str], str) -> None
+    def __init__(self, keys: List[str], tokens: List[str], state: str) -> None:
         self.keys = keys
         self.tokens = tokens
         self.state = state
 
 
-def _check_token(option, index, item):
-    # type: (str, int, object) -> str
+def _check_token(option: str, index: int, item: object) -> str:
     if not isinstance(item, str):
         raise BootloaderError(
             "%s: item %d (%r) is not a string; give each kernel argument as a plain string such as "
@@ -223,8 +215,7 @@ def _check_token(option, index, item):
     return token
 
 
-def _check_crashkernel(index, token):
-    # type: (int, str) -> Optional[Dict[str, object]]
+def _check_crashkernel(index: int, token: str) -> Optional[Dict[str, object]]:
     """A crashkernel= argument to set must be one the kernel reads as the operator meant: its parsed value,
     None for another key."""
     where = "args: item %d (%r)" % (index + 1, token)
@@ -242,8 +233,7 @@ def _check_crashkernel(index, token):
         raise BootloaderError(str(error))
 
 
-def crashkernel_warnings(tokens):
-    # type: (Sequence[str]) -> List[str]
+def crashkernel_warnings(tokens: Sequence[str]) -> List[str]:
     """What the kernel will read differently than it looks: overlapping ranges of a crashkernel= table."""
     warnings = []
     parsed = []
@@ -259,8 +249,7 @@ def crashkernel_warnings(tokens):
     return warnings
 
 
-def _view_value(view):
-    # type: (str) -> str
+def _view_value(view: str) -> str:
     """The command-line part of a diff view line: VAR="value" (grub defaults) or 'where: tokens'."""
     match = re.match(r'^[A-Z_]+="(.*)"$', view)
     if match:
@@ -268,12 +257,11 @@ def _view_value(view):
     return view.split(": ", 1)[1] if ": " in view else view
 
 
-def _stray_after(plan):
-    # type: (Plan) -> List[str]
+def _stray_after(plan: "Plan") -> List[str]:
     """crashkernel= the next boot would still hold outside the managed arguments, in every view of the plan:
     inside another word, or among init's words after '--' (never edited here). Words are split at spaces
     only, as the kernel's crashkernel parser does: '\xa0crashkernel=' is inside a word for it."""
-    found = OrderedDict()  # type: Dict[str, None]
+    found: Dict[str, None] = OrderedDict()
     for view in [plan.next_after] + [_view_value(view) for view in plan.views_after]:
         words = kernel_words(view)
         _kernel, init = _kernel_part(words)
@@ -282,15 +270,16 @@ def _stray_after(plan):
     return list(found)
 
 
-def stray_crashkernel(tokens):
-    # type: (Sequence[str]) -> List[str]
+def stray_crashkernel(tokens: Sequence[str]) -> List[str]:
     """Words that are not crashkernel= arguments but hold 'crashkernel=', which the kernel finds anywhere in
     the command line (strstr) and reads as one: foo.crashkernel=2G, xcrashkernel=1G."""
     return [token for token in tokens if "crashkernel=" in token and normalize_key(arg_key(token)) != "crashkernel"]
 
 
-def validate_args(args, state="present", remove_args=None, repeatable_keys=None):
-    # type: (object, str, Optional[object], Optional[Sequence[str]]) -> ArgSpec
+def validate_args(args: object,
+                  state: str = "present",
+                  remove_args: Optional[object] = None,
+                  repeatable_keys: Optional[Sequence[str]] = None) -> ArgSpec:
     """Check the request before anything on the host is read or changed; raise BootloaderError."""
     if state not in ("present", "absent"):
         raise BootloaderError("state: %r is not valid; use present or absent" % (state,))
@@ -323,19 +312,18 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
         raise BootloaderError(
             "args: no kernel argument given; list at least one, e.g. args: ['crashkernel=512M']")
 
-    keys = []  # type: List[str]
-    seen = set()  # type: set
+    keys: List[str] = []
+    seen: set = set()
 
-    def add_key(key):
-        # type: (str) -> None
+    def add_key(key: str) -> None:
         if normalize_key(key) not in seen:
             seen.add(normalize_key(key))
             keys.append(normalize_key(key))
 
-    desired = []  # type: List[str]
+    desired: List[str] = []
     if state == "present":
         parsed = dict((token, _check_crashkernel(index, token)) for index, token in enumerate(tokens))
-        by_key = OrderedDict()  # type: Dict[str, List[str]]
+        by_key: Dict[str, List[str]] = OrderedDict()
         for token in tokens:
             if token in desired:
                 continue  # the same token twice is harmless: keep the first
@@ -354,7 +342,7 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
             by_key.setdefault(norm, []).append(token)
             desired.append(token)
             add_key(arg_key(token))
-        crash = [parsed[token] for token in by_key.get("crashkernel", [])]
+        crash = [parsed[token] or {} for token in by_key.get("crashkernel", [])]
         gap = reservation_gap(crash) if crash else None
         if gap:
             raise BootloaderError("args: %s; nothing was changed" % gap)
@@ -373,29 +361,25 @@ def validate_args(args, state="present", remove_args=None, repeatable_keys=None)
 # ---------------------------------------------------------------------------------------------------------
 # files
 
-def _decode(data):
-    # type: (bytes) -> str
+def _decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _encode(text):
-    # type: (str) -> bytes
+def _encode(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
 class Files:
     """Reads and atomic writes inside a root tree, with snapshots for restoring the previous state."""
 
-    def __init__(self, root):
-        # type: (str) -> None
+    def __init__(self, root: str) -> None:
         self.tree = HostTree(root)
         self.root = self.tree.root
-        self._saved = OrderedDict()  # type: Dict[str, Tuple[Optional[bytes], Optional[os.stat_result]]]
-        self._created_dirs = []  # type: List[str]
-        self.written = []  # type: List[str]
+        self._saved: Dict[str, Tuple[Optional[bytes], Optional[os.stat_result]]] = OrderedDict()
+        self._created_dirs: List[str] = []
+        self.written: List[str] = []
 
-    def path(self, rel):
-        # type: (str) -> str
+    def path(self, rel: str) -> str:
         """Where rel lives; symlinks resolved (inside the tree for a captured root) so writes replace
         the link's target, not the link."""
         path = self.tree.path(rel)
@@ -403,12 +387,10 @@ class Files:
             raise BootloaderError("%s: symlink loop under root %s" % (rel, self.root))
         return os.path.realpath(path) if self.tree.live else path
 
-    def exists(self, rel):
-        # type: (str) -> bool
+    def exists(self, rel: str) -> bool:
         return os.path.exists(self.path(rel))
 
-    def link_problem(self, rel):
-        # type: (str) -> Optional[str]
+    def link_problem(self, rel: str) -> Optional[str]:
         """Why rel must not be written, or None: it is a symbolic link (to nothing: writing would create
         whatever file the link names; to a file: writing would rewrite that other file)."""
         link = os.path.join(self.root, rel.lstrip("/"))
@@ -420,8 +402,7 @@ class Files:
         return "%s is a symbolic link to %r; the module edits regular files only, so a link cannot make it " \
                "rewrite another file. Replace the link by the file it points to" % (link, os.readlink(link))
 
-    def read(self, rel):
-        # type: (str) -> Optional[str]
+    def read(self, rel: str) -> Optional[str]:
         """Text of a file, None when it does not exist; unreadable files are an error."""
         path = self.path(rel)
         try:
@@ -432,8 +413,7 @@ class Files:
                 return None
             raise BootloaderError("cannot read %s: %s" % (path, error.strerror))
 
-    def glob(self, rel_pattern):
-        # type: (str) -> List[str]
+    def glob(self, rel_pattern: str) -> List[str]:
         """Relative paths matching a pattern, in byte order (like dash's globbing)."""
         directory, pattern = os.path.split(rel_pattern)
         if glob.has_magic(directory):
@@ -447,8 +427,7 @@ class Files:
         names.sort(key=_encode)
         return [directory.rstrip("/") + "/" + name for name in names]
 
-    def snapshot(self, rel):
-        # type: (str) -> None
+    def snapshot(self, rel: str) -> None:
         path = self.path(rel)
         if path in self._saved:
             return
@@ -460,8 +439,7 @@ class Files:
                 raise BootloaderError("cannot read %s: %s" % (path, error.strerror))
             self._saved[path] = (None, None)
 
-    def write(self, rel, text, new_mode=0o644):
-        # type: (str, str, int) -> None
+    def write(self, rel: str, text: str, new_mode: int = 0o644) -> None:
         """Replace a file atomically (temp file + rename), keeping mode, owner and SELinux label."""
         self.snapshot(rel)
         path = self.path(rel)
@@ -471,8 +449,7 @@ class Files:
         if rel not in self.written:
             self.written.append(rel)
 
-    def _make_parent(self, directory):
-        # type: (str) -> None
+    def _make_parent(self, directory: str) -> None:
         missing = []
         while directory and not os.path.isdir(directory):
             missing.append(directory)
@@ -481,8 +458,7 @@ class Files:
             os.mkdir(path, 0o755)
             self._created_dirs.append(path)
 
-    def restore(self):
-        # type: () -> List[str]
+    def restore(self) -> List[str]:
         """Put every snapshotted file back; returns the problems met (empty when all went back)."""
         problems = []
         for path, (data, saved_stat) in reversed(list(self._saved.items())):
@@ -509,8 +485,7 @@ class Files:
         return problems
 
 
-def _atomic_write(path, data, template, new_mode):
-    # type: (str, bytes, Optional[os.stat_result], int) -> None
+def _atomic_write(path: str, data: bytes, template: Optional[os.stat_result], new_mode: int) -> None:
     directory, name = os.path.split(path)
     handle, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=directory)
     try:
@@ -541,8 +516,7 @@ def _atomic_write(path, data, template, new_mode):
         pass
 
 
-def _copy_selinux_label(source, target):
-    # type: (str, str) -> None
+def _copy_selinux_label(source: str, target: str) -> None:
     getxattr = getattr(os, "getxattr", None)
     setxattr = getattr(os, "setxattr", None)
     if getxattr is None or setxattr is None:
@@ -553,8 +527,7 @@ def _copy_selinux_label(source, target):
         pass  # no SELinux, or the file system has no labels
 
 
-def read_running_cmdline(files):
-    # type: (Files) -> Optional[str]
+def read_running_cmdline(files: Files) -> Optional[str]:
     """The running kernel's command line; None when it cannot be read as the kernel writes it (absent, not a
     regular file, binary): then reboot_required follows changed."""
     try:
@@ -566,8 +539,7 @@ def read_running_cmdline(files):
     return join_cmdline(split_cmdline(text.replace("\x00", " ")))
 
 
-def _run(runner, argv, env=None, what="command"):
-    # type: (Runner, List[str], Optional[Dict[str, str]], str) -> str
+def _run(runner: Runner, argv: List[str], env: Optional[Dict[str, str]] = None, what: str = "command") -> str:
     try:
         rc, out, err = runner(list(argv), env)
     except (OSError, IOError) as error:
@@ -577,8 +549,7 @@ def _run(runner, argv, env=None, what="command"):
     return out
 
 
-def _find_program(files, names):
-    # type: (Files, Sequence[str]) -> Optional[Tuple[str, str]]
+def _find_program(files: Files, names: Sequence[str]) -> Optional[Tuple[str, str]]:
     for name in names:
         for directory in SBIN_DIRS:
             rel = directory + "/" + name
@@ -591,13 +562,12 @@ def _find_program(files, names):
 # ---------------------------------------------------------------------------------------------------------
 # grub: drop-in, defaults file, evaluation, grub.cfg
 
-def parse_dropin(text):
-    # type: (Optional[str]) -> Optional[Tuple[List[str], List[str]]]
+def parse_dropin(text: Optional[str]) -> Optional[Tuple[List[str], List[str]]]:
     """(managed keys, tokens) recorded in a drop-in this module wrote; None when the file is not ours."""
     if text is None or DROPIN_MARKER not in text:
         return None
-    keys = []  # type: List[str]
-    tokens = []  # type: List[str]
+    keys: List[str] = []
+    tokens: List[str] = []
     for line in text.splitlines():
         if line.startswith("# fleetops-kdump-keys:"):
             keys = line.split(":", 1)[1].split()
@@ -606,21 +576,18 @@ def parse_dropin(text):
     return keys, tokens
 
 
-def merge_dropin(previous, spec):
-    # type: (Optional[Tuple[List[str], List[str]]], ArgSpec) -> Tuple[List[str], List[str]]
+def merge_dropin(previous: Optional[Tuple[List[str], List[str]]], spec: ArgSpec) -> Tuple[List[str], List[str]]:
     """Keys and tokens the drop-in must hold after this request (other keys it manages are kept)."""
     keys, tokens = previous if previous is not None else ([], [])
     merged_keys = list(keys) + [key for key in spec.keys if key not in keys]
     return merged_keys, edit_tokens(tokens, spec.keys, spec.tokens)
 
 
-def _case_pattern(keys):
-    # type: (Sequence[str]) -> str
+def _case_pattern(keys: Sequence[str]) -> str:
     return "|".join(normalize_key(key).replace("_", "[-_]") for key in keys)
 
 
-def render_dropin(keys, tokens, variable="GRUB_CMDLINE_LINUX_DEFAULT"):
-    # type: (Sequence[str], Sequence[str], str) -> str
+def render_dropin(keys: Sequence[str], tokens: Sequence[str], variable: str = "GRUB_CMDLINE_LINUX_DEFAULT") -> str:
     """POSIX sh sourced by grub-mkconfig: strip every token of keys from both GRUB_CMDLINE_* variables,
     then append tokens to variable. Tokens are validated (no quotes, no $, no backslash)."""
     if variable not in GRUB_VARIABLES:
@@ -669,8 +636,13 @@ _ASSIGN_RE = re.compile(
 _VAR_TOKEN_RE = re.compile(r"^\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})$")
 
 
-def _parse_assignment_value(rest):
-    # type: (str) -> Optional[Tuple[str, str, str]]
+def _assigned_name(line: str) -> Optional[str]:
+    """The variable a shell assignment line sets, or None."""
+    match = _ASSIGN_RE.match(line.rstrip("\r\n"))
+    return match.group("name") if match else None
+
+
+def _parse_assignment_value(rest: str) -> Optional[Tuple[str, str, str]]:
     """(quote, value, trailer) of a one-line shell assignment this module can rewrite, else None."""
     if rest.startswith('"'):
         end = rest.find('"', 1)
@@ -699,15 +671,13 @@ def _parse_assignment_value(rest):
     return quote, value, trailer
 
 
-def edit_grub_defaults(text, keys, desired, variable):
-    # type: (Optional[str], Sequence[str], Sequence[str], str) -> str
+def edit_grub_defaults(text: Optional[str], keys: Sequence[str], desired: Sequence[str], variable: str) -> str:
     """Edit the GRUB_CMDLINE_* assignments of /etc/default/grub: remove every token of keys from each,
     append desired to the last assignment of variable (a new line when there is none)."""
     text = text or ""
     lines = text.splitlines(True)
     targets = [index for index, line in enumerate(lines)
-               if _ASSIGN_RE.match(line.rstrip("\r\n")) and
-               _ASSIGN_RE.match(line.rstrip("\r\n")).group("name") == variable]
+               if _assigned_name(line) == variable]
     last_target = targets[-1] if targets else None
     for index, line in enumerate(lines):
         body = line.rstrip("\r\n")
@@ -738,16 +708,14 @@ _EXPANSION_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z
 _DROPIN_TARGET_RE = re.compile(r'^(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)="\$\{fleetops_kdump_out\}', re.M)
 
 
-def _needs_a_shell(path, number, line):
-    # type: (str, int, str) -> BootloaderError
+def _needs_a_shell(path: str, number: int, line: str) -> BootloaderError:
     return BootloaderError(
         "%s line %d (%s) needs a shell to evaluate, and the grub defaults of another root are read, never run; "
         "run this module on that host (root: /) or write the line as a plain NAME=\"...\" assignment"
         % (path, number, line.strip()[:120]))
 
 
-def _apply_own_dropin(values, text, keys, tokens):
-    # type: (Dict[str, Optional[str]], str, Sequence[str], Sequence[str]) -> None
+def _apply_own_dropin(values: Dict[str, Optional[str]], text: str, keys: Sequence[str], tokens: Sequence[str]) -> None:
     """What a drop-in written by render_dropin does when sourced: strip keys, append tokens."""
     found = _DROPIN_TARGET_RE.search(text)
     target = found.group(1) if found else "GRUB_CMDLINE_LINUX_DEFAULT"
@@ -758,12 +726,11 @@ def _apply_own_dropin(values, text, keys, tokens):
         values[name] = " ".join(kept + (list(tokens) if name == target else []))
 
 
-def read_grub_defaults(sources):
-    # type: (Sequence[Tuple[str, str]]) -> Tuple[str, str]
+def read_grub_defaults(sources: Sequence[Tuple[str, str]]) -> Tuple[str, str]:
     """GRUB_CMDLINE_LINUX / _DEFAULT of defaults files read without a shell (for a root that is not the
     running system): plain assignments with $VAR expansion, and this module's own drop-in. Anything that
     needs a shell to decide those two values raises BootloaderError; nothing is executed."""
-    values = {}  # type: Dict[str, Optional[str]]
+    values: Dict[str, Optional[str]] = {}
     for path, text in sources:
         own = parse_dropin(text)
         if own is not None:
@@ -804,12 +771,11 @@ def read_grub_defaults(sources):
 _EVAL_BEGIN = "@@fleetops-kdump-eval@@"
 
 
-def grub_eval_script(sources):
-    # type: (Sequence[Tuple[str, Optional[str]]]) -> Tuple[str, Dict[str, str]]
+def grub_eval_script(sources: Sequence[Tuple[str, Optional[str]]]) -> Tuple[str, Dict[str, str]]:
     """sh script sourcing files in order like grub-mkconfig; a source with text is evaluated from
     an environment variable instead of its file (to predict a change without writing it)."""
     lines = []
-    env = {}  # type: Dict[str, str]
+    env: Dict[str, str] = {}
     for number, (path, text) in enumerate(sources):
         if text is None:
             lines.append(". '%s'" % path.replace("'", "'\\''"))
@@ -822,8 +788,7 @@ def grub_eval_script(sources):
     return "\n".join(lines) + "\n", env
 
 
-def parse_grub_eval(stdout):
-    # type: (str) -> Tuple[str, str]
+def parse_grub_eval(stdout: str) -> Tuple[str, str]:
     parts = stdout.split("\n%s\n" % _EVAL_BEGIN)
     if len(parts) < 4:
         raise BootloaderError("could not read GRUB_CMDLINE_* from the evaluated grub defaults", stdout=stdout)
@@ -835,11 +800,10 @@ _MENU_RE = re.compile(r"^\s*(menuentry|submenu)\s+(?:'([^']*)'|\"([^\"]*)\"|(\S+
 _LINUX_RE = re.compile(r"^\s*(?:linux|linuxefi|linux16)\s+(\S+)\s*(.*)$")
 
 
-def parse_grub_cfg(text):
-    # type: (str) -> List[Dict[str, object]]
+def parse_grub_cfg(text: str) -> List[Dict[str, object]]:
     """Linux menu entries of a generated grub.cfg in file order: title, kernel, args, depth."""
-    entries = []  # type: List[Dict[str, object]]
-    stack = []  # type: List[Optional[Dict[str, object]]]
+    entries: List[Dict[str, object]] = []
+    stack: List[Optional[Dict[str, object]]] = []
     for line in (text or "").splitlines():
         stripped = line.strip()
         menu = _MENU_RE.match(line)
@@ -866,8 +830,7 @@ def parse_grub_cfg(text):
     return entries
 
 
-def grub_cfg_default_args(text):
-    # type: (Optional[str]) -> Optional[str]
+def grub_cfg_default_args(text: Optional[str]) -> Optional[str]:
     """Arguments of the first Linux entry (the default unless GRUB_DEFAULT says otherwise)."""
     if not text:
         return None
@@ -878,11 +841,10 @@ def grub_cfg_default_args(text):
 # ---------------------------------------------------------------------------------------------------------
 # grubby
 
-def parse_grubby_info(text):
-    # type: (str) -> List[Dict[str, object]]
+def parse_grubby_info(text: str) -> List[Dict[str, object]]:
     """Entries of `grubby --info=ALL` (BLS and legacy output): index, kernel, args, root, title, linux."""
-    entries = []  # type: List[Dict[str, object]]
-    current = None  # type: Optional[Dict[str, object]]
+    entries: List[Dict[str, object]] = []
+    current: Optional[Dict[str, object]] = None
     for line in (text or "").splitlines():
         line = line.rstrip()
         if line.startswith("index="):
@@ -908,18 +870,17 @@ def parse_grubby_info(text):
     return [entry for entry in entries if entry["linux"] and entry["kernel"]]
 
 
-def grubby_update_argv(entries, spec):
-    # type: (Sequence[Dict[str, object]], ArgSpec) -> Optional[List[str]]
+def grubby_update_argv(entries: Sequence[Dict[str, object]], spec: ArgSpec) -> Optional[List[str]]:
     """grubby arguments for all kernels, None when every kernel is already right.
     Existing tokens are removed exactly (repeated as often as one kernel holds them, since grubby removes
     the first match per listed token); wanted tokens are added in order."""
     needed = False
-    counts = OrderedDict()  # type: Dict[str, int]
+    counts: Dict[str, int] = OrderedDict()
     for entry in entries:
         tokens = split_cmdline(str(entry["args"]))
         if managed_tokens(tokens, spec.keys) != spec.tokens:
             needed = True
-        per_kernel = OrderedDict()  # type: Dict[str, int]
+        per_kernel: Dict[str, int] = OrderedDict()
         for token in managed_tokens(tokens, spec.keys):
             per_kernel[token] = per_kernel.get(token, 0) + 1
         for token, count in per_kernel.items():
@@ -938,8 +899,7 @@ def grubby_update_argv(entries, spec):
 # ---------------------------------------------------------------------------------------------------------
 # kernel-install / Boot Loader Spec entries
 
-def edit_bls_options(text, keys, desired):
-    # type: (str, Sequence[str], Sequence[str]) -> str
+def edit_bls_options(text: str, keys: Sequence[str], desired: Sequence[str]) -> str:
     """Edit the `options` lines of a BLS type 1 entry (systemd-boot joins several such lines)."""
     lines = text.splitlines(True)
     option_lines = [index for index, line in enumerate(lines) if re.match(r"^options(\s|$)", line)]
@@ -958,24 +918,21 @@ def edit_bls_options(text, keys, desired):
     return "".join(lines)
 
 
-def bls_options(text):
-    # type: (str) -> str
-    tokens = []  # type: List[str]
+def bls_options(text: str) -> str:
+    tokens: List[str] = []
     for line in text.splitlines():
         if re.match(r"^options(\s|$)", line):
             tokens.extend(split_cmdline(line[len("options"):]))
     return join_cmdline(tokens)
 
 
-def kernel_cmdline_text(text):
-    # type: (str) -> str
+def kernel_cmdline_text(text: str) -> str:
     """The arguments in an /etc/kernel/cmdline file (comment lines skipped)."""
     return join_cmdline(split_cmdline(" ".join(
         line for line in text.splitlines() if not line.lstrip().startswith("#"))))
 
 
-def render_kernel_cmdline(previous, tokens):
-    # type: (Optional[str], Sequence[str]) -> str
+def render_kernel_cmdline(previous: Optional[str], tokens: Sequence[str]) -> str:
     comments = [line for line in (previous or "").splitlines() if line.lstrip().startswith("#")]
     return "\n".join(comments + [join_cmdline(tokens)]) + "\n"
 
@@ -983,8 +940,7 @@ def render_kernel_cmdline(previous, tokens):
 # ---------------------------------------------------------------------------------------------------------
 # backends
 
-def check_grub_dropin(value):
-    # type: (object) -> str
+def check_grub_dropin(value: object) -> str:
     rel = str(value or DEFAULT_GRUB_DROPIN)
     directory, name = os.path.split(rel)
     if directory.rstrip("/") != GRUB_DROPIN_DIR or not name.endswith(".cfg") or name.startswith(".") or \
@@ -998,47 +954,41 @@ def check_grub_dropin(value):
 class Plan:
     """What a backend will change: views of the command line, files, commands."""
 
-    def __init__(self, backend):
-        # type: (str) -> None
+    def __init__(self, backend: str) -> None:
         self.backend = backend
         self.next_before = ""
         self.next_after = ""
-        self.views_before = []  # type: List[str]
-        self.views_after = []  # type: List[str]
-        self.writes = OrderedDict()  # type: Dict[str, str]
-        self.commands = []  # type: List[List[str]]
-        self.warnings = []  # type: List[str]
-        self.check_keys = []  # type: List[str]
-        self.expected = []  # type: List[str]
+        self.views_before: List[str] = []
+        self.views_after: List[str] = []
+        self.writes: Dict[str, str] = OrderedDict()
+        self.commands: List[List[str]] = []
+        self.warnings: List[str] = []
+        self.check_keys: List[str] = []
+        self.expected: List[str] = []
         self.grub_config = ""
         self.default_index = 0
         self.header = "next boot"
 
     @property
-    def changed(self):
-        # type: () -> bool
+    def changed(self) -> bool:
         return bool(self.writes or self.commands)
 
 
 class Backend:
     name = ""
 
-    def __init__(self, files, runner, options):
-        # type: (Files, Runner, Dict[str, object]) -> None
+    def __init__(self, files: Files, runner: Runner, options: Dict[str, object]) -> None:
         self.files = files
         self.runner = runner
         self.options = options
 
-    def plan(self, spec):
-        # type: (ArgSpec) -> Plan
+    def plan(self, spec: ArgSpec) -> Plan:
         raise NotImplementedError
 
-    def apply(self, plan):
-        # type: (Plan) -> None
+    def apply(self, plan: Plan) -> None:
         raise NotImplementedError
 
-    def _command(self, option, default):
-        # type: (str, Optional[List[str]]) -> List[str]
+    def _command(self, option: str, default: Optional[List[str]]) -> List[str]:
         given = self.options.get(option)
         if given is not None:
             if not isinstance(given, (list, tuple)) or not given or not str(given[0]):
@@ -1052,13 +1002,11 @@ class Backend:
                    "guessed)" % self.files.root, option))
         return default
 
-    def _write_all(self, plan):
-        # type: (Plan) -> None
+    def _write_all(self, plan: Plan) -> None:
         for rel, text in plan.writes.items():
             self.files.write(rel, text)
 
-    def _restored(self, error):
-        # type: (BootloaderError) -> BootloaderError
+    def _restored(self, error: BootloaderError) -> BootloaderError:
         """Put the previous files back and return error with a note saying so (for `raise`)."""
         problems = self.files.restore()
         if problems:
@@ -1075,12 +1023,10 @@ GRUB_CFG_PATHS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
 class GrubBackend(Backend):
     name = "grub"
 
-    def _dropin_rel(self):
-        # type: () -> str
+    def _dropin_rel(self) -> str:
         return check_grub_dropin(self.options.get("grub_dropin"))
 
-    def method(self):
-        # type: () -> str
+    def method(self) -> str:
         """'dropin' where grub-mkconfig sources /etc/default/grub.d/*.cfg (Debian, Ubuntu), else 'defaults'."""
         found = _find_program(self.files, ("grub-mkconfig", "grub2-mkconfig"))
         if found is not None:
@@ -1088,8 +1034,7 @@ class GrubBackend(Backend):
             return "dropin" if "default/grub.d" in script else "defaults"
         return "dropin" if self.files.exists("/etc/debian_version") else "defaults"
 
-    def grub_config(self):
-        # type: () -> str
+    def grub_config(self) -> str:
         given = self.options.get("grub_config")
         if given:
             if not str(given).startswith("/") or re.search(r"(^|/)\.\.?(/|$)|[\x00-\x20\x7f]", str(given)):
@@ -1103,8 +1048,7 @@ class GrubBackend(Backend):
             return "/boot/grub2/grub.cfg"
         return "/boot/grub/grub.cfg"
 
-    def mkconfig_command(self, grub_config):
-        # type: (str) -> List[str]
+    def mkconfig_command(self, grub_config: str) -> List[str]:
         default = None
         if grub_config == "/boot/grub/grub.cfg":
             found = _find_program(self.files, ("update-grub",))
@@ -1116,11 +1060,10 @@ class GrubBackend(Backend):
                 default = [found[1], "-o", grub_config]
         return self._command("grub_mkconfig_command", default)
 
-    def evaluate(self, overrides):
-        # type: (Dict[str, Optional[str]]) -> Tuple[str, str]
+    def evaluate(self, overrides: Dict[str, Optional[str]]) -> Tuple[str, str]:
         """GRUB_CMDLINE_LINUX / _DEFAULT after sourcing the defaults like grub-mkconfig does;
         overrides maps a relative path to the text it would have."""
-        sources = []  # type: List[Tuple[str, Optional[str]]]
+        sources: List[Tuple[str, Optional[str]]] = []
         if GRUB_DEFAULTS in overrides:
             sources.append((self.files.path(GRUB_DEFAULTS), overrides[GRUB_DEFAULTS]))
         elif self.files.exists(GRUB_DEFAULTS):
@@ -1140,13 +1083,11 @@ class GrubBackend(Backend):
                    what="evaluating the grub defaults (%s and %s/*.cfg)" % (GRUB_DEFAULTS, GRUB_DROPIN_DIR))
         return parse_grub_eval(out)
 
-    def _read_abs(self, path):
-        # type: (str) -> str
+    def _read_abs(self, path: str) -> str:
         text = self.files.read("/" + os.path.relpath(path, self.files.root))
         return text or ""
 
-    def _grub_config_problem(self, grub_config):
-        # type: (str) -> Optional[str]
+    def _grub_config_problem(self, grub_config: str) -> Optional[str]:
         """Why the regenerated grub configuration must not be written where it is, or None: a command writing
         there would follow a link out of the root, or create the file a dangling link names."""
         where = os.path.join(self.files.root, grub_config.lstrip("/"))
@@ -1165,13 +1106,12 @@ class GrubBackend(Backend):
                        "loader reads, such as /boot/grub/grub.cfg" % parent
         return None
 
-    def plan(self, spec):
-        # type: (ArgSpec) -> Plan
+    def plan(self, spec: ArgSpec) -> Plan:
         plan = Plan(self.name)
         variable = str(self.options.get("grub_cmdline_variable") or "GRUB_CMDLINE_LINUX_DEFAULT")
         method = self.method()
         before = self.evaluate({})
-        overrides = OrderedDict()  # type: Dict[str, Optional[str]]
+        overrides: Dict[str, Optional[str]] = OrderedDict()
         if method == "dropin":
             rel = self._dropin_rel()
             folder = os.path.join(self.files.root, os.path.dirname(rel).lstrip("/"))
@@ -1205,7 +1145,7 @@ class GrubBackend(Backend):
         after_tokens = split_cmdline(after[0] + " " + after[1])
         got = managed_tokens(after_tokens, plan.check_keys)
         if got != plan.expected:
-            later = []  # type: List[str]
+            later: List[str] = []
             if method == "dropin":
                 later = [rel for rel in self.files.glob(GRUB_DROPIN_DIR + "/*.cfg")
                          if _encode(rel) > _encode(self._dropin_rel())]
@@ -1235,8 +1175,7 @@ class GrubBackend(Backend):
         plan.grub_config = grub_config
         return plan
 
-    def apply(self, plan):
-        # type: (Plan) -> None
+    def apply(self, plan: Plan) -> None:
         try:
             for rel in (plan.grub_config,) + GRUB_CFG_PATHS:  # what the command may rewrite, restored if it fails
                 self.files.snapshot(rel)
@@ -1270,13 +1209,11 @@ class GrubbyBackend(Backend):
                       "/boot/grub/grub.cfg", "/boot/efi/EFI/*/grub.cfg", "/boot/efi/EFI/*/grubenv",
                       "/etc/zipl.conf")
 
-    def command(self):
-        # type: () -> List[str]
+    def command(self) -> List[str]:
         found = _find_program(self.files, ("grubby",))
         return self._command("grubby_command", [found[1]] if found else None)
 
-    def info(self):
-        # type: () -> Tuple[List[Dict[str, object]], int]
+    def info(self) -> Tuple[List[Dict[str, object]], int]:
         grubby = self.command()
         entries = parse_grubby_info(_run(self.runner, grubby + ["--info=ALL"], what="grubby --info=ALL"))
         if not entries:
@@ -1289,15 +1226,13 @@ class GrubbyBackend(Backend):
         return entries, int(default)  # type: ignore
 
     @staticmethod
-    def _default_entry(entries, index):
-        # type: (List[Dict[str, object]], int) -> Dict[str, object]
+    def _default_entry(entries: List[Dict[str, object]], index: int) -> Dict[str, object]:
         for entry in entries:
             if entry["index"] == index:
                 return entry
         return entries[0]
 
-    def plan(self, spec):
-        # type: (ArgSpec) -> Plan
+    def plan(self, spec: ArgSpec) -> Plan:
         plan = Plan(self.name)
         plan.header = "next boot: arguments of every kernel grubby lists"
         entries, default_index = self.info()
@@ -1318,8 +1253,7 @@ class GrubbyBackend(Backend):
         plan.default_index = default_index
         return plan
 
-    def _plan_inherited_files(self, plan, spec):
-        # type: (Plan, ArgSpec) -> None
+    def _plan_inherited_files(self, plan: Plan, spec: ArgSpec) -> None:
         """Kernels installed later take their arguments from these files: keep them in line."""
         defaults = self.files.read(GRUB_DEFAULTS)
         if defaults is not None:
@@ -1337,8 +1271,7 @@ class GrubbyBackend(Backend):
             if kernel_cmdline_text(new) != kernel_cmdline_text(current):
                 plan.writes[KERNEL_CMDLINE] = new
 
-    def apply(self, plan):
-        # type: (Plan) -> None
+    def apply(self, plan: Plan) -> None:
         try:
             for pattern in self.SNAPSHOT_GLOBS:
                 for rel in self.files.glob(pattern) if "*" in pattern else [pattern]:
@@ -1376,8 +1309,7 @@ class GrubbyBackend(Backend):
 class KernelInstallBackend(Backend):
     name = "kernel_install"
 
-    def entries(self):
-        # type: () -> List[str]
+    def entries(self) -> List[str]:
         """Boot Loader Spec entries, the one systemd-boot boots by default first: the loader.conf
         `default` pattern if one matches, else the newest (entry names sorted in reverse)."""
         seen = set()
@@ -1401,8 +1333,7 @@ class KernelInstallBackend(Backend):
             found = matching[:1] + [rel for rel in found if rel not in matching[:1]]
         return found
 
-    def base_cmdline(self):
-        # type: () -> Tuple[Optional[str], List[str]]
+    def base_cmdline(self) -> Tuple[Optional[str], List[str]]:
         """Current text of /etc/kernel/cmdline and its arguments; when it does not exist, the arguments
         kernel-install would use (/usr/lib/kernel/cmdline, else /proc/cmdline without loader tokens)."""
         current = self.files.read(KERNEL_CMDLINE)
@@ -1419,8 +1350,7 @@ class KernelInstallBackend(Backend):
         return None, [token for token in split_cmdline(running)
                       if arg_key(token) not in ("BOOT_IMAGE", "initrd")]
 
-    def plan(self, spec):
-        # type: (ArgSpec) -> Plan
+    def plan(self, spec: ArgSpec) -> Plan:
         plan = Plan(self.name)
         plan.header = "next boot: %s and the boot loader entries" % KERNEL_CMDLINE
         current, tokens = self.base_cmdline()
@@ -1449,8 +1379,7 @@ class KernelInstallBackend(Backend):
         plan.check_keys, plan.expected = spec.keys, spec.tokens
         return plan
 
-    def apply(self, plan):
-        # type: (Plan) -> None
+    def apply(self, plan: Plan) -> None:
         try:
             self._write_all(plan)
         except (OSError, IOError) as error:
@@ -1460,8 +1389,7 @@ class KernelInstallBackend(Backend):
 BACKEND_CLASSES = {"grub": GrubBackend, "grubby": GrubbyBackend, "kernel_install": KernelInstallBackend}
 
 
-def detect_backend(files):
-    # type: (Files) -> str
+def detect_backend(files: Files) -> str:
     """grubby (RHEL family) > grub (/etc/default/grub or grub-mkconfig) > kernel_install."""
     if _find_program(files, ("grubby",)) is not None:
         return "grubby"
@@ -1475,8 +1403,7 @@ def detect_backend(files):
         "/etc/kernel/cmdline); set backend to grub, grubby or kernel_install" % files.root)
 
 
-def check_command_option(option, given):
-    # type: (str, object) -> None
+def check_command_option(option: str, given: object) -> None:
     """A command option is unset or an argument list of non-empty strings (nothing runs it through a shell)."""
     if given is not None and (not isinstance(given, (list, tuple)) or not given or
                               not all(isinstance(part, str) and part for part in given)):
@@ -1484,8 +1411,7 @@ def check_command_option(option, given):
                               "got %s (a string is not split: no shell runs it)" % (option, brief(repr(given))))
 
 
-def run(params, runner, check_mode=False):
-    # type: (Dict[str, object], Runner, bool) -> Dict[str, object]
+def run(params: Dict[str, object], runner: Runner, check_mode: bool = False) -> Dict[str, object]:
     """Validate, plan, and (unless check_mode) apply. Returns the module result; raises BootloaderError."""
     spec = validate_args(params.get("args"), str(params.get("state") or "present"),
                          params.get("remove_args"), params.get("repeatable_keys"))  # type: ignore

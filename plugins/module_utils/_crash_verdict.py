@@ -16,7 +16,7 @@ WAIT_LINKS = ("host_did_not_return", "boot_id_unchanged", "reached_capture_kerne
 DUMP_LINKS = ("no_new_dump", "wrong_format", "incomplete_dump", "no_dmesg", "dmesg_without_crash")
 LINKS = WAIT_LINKS + DUMP_LINKS
 
-EVIDENCE_DEFAULTS = {
+EVIDENCE_DEFAULTS: Dict[str, Any] = {
     "host": "",
     "link": None,  # one of WAIT_LINKS when the role stopped before the dump could be looked for
     "boot_id_before": "",
@@ -30,7 +30,7 @@ EVIDENCE_DEFAULTS = {
     "all_dumps": [],
     "wait_seconds": None,
 }
-SETTINGS_DEFAULTS = {
+SETTINGS_DEFAULTS: Dict[str, Any] = {
     "path": "",
     "formats": ["kdump_compressed", "flattened", "elf"],
     "require_dmesg": True,
@@ -45,8 +45,7 @@ class VerdictError(ValueError):
     """The arguments are not what the crash_test role passes."""
 
 
-def _merged(given, defaults, what):
-    # type: (Any, Dict[str, Any], str) -> Dict[str, Any]
+def _merged(given: Any, defaults: Dict[str, Any], what: str) -> Dict[str, Any]:
     if not isinstance(given, dict):
         raise VerdictError("crash_test_verdict expects a dict of %s, got %r" % (what, type(given).__name__))
     unknown = sorted(set(given) - set(defaults))
@@ -56,8 +55,7 @@ def _merged(given, defaults, what):
     return dict(defaults, **given)
 
 
-def _floats(lines):
-    # type: (Any) -> List[float]
+def _floats(lines: Any) -> List[float]:
     out = []
     for line in lines if isinstance(lines, list) else []:
         try:
@@ -67,8 +65,7 @@ def _floats(lines):
     return out
 
 
-def broken_link(dump, settings):
-    # type: (Optional[Dict[str, Any]], Dict[str, Any]) -> Optional[str]
+def broken_link(dump: Optional[Dict[str, Any]], settings: Dict[str, Any]) -> Optional[str]:
     """The first dump link that is broken, or None when the new dump proves kdump works."""
     if not dump:
         return "no_new_dump"
@@ -83,8 +80,7 @@ def broken_link(dump, settings):
     return None
 
 
-def _message(link, ev, settings, dump):
-    # type: (Optional[str], Dict[str, Any], Dict[str, Any], Dict[str, Any]) -> str
+def _message(link: Optional[str], ev: Dict[str, Any], settings: Dict[str, Any], dump: Dict[str, Any]) -> str:
     host, path = ev["host"], dump.get("path") or ""
     problems = "; ".join(dump.get("problems") or [])
     if link is None:
@@ -129,8 +125,7 @@ def _message(link, ev, settings, dump):
             % (dump.get("dmesg_path") or "the kernel log inside the dump", path))
 
 
-def verdict(evidence, settings):
-    # type: (Any, Any) -> Dict[str, Any]
+def verdict(evidence: Any, settings: Any) -> Dict[str, Any]:
     """crash_test_result for one host."""
     ev = _merged(evidence, EVIDENCE_DEFAULTS, "evidence")
     settings = _merged(settings, SETTINGS_DEFAULTS, "settings")
@@ -142,6 +137,7 @@ def verdict(evidence, settings):
     link = ev["link"] or broken_link(latest, settings)
     stamp = str(ev["stamp"] or "").strip()
     marker = ev["marker_time"]
+    trigger: Optional[float] = None
     if _EPOCH_RE.match(stamp):
         trigger, source = float(stamp), "stamp"
     else:
@@ -149,8 +145,7 @@ def verdict(evidence, settings):
         source = "marker"
     clock = _floats(ev["clock"])
 
-    def since_trigger(value):
-        # type: (Optional[float]) -> Optional[float]
+    def since_trigger(value: Optional[float]) -> Optional[float]:
         return round(value - trigger, 1) if value is not None and trigger is not None else None
 
     return {

@@ -78,17 +78,16 @@ TABLE_KDUMP_UTILS = {
     "aarch64": [(2 * GIB, 4 * GIB, 256 * MIB), (4 * GIB, 64 * GIB, 320 * MIB), (64 * GIB, None, 576 * MIB)],
     "x86_64": [(2 * GIB, 64 * GIB, 256 * MIB), (64 * GIB, None, 512 * MIB)],
 }
-TABLE_DEBIAN = {
+TABLE_DEBIAN: Dict[str, List[Tuple[int, Optional[int], int]]] = {
     "aarch64": [(2 * GIB, 4 * GIB, 320 * MIB), (4 * GIB, 32 * GIB, 512 * MIB), (32 * GIB, 64 * GIB, 1024 * MIB),
                 (64 * GIB, 128 * GIB, 2048 * MIB), (128 * GIB, None, 4096 * MIB)],
     "x86_64": [(384 * MIB, None, 128 * MIB)],
 }
 # kdump-tools 1.10 (Debian 13) raised the amd64 default after OOMs in a 2 GiB guest; the arm64 table is unchanged.
-TABLE_DEBIAN_13_X86 = [(512 * MIB, None, 192 * MIB)]
+TABLE_DEBIAN_13_X86: List[Tuple[int, Optional[int], int]] = [(512 * MIB, None, 192 * MIB)]
 
 
-def debian_table(facts, arch):
-    # type: (Dict[str, Any], str) -> List[Tuple[int, Optional[int], int]]
+def debian_table(facts: Dict[str, Any], arch: str) -> List[Tuple[int, Optional[int], int]]:
     """The table kdump-tools' grub.d snippet writes on this host's Debian release (12's when unknown)."""
     software = _get(facts, "software") or {}
     major = str(software.get("version") or "").split(".", 1)[0]
@@ -108,8 +107,7 @@ class CrashkernelError(ValueError):
 # ---------------------------------------------------------------------------------------------------
 # Sizes
 
-def format_size(value):
-    # type: (int) -> str
+def format_size(value: int) -> str:
     """Canonical memparse text for a byte count: the largest exact suffix, '0' for zero."""
     if value == 0:
         return "0"
@@ -119,8 +117,7 @@ def format_size(value):
     return str(value)
 
 
-def human_size(value):
-    # type: (Optional[int]) -> str
+def human_size(value: Optional[int]) -> str:
     """Size for sentences: '256 MiB', '1.5 GiB', '4097 bytes'."""
     if value is None:
         return "unknown"
@@ -136,21 +133,18 @@ def human_size(value):
     return "%d bytes" % value
 
 
-def _at(text, index):
-    # type: (str, int) -> str
+def _at(text: str, index: int) -> str:
     """The character at index, or NUL past the end (C string semantics)."""
     if 0 <= index < len(text):
         return text[index]
     return "\0"
 
 
-def _digit_value(char):
-    # type: (str) -> int
+def _digit_value(char: str) -> int:
     return "0123456789abcdef".find(char.lower()) if len(char) == 1 and char != "\0" else -1
 
 
-def _scan_number(text, pos):
-    # type: (str, int) -> Tuple[int, int]
+def _scan_number(text: str, pos: int) -> Tuple[int, int]:
     """simple_strtoull(text+pos, &end, 0): base from the prefix (0x hex, 0 octal), exact value and end."""
     base = 10
     if _at(text, pos) == "0":
@@ -169,8 +163,7 @@ def _scan_number(text, pos):
     return value, pos
 
 
-def _memparse(text, pos):
-    # type: (str, int) -> Tuple[int, int]
+def _memparse(text: str, pos: int) -> Tuple[int, int]:
     """memparse(): a number then one optional K/M/G/T/P/E suffix (either case). Exact, not wrapped."""
     value, end = _scan_number(text, pos)
     shift = _SHIFT_OF_CHAR.get(_at(text, end))
@@ -180,8 +173,7 @@ def _memparse(text, pos):
     return value, end
 
 
-def parse_size(text, what="size"):
-    # type: (Any, str) -> int
+def parse_size(text: Any, what: str = "size") -> int:
     """A whole size: an int (bytes) or memparse text like '512M', '0x20000000', '16M'."""
     if isinstance(text, bool):
         raise CrashkernelError("%s: expected a size like '512M' or a number of bytes, got %r" % (what, text))
@@ -210,8 +202,7 @@ MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a
 LARGEST_HINTED_RAM = 64 << 40  # hints for RAM sizes stay below the largest machines sold (tens of TiB)
 
 
-def ram_hint(number):
-    # type: (int) -> str
+def ram_hint(number: int) -> str:
     """The RAM size a unit-less number most likely meant: number GiB, else number MiB, as memparse text."""
     for shift in (30, 20):
         if MIN_RAM <= number << shift <= LARGEST_HINTED_RAM:
@@ -219,29 +210,25 @@ def ram_hint(number):
     return "64G"
 
 
-def _suggest(value, unit):
-    # type: (int, str) -> str
+def _suggest(value: int, unit: str) -> str:
     if unit == "G":
         return ram_hint(value)
     return format_size(value) if value >= MIB and value % MIB == 0 else "%d%s" % (value, unit)
 
 
-def _bare_number_error(what, value, unit, zero_means):
-    # type: (str, int, str, Optional[str]) -> CrashkernelError
+def _bare_number_error(what: str, value: int, unit: str, zero_means: Optional[str]) -> CrashkernelError:
     zero = " (0 %s)" % zero_means if zero_means else ""
     return CrashkernelError("%s: %r has no unit, so the kernel would read it as %d bytes; did you mean '%s'? "
                             "Write sizes with a K, M, G or T suffix%s" % (what, value, value, _suggest(value, unit), zero))
 
 
-def _octal_numbers(text):
-    # type: (str) -> List[Tuple[str, str]]
+def _octal_numbers(text: str) -> List[Tuple[str, str]]:
     """(number, unit) written with a leading 0 ('016', '0256M'): the kernel reads them as octal."""
     return [(match.group(1), match.group(2)) for match in _NUMBER_IN_VALUE.finditer(text)
             if re.match(r"^0[0-9]", match.group(1))]
 
 
-def _octal_error(what, text, numbers):
-    # type: (str, str, List[Tuple[str, str]]) -> CrashkernelError
+def _octal_error(what: str, text: str, numbers: List[Tuple[str, str]]) -> CrashkernelError:
     first, unit = numbers[0]
     octal = int(first, 8) if re.match(r"^[0-7]+$", first) else 0
     return CrashkernelError("%s: %r writes %s with a leading 0, which the kernel reads as octal (%s is %d); drop the "
@@ -249,8 +236,7 @@ def _octal_error(what, text, numbers):
                                                           (first.lstrip("0") or "0") + (unit or "M")))
 
 
-def _reservation_bounds(what, size, text):
-    # type: (str, int, str) -> None
+def _reservation_bounds(what: str, size: int, text: str) -> None:
     """A reservation (or low part) is 0 where allowed, else 1 MiB to 1 TiB: below, a unit slipped."""
     if 0 < size < MIB:
         written = re.search(r"0[xX][0-9a-fA-F]+|[0-9]+", text)
@@ -262,8 +248,11 @@ def _reservation_bounds(what, size, text):
                                "system would lose it all; did you mean MiB (M)?" % (what, text, human_size(size)))
 
 
-def operator_size(value, what, unit="M", zero_means=None, reservation=False):
-    # type: (Any, str, str, Optional[str], bool) -> int
+def operator_size(value: Any,
+                  what: str,
+                  unit: str = "M",
+                  zero_means: Optional[str] = None,
+                  reservation: bool = False) -> int:
     """A size an operator wrote: '16M', '2G', '0x1000000' (hex is bytes on purpose), or 0 when zero_means
     says what 0 does (0 passes; callers refuse it where it means nothing). A bare number such as 16 or '16'
     is refused: nobody means bytes; so is a leading 0 (octal to the kernel). reservation: also 1 MiB..1 TiB."""
@@ -287,8 +276,7 @@ def operator_size(value, what, unit="M", zero_means=None, reservation=False):
     return size
 
 
-def bare_numbers(value):
-    # type: (str) -> List[str]
+def bare_numbers(value: str) -> List[str]:
     """Non-zero decimal numbers without a unit in one crashkernel= value ('1G-:256' -> ['256'])."""
     found = []
     for match in _NUMBER_IN_VALUE.finditer(value):
@@ -298,8 +286,7 @@ def bare_numbers(value):
     return found
 
 
-def check_operator_value(value, what):
-    # type: (str, str) -> Dict[str, Any]
+def check_operator_value(value: str, what: str) -> Dict[str, Any]:
     """parse_value for a crashkernel= value an operator wrote: also refuses sizes without a unit, octal
     numbers, and reservations below 1 MiB or above 1 TiB."""
     try:
@@ -327,8 +314,7 @@ def check_operator_value(value, what):
     return token
 
 
-def reservation_gap(tokens):
-    # type: (Sequence[Dict[str, Any]]) -> Optional[str]
+def reservation_gap(tokens: Sequence[Dict[str, Any]]) -> Optional[str]:
     """Why parsed crashkernel= tokens (command line order) reserve nothing on any machine, or None. The kernel
     reads the last plain token first; only without one does it read ,high (and then ,low); ,cma is extra."""
     last = dict((_token_group(token), token) for token in tokens)
@@ -344,8 +330,7 @@ def reservation_gap(tokens):
     return None
 
 
-def ignored_slots(tokens):
-    # type: (Sequence[Dict[str, Any]]) -> List[str]
+def ignored_slots(tokens: Sequence[Dict[str, Any]]) -> List[str]:
     """Tokens the kernel never reads because a plain crashkernel= is there too (generic reservation code)."""
     if not any(_token_group(token) == "plain" for token in tokens):
         return []
@@ -356,28 +341,27 @@ def ignored_slots(tokens):
 # ---------------------------------------------------------------------------------------------------
 # Strict parse and canonical format
 
-def _token(kind, size=None, ranges=None, offset=None):
-    # type: (str, Optional[int], Optional[List[Dict[str, Any]]], Optional[int]) -> Dict[str, Any]
+def _token(kind: str,
+           size: Optional[int] = None,
+           ranges: Optional[List[Dict[str, Any]]] = None,
+           offset: Optional[int] = None) -> Dict[str, Any]:
     return {"kind": kind, "size": size, "ranges": ranges, "offset": offset}
 
 
-def _reject(value, pos, complaint, advice=""):
-    # type: (str, int, str, str) -> None
+def _reject(value: str, pos: int, complaint: str, advice: str = "") -> None:
     message = "crashkernel=%s: the kernel rejects this with \"crashkernel: %s\" at character %d" % (
         _brief(value), complaint, pos + 1)
     raise CrashkernelError(message + ("; " + advice if advice else ""))
 
 
-def _checked(value, text, number):
-    # type: (str, str, int) -> int
+def _checked(value: str, text: str, number: int) -> int:
     if number > U64_MASK:
         raise CrashkernelError("crashkernel=%s: %r overflows 64 bits; the kernel would silently wrap it to %d"
                                % (_brief(value), text, number & U64_MASK))
     return number
 
 
-def _strict_number(value, pos, complaint):
-    # type: (str, int, str) -> Tuple[int, int]
+def _strict_number(value: str, pos: int, complaint: str) -> Tuple[int, int]:
     number, end = _memparse(value, pos)
     if end == pos:
         _reject(value, pos, complaint)
@@ -387,8 +371,7 @@ def _strict_number(value, pos, complaint):
     return _checked(value, value[pos:end], number), end
 
 
-def parse_value(value):
-    # type: (str) -> Dict[str, Any]
+def parse_value(value: str) -> Dict[str, Any]:
     """One crashkernel= value (without the 'crashkernel=' prefix) in structured form."""
     if not isinstance(value, str):
         raise CrashkernelError("a crashkernel value must be text, got %r" % (value,))
@@ -424,16 +407,15 @@ def parse_value(value):
     return _token("simple", size=size, offset=offset)
 
 
-def _parse_ranges_strict(value):
-    # type: (str) -> Dict[str, Any]
-    ranges = []  # type: List[Dict[str, Any]]
+def _parse_ranges_strict(value: str) -> Dict[str, Any]:
+    ranges: List[Dict[str, Any]] = []
     cur = 0
     while True:
         start, cur = _strict_number(value, cur, "Memory value expected")
         if _at(value, cur) != "-":
             _reject(value, cur, "'-' expected", "each range is START-[END]:SIZE")
         cur += 1
-        end = None  # type: Optional[int]
+        end: Optional[int] = None
         if _at(value, cur) != ":":
             end, cur = _strict_number(value, cur, "Memory value expected")
             if end <= start:
@@ -456,8 +438,7 @@ def _parse_ranges_strict(value):
     return _token("ranges", ranges=ranges, offset=offset)
 
 
-def parse(text):
-    # type: (Any) -> List[Dict[str, Any]]
+def parse(text: Any) -> List[Dict[str, Any]]:
     """Structured form of every crashkernel= token of a command line, or of bare values ('512M')."""
     if not isinstance(text, str):
         raise CrashkernelError("crashkernel_parse expects text (a command line or a value such as '512M'), "
@@ -484,17 +465,17 @@ def parse(text):
     return values
 
 
-def _check_length(text, what):
-    # type: (str, str) -> None
+def _check_length(text: str, what: str) -> None:
     if len(text) > MAX_CMDLINE:
         raise CrashkernelError("%s is %d characters long; no kernel command line holds more than %d KiB"
                                % (what, len(text), MAX_CMDLINE >> 10))
 
 
-def _int_field(where, name, value, allow_none=False):
-    # type: (str, str, Any, bool) -> Optional[int]
-    if value is None and allow_none:
-        return None
+def _optional_int_field(where: str, name: str, value: Any) -> Optional[int]:
+    return None if value is None else _int_field(where, name, value)
+
+
+def _int_field(where: str, name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise CrashkernelError("%s: '%s' must be a whole number of bytes, got %r" % (where, name, value))
     if value < 0 or value > U64_MASK:
@@ -502,8 +483,7 @@ def _int_field(where, name, value, allow_none=False):
     return value
 
 
-def format_value(token):
-    # type: (Any) -> str
+def format_value(token: Any) -> str:
     """Canonical value text (without 'crashkernel=') of one structured token."""
     if not isinstance(token, dict):
         raise CrashkernelError("crashkernel_format: each token must be a dict like those crashkernel_parse "
@@ -516,7 +496,7 @@ def format_value(token):
     if kind not in KINDS:
         raise CrashkernelError("crashkernel_format: kind must be one of %s, got %r" % (", ".join(KINDS), kind))
     where = "crashkernel_format (%s token)" % kind
-    offset = _int_field(where, "offset", token.get("offset"), allow_none=True)
+    offset = _optional_int_field(where, "offset", token.get("offset"))
     if kind == "ranges":
         ranges = token.get("ranges")
         if not isinstance(ranges, list) or not ranges:
@@ -528,7 +508,7 @@ def format_value(token):
             if not isinstance(entry, dict) or set(entry) - {"start", "end", "size"}:
                 raise CrashkernelError("%s: each range must be a dict with start, end, size; got %r" % (where, entry))
             start = _int_field(where, "start", entry.get("start"))
-            end = _int_field(where, "end", entry.get("end"), allow_none=True)
+            end = _optional_int_field(where, "end", entry.get("end"))
             size = _int_field(where, "size", entry.get("size"))
             if end is not None and end <= start:
                 raise CrashkernelError("%s: range end %d is not above start %d" % (where, end, start))
@@ -548,8 +528,7 @@ def format_value(token):
     return text
 
 
-def format_tokens(structure):
-    # type: (Any) -> str
+def format_tokens(structure: Any) -> str:
     """'crashkernel=...' text for one token (dict) or a list of tokens, in canonical form."""
     if isinstance(structure, dict):
         structure = [structure]
@@ -559,8 +538,7 @@ def format_tokens(structure):
     return " ".join(CRASHKERNEL + format_value(token) for token in structure)
 
 
-def format_args(structure):
-    # type: (List[Dict[str, Any]]) -> List[str]
+def format_args(structure: List[Dict[str, Any]]) -> List[str]:
     return [CRASHKERNEL + format_value(token) for token in structure]
 
 
@@ -572,8 +550,7 @@ _RHEL_RE = re.compile(r"\.el([0-9]{1,3})(?:_[0-9]{1,4})*(?=$|[.+~])")
 _BUILD_RE = re.compile(r"^\s*[0-9]+\.[0-9]+(?:\.[0-9]+)?-([0-9]{1,7})(?![0-9])")
 
 
-def parse_kernel_release(release):
-    # type: (Any) -> Dict[str, Any]
+def parse_kernel_release(release: Any) -> Dict[str, Any]:
     """'6.1.0-27-arm64' -> version (6, 1, 0); '5.14.0-427.el9.aarch64' -> also rhel 9, build 427."""
     if not isinstance(release, str):
         raise CrashkernelError("kernel: expected a release string like '6.1.0-27-arm64', got %r" % (release,))
@@ -588,21 +565,22 @@ def parse_kernel_release(release):
             "build": int(build.group(1)) if build else None}
 
 
-def normalize_arch(arch):
-    # type: (Any) -> str
+def normalize_arch(arch: Any) -> str:
     name = ARCH_ALIASES.get(str(arch).strip().lower()) if arch is not None else None
     if name is None:
         raise CrashkernelError("arch: %r is not modelled; use aarch64 or x86_64" % (arch,))
     return name
 
 
-def kernel_model(arch, release=None, high_low_supported=None, model=None):
-    # type: (str, Optional[str], Optional[bool], Optional[str]) -> Dict[str, Any]
+def kernel_model(arch: str,
+                 release: Optional[str] = None,
+                 high_low_supported: Optional[bool] = None,
+                 model: Optional[str] = None) -> Dict[str, Any]:
     """Which reservation code a kernel runs: name, RAM rounding, ,cma support, notes on assumptions."""
     arch = normalize_arch(arch)
-    notes = []  # type: List[str]
+    notes: List[str] = []
     if release is None or release == "":
-        info = {"release": None, "version": (99, 0, 0), "rhel": None, "build": None}  # type: Dict[str, Any]
+        info: Dict[str, Any] = {"release": None, "version": (99, 0, 0), "rhel": None, "build": None}
         notes.append("The kernel release is unknown, so the newest upstream behaviour is assumed.")
     else:
         info = parse_kernel_release(release)
@@ -668,8 +646,7 @@ def kernel_model(arch, release=None, high_low_supported=None, model=None):
 # ---------------------------------------------------------------------------------------------------
 # The kernel's own parsing (kernel/crash_core.c until 6.8, kernel/crash_reserve.c from 6.9)
 
-def _k_last_token(cmdline, suffix, known_suffixes):
-    # type: (str, Optional[str], Tuple[str, ...]) -> Optional[int]
+def _k_last_token(cmdline: str, suffix: Optional[str], known_suffixes: Tuple[str, ...]) -> Optional[int]:
     """get_last_crashkernel(): value position of the last matching 'crashkernel=' (found by strstr)."""
     chosen = None
     found = cmdline.find(CRASHKERNEL)
@@ -686,8 +663,7 @@ def _k_last_token(cmdline, suffix, known_suffixes):
     return None if chosen is None else chosen + len(CRASHKERNEL)
 
 
-def _k_simple(cmdline, pos):
-    # type: (str, int) -> Tuple[str, int, int, str]
+def _k_simple(cmdline: str, pos: int) -> Tuple[str, int, int, str]:
     size, cur = _memparse(cmdline, pos)
     if cur == pos:
         return "invalid", 0, 0, "memory value expected"
@@ -700,8 +676,7 @@ def _k_simple(cmdline, pos):
     return "ok", size & U64_MASK, base & U64_MASK, ""
 
 
-def _k_ranges(cmdline, pos, system_ram, roundup):
-    # type: (str, int, int, bool) -> Tuple[str, int, int, str]
+def _k_ranges(cmdline: str, pos: int, system_ram: int, roundup: bool) -> Tuple[str, int, int, str]:
     """parse_crashkernel_mem(): entries left to right, size checked as read, first match wins."""
     total = -(-system_ram // RAM_ROUND_STEP) * RAM_ROUND_STEP if roundup else system_ram
     cur = pos
@@ -756,8 +731,7 @@ def _k_ranges(cmdline, pos, system_ram, roundup):
     return "ok", chosen, base, ""
 
 
-def _k_suffix(cmdline, pos, suffix):
-    # type: (str, int, str) -> Tuple[str, int, int, str]
+def _k_suffix(cmdline: str, pos: int, suffix: str) -> Tuple[str, int, int, str]:
     size, cur = _memparse(cmdline, pos)
     if cur == pos:
         return "invalid", 0, 0, "memory value expected"
@@ -769,8 +743,10 @@ def _k_suffix(cmdline, pos, suffix):
     return "ok", size & U64_MASK, 0, ""
 
 
-def _k_parse(cmdline, system_ram, suffix, model):
-    # type: (str, int, Optional[str], Dict[str, Any]) -> Tuple[str, int, int, str, str]
+def _k_parse(cmdline: str,
+             system_ram: int,
+             suffix: Optional[str],
+             model: Dict[str, Any]) -> Tuple[str, int, int, str, str]:
     """__parse_crashkernel(): (status absent|invalid|ok, size, base, kernel message, token text)."""
     pos = _k_last_token(cmdline, suffix, model["suffixes"])
     if pos is None:
@@ -789,8 +765,7 @@ def _k_parse(cmdline, system_ram, suffix, model):
     return result[0], result[1], result[2], result[3], token
 
 
-def swiotlb_size(cmdline, areas=True):
-    # type: (str, bool) -> int
+def swiotlb_size(cmdline: str, areas: bool = True) -> int:
     """swiotlb_size_or_default() after the swiotlb= early params (kernel/dma/swiotlb.c)."""
     nslabs = X86_SWIOTLB_DEFAULT >> IO_TLB_SHIFT
     for word in cmdline.split():
@@ -814,8 +789,7 @@ def swiotlb_size(cmdline, areas=True):
     return nslabs << IO_TLB_SHIFT
 
 
-def default_low_size(arch, cmdline, model):
-    # type: (str, str, Dict[str, Any]) -> int
+def default_low_size(arch: str, cmdline: str, model: Dict[str, Any]) -> int:
     """The low region a kernel adds on its own: 128 MiB on arm64, max(swiotlb + 8 MiB, 256 MiB) on x86_64."""
     if arch == "aarch64":
         return ARM64_DEFAULT_LOW
@@ -828,17 +802,20 @@ def default_low_size(arch, cmdline, model):
 class _Outcome:
     """Collects the sentences that explain a prediction and builds the result dict."""
 
-    def __init__(self, model):
-        # type: (Dict[str, Any]) -> None
+    def __init__(self, model: Dict[str, Any]) -> None:
         self.model = model
-        self.notes = list(model["notes"])  # type: List[str]
+        self.notes: List[str] = list(model["notes"])
 
-    def say(self, sentence):
-        # type: (str) -> None
+    def say(self, sentence: str) -> None:
         self.notes.append(sentence)
 
-    def result(self, region, size=0, low_size=0, base=None, cause=None, cma_size=0):
-        # type: (str, int, int, Optional[int], Optional[str], int) -> Dict[str, Any]
+    def result(self,
+               region: str,
+               size: int = 0,
+               low_size: int = 0,
+               base: Optional[int] = None,
+               cause: Optional[str] = None,
+               cma_size: int = 0) -> Dict[str, Any]:
         return {
             "region": region,
             "size": size if region != "none" else 0,
@@ -850,14 +827,12 @@ class _Outcome:
             "model": self.model["name"],
         }
 
-    def none(self, cause, sentence):
-        # type: (str, str) -> Dict[str, Any]
+    def none(self, cause: str, sentence: str) -> Dict[str, Any]:
         self.say(sentence)
         return self.result("none", cause=cause)
 
 
-def _to_cmdline(cmdline):
-    # type: (Any) -> str
+def _to_cmdline(cmdline: Any) -> str:
     if cmdline is None:
         return ""
     if isinstance(cmdline, (list, tuple)):
@@ -875,17 +850,16 @@ def _to_cmdline(cmdline):
     return WHITESPACE_RE.sub(" ", cmdline).strip(" ")
 
 
-def _bytes_or_size(value, what, unit, zero_means=None):
-    # type: (Any, str, str, Optional[str]) -> int
+def _bytes_or_size(value: Any, what: str, unit: str, zero_means: Optional[str] = None) -> int:
     """Filter arguments: an int is bytes (as the facts give them); text must carry its unit."""
     if isinstance(value, int) and not isinstance(value, bool):
         return parse_size(value, what)
     return operator_size(value, what, unit, zero_means=zero_means)
 
 
-def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=None, page_size=4096,
-            model=None, high_low_supported=None):
-    # type: (Any, Any, Any, Optional[str], Any, Any, Any, Optional[str], Optional[bool]) -> Dict[str, Any]
+def reserve(cmdline: Any, ram: Any, arch: Any = "aarch64", kernel: Optional[str] = None, low_ram: Any = None,
+            low_margin: Any = None, page_size: Any = 4096, model: Optional[str] = None,
+            high_low_supported: Optional[bool] = None) -> Dict[str, Any]:
     """Predict what a kernel reserves for this command line.
 
     ram: System RAM in bytes (what memblock_phys_mem_size() sees). low_ram: RAM below the low limit, or
@@ -921,8 +895,7 @@ def reserve(cmdline, ram, arch="aarch64", kernel=None, low_ram=None, low_margin=
     return _reserve(text, ram_bytes, low_bytes, margin, page_size, kmodel)
 
 
-def predicted_regions(expected):
-    # type: (Dict[str, Any]) -> List[Dict[str, Any]]
+def predicted_regions(expected: Dict[str, Any]) -> List[Dict[str, Any]]:
     """The "Crash kernel" regions a reserve() result stands for: [{placement: low|high|fixed, size, base}]."""
     region = expected.get("region")
     size, low_size = expected.get("size") or 0, expected.get("low_size") or 0
@@ -934,23 +907,20 @@ def predicted_regions(expected):
     return out
 
 
-def _placement(region, low_limit):
-    # type: (Dict[str, int], int) -> str
+def _placement(region: Dict[str, int], low_limit: int) -> str:
     if region["end"] <= low_limit:
         return "low"
     return "high" if region["start"] >= low_limit else "across the low limit"
 
 
-def _whole(value):
-    # type: (Any) -> bool
+def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= U64_MASK + 1
 
 
 LOW_LIMIT_FLOOR = 16 * MIB  # the x86 ISA DMA zone: the lowest end of low memory any kernel uses
 
 
-def _check_region_inputs(expected, regions, low_limit):
-    # type: (Any, Any, Any) -> None
+def _check_region_inputs(expected: Any, regions: Any, low_limit: Any) -> None:
     """check_regions' inputs have the shapes reserve() and the facts give, else CrashkernelError."""
     if not isinstance(expected, dict) or expected.get("region") not in ("low", "high", "fixed", "none") or \
             not all(_whole(expected.get(key)) for key in ("size", "low_size")) or \
@@ -980,8 +950,7 @@ def _check_region_inputs(expected, regions, low_limit):
                                        "repeat" if (start, end) == (next_start, next_end) else "overlap"))
 
 
-def check_regions(expected, regions, low_limit):
-    # type: (Dict[str, Any], List[Dict[str, int]], int) -> Dict[str, Any]
+def check_regions(expected: Dict[str, Any], regions: List[Dict[str, int]], low_limit: int) -> Dict[str, Any]:
     """Compare what reserve() predicted with the "Crash kernel" regions of /proc/iomem, region by region.
 
     regions: [{start, end (exclusive), size}]. A predicted region matches an actual one of the same size that
@@ -990,7 +959,7 @@ def check_regions(expected, regions, low_limit):
     """
     _check_region_inputs(expected, regions, low_limit)
     wanted = predicted_regions(expected)
-    actual = [dict(region, placement=_placement(region, low_limit)) for region in regions]
+    actual: List[Dict[str, Any]] = [dict(region, placement=_placement(region, low_limit)) for region in regions]
     unmatched = list(range(len(actual)))
     problems = []
     where = {"low": "below %s" % human_size(low_limit), "high": "at or above %s" % human_size(low_limit)}
@@ -1014,8 +983,12 @@ def check_regions(expected, regions, low_limit):
     return {"ok": not problems, "predicted": wanted, "actual": actual, "problems": problems}
 
 
-def _reserve(cmdline, ram, low_ram, margin, page_size, model):
-    # type: (str, int, Optional[int], int, int, Dict[str, Any]) -> Dict[str, Any]
+def _reserve(cmdline: str,
+             ram: int,
+             low_ram: Optional[int],
+             margin: int,
+             page_size: int,
+             model: Dict[str, Any]) -> Dict[str, Any]:
     out = _Outcome(model)
     name, arch = model["name"], model["arch"]
     low_cap = min(ram, ASSUMED_LOW_LIMIT)
@@ -1112,12 +1085,10 @@ def _reserve(cmdline, ram, low_ram, margin, page_size, model):
     if base:
         return _reserve_fixed(out, legacy_x86, size, base, low_free, cmdline, ram, model, cma_size)
 
-    def fits_low(amount):
-        # type: (int) -> bool
+    def fits_low(amount: int) -> bool:
         return amount <= low_free
 
-    def fits_high(amount):
-        # type: (int) -> bool
+    def fits_high(amount: int) -> bool:
         return amount <= high_free
 
     low_text = _low_text(low_ram, low_free, margin)
@@ -1165,8 +1136,15 @@ def _reserve(cmdline, ram, low_ram, margin, page_size, model):
     return out.result(region, size, low_size, None, None, cma_size)
 
 
-def _reserve_fixed(out, legacy_x86, size, base, low_free, cmdline, ram, model, cma_size):
-    # type: (_Outcome, bool, int, int, int, str, int, Dict[str, Any], int) -> Dict[str, Any]
+def _reserve_fixed(out: _Outcome,
+                   legacy_x86: bool,
+                   size: int,
+                   base: int,
+                   low_free: int,
+                   cmdline: str,
+                   ram: int,
+                   model: Dict[str, Any],
+                   cma_size: int) -> Dict[str, Any]:
     if legacy_x86:
         align = MIB
     elif model["arch"] == "x86_64":
@@ -1187,8 +1165,7 @@ def _reserve_fixed(out, legacy_x86, size, base, low_free, cmdline, ram, model, c
     return out.result("fixed", size, low_size, base, None, cma_size)
 
 
-def _x86_legacy_low(out, cmdline, ram, model):
-    # type: (_Outcome, str, int, Dict[str, Any]) -> int
+def _x86_legacy_low(out: _Outcome, cmdline: str, ram: int, model: Dict[str, Any]) -> int:
     """x86_64 before 6.7: reserve_crashkernel_low() whenever the main region is above 4 GiB."""
     status, size, _unused, message, token = _k_parse(cmdline, ram, ",low", model)
     if status == "ok":
@@ -1206,8 +1183,7 @@ def _x86_legacy_low(out, cmdline, ram, model):
     return size
 
 
-def _rounding_note(ram, model):
-    # type: (int, Dict[str, Any]) -> str
+def _rounding_note(ram: int, model: Dict[str, Any]) -> str:
     if not model["roundup"]:
         return " (this kernel does not round RAM up)"
     rounded = -(-ram // RAM_ROUND_STEP) * RAM_ROUND_STEP
@@ -1216,15 +1192,15 @@ def _rounding_note(ram, model):
     return " (rounded up to %s for matching)" % human_size(rounded)
 
 
-def _low_text(low_ram, low_free, margin):
-    # type: (Optional[int], int, int) -> str
+def _low_text(low_ram: Optional[int], low_free: int, margin: int) -> str:
     if low_ram is None:
         return "low RAM unknown, assumed to fit up to %s" % human_size(low_free)
     return "%s usable = %s low RAM - %s margin" % (human_size(low_free), human_size(low_ram), human_size(margin))
 
 
-def select_range(ranges, ram, roundup=True):
-    # type: (List[Tuple[int, Optional[int], int]], int, bool) -> Tuple[Optional[int], str]
+def select_range(ranges: List[Tuple[int, Optional[int], int]],
+                 ram: int,
+                 roundup: bool = True) -> Tuple[Optional[int], str]:
     """The size a kernel picks from a range table for this RAM: (size or None, why not)."""
     total = -(-ram // RAM_ROUND_STEP) * RAM_ROUND_STEP if roundup else ram
     for start, end, size in ranges:
@@ -1259,13 +1235,11 @@ CAUSE_FIXES = {
 }
 
 
-def _finding(fid, severity, message, fix=""):
-    # type: (str, str, str, str) -> Dict[str, str]
+def _finding(fid: str, severity: str, message: str, fix: str = "") -> Dict[str, str]:
     return {"id": fid, "severity": severity, "message": message, "fix": fix}
 
 
-def _get(mapping, *path):
-    # type: (Any, str) -> Any
+def _get(mapping: Any, *path: str) -> Any:
     node = mapping
     for key in path:
         if not isinstance(node, dict):
@@ -1274,8 +1248,7 @@ def _get(mapping, *path):
     return node
 
 
-def parse_low(low):
-    # type: (Any) -> Optional[int]
+def parse_low(low: Any) -> Optional[int]:
     """kdump_crashkernel_low: None (policy default) or a size ('16M', '0' = no low region, bytes)."""
     if low is None or isinstance(low, str) and low.strip().lower() in ("", "auto", "default"):
         return None
@@ -1286,8 +1259,7 @@ def parse_low(low):
                                "region, or leave it unset for the policy default." % exc)
 
 
-def parse_table(table):
-    # type: (Any) -> List[Tuple[int, Optional[int], int]]
+def parse_table(table: Any) -> List[Tuple[int, Optional[int], int]]:
     """A kdump_crashkernel table: a list of {min, max, size} (max left out = no upper bound)."""
     example = "[{min: 2G, max: 64G, size: 256M}, {min: 64G, size: 512M}]"
     if isinstance(table, dict):
@@ -1295,7 +1267,7 @@ def parse_table(table):
                                "write it as %s" % example)
     if not isinstance(table, list) or not table:
         raise CrashkernelError("kdump_crashkernel: a table must be a non-empty list like %s" % example)
-    rows = []  # type: List[Tuple[int, Optional[int], int]]
+    rows: List[Tuple[int, Optional[int], int]] = []
     for index, entry in enumerate(table, 1):
         where = "kdump_crashkernel entry %d" % index
         if not isinstance(entry, dict):
@@ -1324,8 +1296,7 @@ def parse_table(table):
     return rows
 
 
-def parse_policy(policy):
-    # type: (Any) -> Dict[str, Any]
+def parse_policy(policy: Any) -> Dict[str, Any]:
     """Validate kdump_crashkernel: {kind: preset|explicit|table, name, tokens, table}. Raises on bad input."""
     if policy is None:
         policy = "auto"
@@ -1366,8 +1337,7 @@ def parse_policy(policy):
                            % (quoted(policy),))
 
 
-def _kdump_utils_delta(facts, arch, findings):
-    # type: (Dict[str, Any], str, List[Dict[str, str]]) -> int
+def _kdump_utils_delta(facts: Dict[str, Any], arch: str, findings: List[Dict[str, str]]) -> int:
     """kdump-utils kdump_get_arch_recommend_crashkernel(): aarch64 additions for 64K pages, SMMU, mlx5."""
     if arch != "aarch64":
         return 0
@@ -1402,14 +1372,12 @@ def _kdump_utils_delta(facts, arch, findings):
     return delta
 
 
-def _table_arg(table):
-    # type: (List[Tuple[int, Optional[int], int]]) -> str
+def _table_arg(table: List[Tuple[int, Optional[int], int]]) -> str:
     ranges = [{"start": start, "end": end, "size": size} for start, end, size in table]
     return CRASHKERNEL + format_value(_token("ranges", ranges=ranges))
 
 
-def _none_expected(cause, reason):
-    # type: (str, str) -> Dict[str, Any]
+def _none_expected(cause: str, reason: str) -> Dict[str, Any]:
     return {"region": "none", "size": 0, "low_size": 0, "base": None, "cma_size": 0, "reason": reason,
             "cause": cause, "model": None}
 
@@ -1418,14 +1386,12 @@ def _none_expected(cause, reason):
 PLAN_EMPTY_FINDINGS = ("crashkernel-facts-incomplete", "crashkernel-arch-unsupported", "crashkernel-kernel-unknown")
 
 
-def _refused(policy_name, cause, message, findings):
-    # type: (str, str, str, List[Dict[str, str]]) -> Dict[str, Any]
+def _refused(policy_name: str, cause: str, message: str, findings: List[Dict[str, str]]) -> Dict[str, Any]:
     findings.append(_finding("crashkernel-" + cause, "error", message, CAUSE_FIXES[cause]))
     return {"args": [], "expected": _none_expected(cause, message), "policy": policy_name, "findings": findings}
 
 
-def _version_tuple(text):
-    # type: (Any) -> Optional[Tuple[int, ...]]
+def _version_tuple(text: Any) -> Optional[Tuple[int, ...]]:
     match = re.match(r"^\s*([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?![0-9])", str(text)[:200]) \
         if text is not None else None  # bounded: a version of 5000 digits is unknown, never an int
     if not match:
@@ -1433,8 +1399,7 @@ def _version_tuple(text):
     return tuple(int(part or 0) for part in match.groups())
 
 
-def _implausible_sources(facts_findings):
-    # type: (Any) -> str
+def _implausible_sources(facts_findings: Any) -> str:
     """The messages of the facts' input-implausible errors, joined ('' when there are none); the warnings
     (a CPU list, a dmesg low limit) null a value that has a safe fallback."""
     if not isinstance(facts_findings, list):
@@ -1444,8 +1409,7 @@ def _implausible_sources(facts_findings):
                      and item.get("severity") != "warning")
 
 
-def plan(facts, policy="auto", low=None):
-    # type: (Any, Any, Any) -> Dict[str, Any]
+def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
     """The crashkernel= args for one host, what its kernel will reserve with them, and findings.
 
     facts: ansible_facts.kdump (docs/interfaces.md). policy: kdump_crashkernel. low: kdump_crashkernel_low.
@@ -1458,7 +1422,7 @@ def plan(facts, policy="auto", low=None):
                                "fleetops.kdump.kdump_facts returns), got %r" % (facts,))
     spec = parse_policy(policy)
     low_override = parse_low(low)
-    findings = []  # type: List[Dict[str, str]]
+    findings: List[Dict[str, str]] = []
 
     implausible = _implausible_sources(facts.get("findings"))
     if implausible:
@@ -1506,8 +1470,7 @@ def plan(facts, policy="auto", low=None):
     words = kernel_words(cmdline if isinstance(cmdline, str) else "")
     base_cmdline = " ".join(word for word in words if not word.startswith(CRASHKERNEL))
 
-    def predict(args):
-        # type: (List[str]) -> Dict[str, Any]
+    def predict(args: List[str]) -> Dict[str, Any]:
         return _reserve(" ".join([base_cmdline] + args).strip(), ram, low_ram, LOW_MARGIN, page_size, model)
 
     policy_name = spec["name"]
@@ -1547,11 +1510,19 @@ def plan(facts, policy="auto", low=None):
     return {"args": args, "expected": expected, "policy": policy_name, "findings": findings}
 
 
-def _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings):
-    # type: (Dict[str, Any], str, Dict[str, Any], str, int, Optional[int], Optional[int], Dict[str, Any], Any, List[Dict[str, str]]) -> List[str]
+def _table_args(spec: Dict[str, Any],
+                policy_name: str,
+                facts: Dict[str, Any],
+                arch: str,
+                ram: int,
+                low_ram: Optional[int],
+                low_override: Optional[int],
+                model: Dict[str, Any],
+                predict: Any,
+                findings: List[Dict[str, str]]) -> List[str]:
     """Args for a sizing table: the plain table when the kernel honours it, else the high+low form."""
     prefer_high_low = False
-    policy_low = None  # type: Optional[int]
+    policy_low: Optional[int] = None
     if spec["kind"] == "table":
         table = spec["table"]
     elif policy_name == "altra":
@@ -1616,25 +1587,22 @@ def _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, mode
     return plain
 
 
-def _token_group(token):
-    # type: (Dict[str, Any]) -> str
+def _token_group(token: Dict[str, Any]) -> str:
     return "plain" if token["kind"] in ("simple", "ranges") else token["kind"]
 
 
-def _last_of_each_kind(tokens):
-    # type: (List[Dict[str, Any]]) -> List[Dict[str, Any]]
+def _last_of_each_kind(tokens: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Only the token of each kind the kernel reads (the last), in command line order."""
     last = dict((_token_group(token), index) for index, token in enumerate(tokens))
     return [token for index, token in enumerate(tokens) if last[_token_group(token)] == index]
 
 
-def _range_text(entry):
-    # type: (Dict[str, Any]) -> str
+def _range_text(entry: Dict[str, Any]) -> str:
     return format_value(_token("ranges", ranges=[entry]))
 
 
-def overlapping_ranges(token, shown=OVERLAPS_SHOWN):
-    # type: (Dict[str, Any], int) -> Tuple[List[Tuple[Dict[str, Any], Dict[str, Any]]], int]
+def overlapping_ranges(token: Dict[str, Any],
+                       shown: int = OVERLAPS_SHOWN) -> Tuple[List[Tuple[Dict[str, Any], Dict[str, Any]]], int]:
     """Up to `shown` pairs of overlapping ranges of a ranges token (each pair in written order: the first
     wins) and how many pairs overlap in all; O(n log n), so a value of thousands of ranges stays fast."""
     ranges = token.get("ranges") or []
@@ -1643,8 +1611,8 @@ def overlapping_ranges(token, shown=OVERLAPS_SHOWN):
     sorted_ends = sorted(ends)
     disjoint = sum(bisect.bisect_right(sorted_ends, entry["start"]) for entry in ranges)
     total = len(ranges) * (len(ranges) - 1) // 2 - disjoint
-    pairs = []  # type: List[Tuple[int, int]]
-    active = []  # type: List[int]
+    pairs: List[Tuple[int, int]] = []
+    active: List[int] = []
     for index in by_start:
         if len(pairs) >= shown:
             break
@@ -1654,8 +1622,7 @@ def overlapping_ranges(token, shown=OVERLAPS_SHOWN):
     return [(ranges[first], ranges[second]) for first, second in sorted(pairs)[:shown]], total
 
 
-def overlap_warnings(token):
-    # type: (Dict[str, Any]) -> List[str]
+def overlap_warnings(token: Dict[str, Any]) -> List[str]:
     """One sentence per overlapping pair of ranges (the first few): which one the kernel takes where they
     overlap."""
     pairs, total = overlapping_ranges(token)
@@ -1667,10 +1634,9 @@ def overlap_warnings(token):
     return sentences
 
 
-def _explicit_findings(tokens, model):
-    # type: (List[Dict[str, Any]], Dict[str, Any]) -> List[Dict[str, str]]
+def _explicit_findings(tokens: List[Dict[str, Any]], model: Dict[str, Any]) -> List[Dict[str, str]]:
     findings = []
-    counts = {}  # type: Dict[str, int]
+    counts: Dict[str, int] = {}
     for token in tokens:
         group = _token_group(token)
         counts[group] = counts.get(group, 0) + 1
@@ -1705,8 +1671,13 @@ X86_LOW_FLOOR = 72 * MIB  # the capture kernel's 64 MiB swiotlb + 8 MiB, what x8
 ARM64_LOW_FLOOR = ALTRA_LOW  # the smallest low region known to work
 
 
-def _check_expected(expected, args, arch, ram, low_ram, model, facts):
-    # type: (Dict[str, Any], List[str], str, int, Optional[int], Dict[str, Any], Dict[str, Any]) -> List[Dict[str, str]]
+def _check_expected(expected: Dict[str, Any],
+                    args: List[str],
+                    arch: str,
+                    ram: int,
+                    low_ram: Optional[int],
+                    model: Dict[str, Any],
+                    facts: Dict[str, Any]) -> List[Dict[str, str]]:
     findings = []
     if expected["region"] == "none":
         written = " ".join(args) or "no args"

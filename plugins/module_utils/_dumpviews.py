@@ -20,7 +20,7 @@ from typing import Any, List, Optional, Tuple
 
 try:
     import lzma
-    DECODE_ERRORS = (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError)  # type: Tuple[Any, ...]
+    DECODE_ERRORS: Tuple[Any, ...] = (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError)
 except ImportError:  # some minimal Pythons are built without liblzma
     lzma = None  # type: ignore[assignment]
     DECODE_ERRORS = (zlib.error, OSError, EOFError, ValueError)
@@ -28,8 +28,7 @@ except ImportError:  # some minimal Pythons are built without liblzma
 READ_CHUNK = 1024 * 1024
 
 
-def decoder_for(compression):
-    # type: (str) -> Any
+def decoder_for(compression: str) -> Any:
     """A fresh decompressor for gzip/bzip2/xz data, or None when this Python cannot read it."""
     if compression == "gzip":
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -43,8 +42,7 @@ def decoder_for(compression):
 class Inflater:
     """The decompressed bytes of a whole-file compressed dump, in pieces of bounded size (a bomb stays small)."""
 
-    def __init__(self, handle, compression):
-        # type: (Any, str) -> None
+    def __init__(self, handle: Any, compression: str) -> None:
         self.handle, self.compression = handle, compression
         self.decoder = decoder_for(compression)
         if self.decoder is None:
@@ -53,13 +51,11 @@ class Inflater:
         handle.seek(0)
 
     @property
-    def ended(self):
-        # type: () -> bool
+    def ended(self) -> bool:
         """The compressed stream reached its end marker."""
         return bool(self.decoder.eof)
 
-    def _input(self):
-        # type: () -> Optional[bytes]
+    def _input(self) -> Optional[bytes]:
         """The next compressed input, b'' when the decoder has output left, None when the file is used up."""
         if self.compression == "gzip":
             data = self.decoder.unconsumed_tail
@@ -73,8 +69,7 @@ class Inflater:
         self.consumed += len(data)
         return data or None
 
-    def pull(self, limit):
-        # type: (int) -> bytes
+    def pull(self, limit: int) -> bytes:
         """Up to limit decompressed bytes; b'' at the end of the stream or of the file."""
         while not self.decoder.eof:
             data = self._input()
@@ -89,31 +84,26 @@ class Inflater:
 class StreamView:
     """Seek and read a whole-file compressed dump by offset in the decompressed data."""
 
-    def __init__(self, handle, compression):
-        # type: (Any, str) -> None
+    def __init__(self, handle: Any, compression: str) -> None:
         self.handle, self.compression = handle, compression
         self.target = 0
         self._restart()
 
-    def _restart(self):
-        # type: () -> None
+    def _restart(self) -> None:
         self.inflater = Inflater(self.handle, self.compression)
         self.position = 0  # decompressed offset of pending[0]
         self.pending = b""
 
-    def seek(self, offset, whence=0):
-        # type: (int, int) -> int
+    def seek(self, offset: int, whence: int = 0) -> int:
         if whence != 0 or offset < 0:
             raise ValueError("StreamView seeks to absolute offsets only")
         self.target = offset
         return offset
 
-    def tell(self):
-        # type: () -> int
+    def tell(self) -> int:
         return self.target
 
-    def read(self, length):
-        # type: (int) -> bytes
+    def read(self, length: int) -> bytes:
         if self.target < self.position:
             self._restart()
         while self.position + len(self.pending) <= self.target:
@@ -143,8 +133,7 @@ class FlatView:
     """Seek and read the dump a flattened stream rebuilds; segments are (offset in the dump, size, position
     of the data in the stream file), in stream order."""
 
-    def __init__(self, handle, starts, sizes, positions):
-        # type: (Any, array, array, array) -> None
+    def __init__(self, handle: Any, starts: array, sizes: array, positions: array) -> None:
         self.handle = handle
         order = sorted((index for index in range(len(starts)) if sizes[index] > 0), key=starts.__getitem__)
         self.starts = array("q", (starts[index] for index in order))
@@ -161,19 +150,16 @@ class FlatView:
         self.size = furthest
         self.target = 0
 
-    def seek(self, offset, whence=0):
-        # type: (int, int) -> int
+    def seek(self, offset: int, whence: int = 0) -> int:
         if whence != 0 or offset < 0:
             raise ValueError("FlatView seeks to absolute offsets only")
         self.target = offset
         return offset
 
-    def tell(self):
-        # type: () -> int
+    def tell(self) -> int:
         return self.target
 
-    def _covering(self, begin, end):
-        # type: (int, int) -> List[int]
+    def _covering(self, begin: int, end: int) -> List[int]:
         """Indexes of the segments that hold bytes of begin..end-1 (a run of overlapping ones at most)."""
         found = []
         index = bisect.bisect_left(self.starts, end) - 1
@@ -183,8 +169,7 @@ class FlatView:
             index -= 1
         return found
 
-    def read(self, length):
-        # type: (int) -> bytes
+    def read(self, length: int) -> bytes:
         begin, end = self.target, min(self.target + length, self.size)
         if end <= begin:
             return b""

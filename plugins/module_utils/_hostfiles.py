@@ -29,8 +29,7 @@ class NotRegularFile(OSError):
     """A FIFO, socket, device or directory where a file is expected: never opened for reading."""
 
 
-def open_regular(path):
-    # type: (str) -> Any
+def open_regular(path: str) -> Any:
     """A binary reader for a regular file; FIFOs, sockets and devices are refused without blocking."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
@@ -46,22 +45,20 @@ def open_regular(path):
 class HostTree:
     """A root directory whose files are read as if it were '/'."""
 
-    def __init__(self, root="/"):
-        # type: (str) -> None
+    def __init__(self, root: str = "/") -> None:
         self.root = os.path.abspath(root or "/")
         self.live = self.root == "/"  # the running system: commands may be run for it
-        self.missing = []  # type: List[str]
-        self.unreadable = []  # type: List[str]
-        self.implausible = []  # type: List[Tuple[str, str]]  # (path, why) of files read but not believed
+        self.missing: List[str] = []
+        self.unreadable: List[str] = []
+        self.implausible: List[Tuple[str, str]] = []  # (path, why) of files read but not believed
 
-    def path(self, rel):
-        # type: (str) -> Optional[str]
+    def path(self, rel: str) -> Optional[str]:
         """Absolute path of rel inside the tree, symlinks resolved within the tree; None on a link loop."""
         rel = rel.lstrip("/")
         if self.root == "/":
             return os.path.join("/", rel)
         pending = [part for part in rel.split("/") if part not in ("", ".")]
-        resolved = []  # type: List[str]
+        resolved: List[str] = []
         hops = 0
         while pending:
             part = pending.pop(0)
@@ -82,8 +79,7 @@ class HostTree:
             resolved.append(part)
         return os.path.join(self.root, *resolved)
 
-    def _note(self, rel, record, error):
-        # type: (str, bool, Exception) -> None
+    def _note(self, rel: str, record: bool, error: Exception) -> None:
         if not record:
             return
         if isinstance(error, (FileNotFoundError, NotADirectoryError)):
@@ -91,8 +87,7 @@ class HostTree:
         else:
             self.unreadable.append(rel)
 
-    def read_bytes(self, rel, record=False, max_bytes=DEFAULT_MAX_BYTES):
-        # type: (str, bool, int) -> Optional[bytes]
+    def read_bytes(self, rel: str, record: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Optional[bytes]:
         """File content as bytes, None when absent or unreadable (remembered when record is true)."""
         path = self.path(rel)
         if path is None:
@@ -105,8 +100,7 @@ class HostTree:
             self._note(rel, record, error)
             return None
 
-    def read_text(self, rel, record=False, max_bytes=DEFAULT_MAX_BYTES):
-        # type: (str, bool, int) -> Optional[str]
+    def read_text(self, rel: str, record: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Optional[str]:
         """File content decoded as UTF-8 (bad bytes replaced); gzip files (*.gz) are unpacked."""
         data = self.read_bytes(rel, record=record, max_bytes=max_bytes)
         if data is None:
@@ -123,8 +117,7 @@ class HostTree:
                 return None
         return data.decode("utf-8", "replace")
 
-    def read_line(self, rel, record=False):
-        # type: (str, bool) -> Optional[str]
+    def read_line(self, rel: str, record: bool = False) -> Optional[str]:
         """First line of a small file (sysfs attributes), stripped; None when absent or empty."""
         text = self.read_text(rel, record=record, max_bytes=65536)
         if text is None:
@@ -132,8 +125,7 @@ class HostTree:
         text = text.replace("\x00", "").strip()
         return text.splitlines()[0].strip() if text else None
 
-    def read_value(self, rel):
-        # type: (str) -> Optional[str]
+    def read_value(self, rel: str) -> Optional[str]:
         """The one value of a sysfs attribute, stripped; None when absent (recorded as missing) or when the
         file does not hold exactly one line (recorded as implausible: the kernel writes one)."""
         text = self.read_text(rel, record=True, max_bytes=65536)
@@ -146,21 +138,18 @@ class HostTree:
             return None
         return lines[0]
 
-    def exists(self, rel):
-        # type: (str) -> bool
+    def exists(self, rel: str) -> bool:
         path = self.path(rel)
         return path is not None and os.path.exists(path)
 
-    def lexists(self, rel):
-        # type: (str) -> bool
+    def lexists(self, rel: str) -> bool:
         """True for any directory entry, dangling symlinks included (systemd .wants links)."""
         rel = rel.rstrip("/")
         parent, _sep, name = rel.rpartition("/")
         base = self.path(parent) if parent else self.root
         return base is not None and os.path.lexists(os.path.join(base, name))
 
-    def readlink(self, rel):
-        # type: (str) -> Optional[str]
+    def readlink(self, rel: str) -> Optional[str]:
         rel = rel.rstrip("/")
         parent, _sep, name = rel.rpartition("/")
         base = self.path(parent) if parent else self.root
@@ -171,13 +160,11 @@ class HostTree:
         except (OSError, IOError):
             return None
 
-    def is_dir(self, rel):
-        # type: (str) -> bool
+    def is_dir(self, rel: str) -> bool:
         path = self.path(rel)
         return path is not None and os.path.isdir(path)
 
-    def listdir(self, rel):
-        # type: (str) -> List[str]
+    def listdir(self, rel: str) -> List[str]:
         """Sorted entry names, [] when the directory is absent or unreadable."""
         path = self.path(rel)
         if path is None:

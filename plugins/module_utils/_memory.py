@@ -39,12 +39,11 @@ Config = Optional[Dict[str, Optional[str]]]
 Version = Optional[List[int]]  # [major, minor, patch] of the kernel release
 
 
-def parse_iomem(text):
-    # type: (Optional[str]) -> Optional[List[IomemEntry]]
+def parse_iomem(text: Optional[str]) -> Optional[List[IomemEntry]]:
     """Entries of /proc/iomem; None when the text holds no entry at all (empty or garbage)."""
     if not text:
         return None
-    entries = []  # type: List[IomemEntry]
+    entries: List[IomemEntry] = []
     for line in text.split("\n"):
         match = _LINE.match(line.rstrip())
         if not match:
@@ -56,8 +55,7 @@ def parse_iomem(text):
     return entries or None
 
 
-def iomem_problems(text, entries):
-    # type: (Optional[str], Optional[List[IomemEntry]]) -> List[str]
+def iomem_problems(text: Optional[str], entries: Optional[List[IomemEntry]]) -> List[str]:
     """Why a /proc/iomem text cannot be believed: malformed or cut-off lines, addresses past 64 bits,
     System RAM ranges that overlap or repeat. [] for a sound file (and for an absent or zeroed one)."""
     if text is None or entries is not None and is_zeroed(entries):
@@ -65,7 +63,7 @@ def iomem_problems(text, entries):
     if entries is None:
         what = "empty" if not text.strip() else "%d bytes of something else" % len(text)
         return ["it holds no 'start-end : name' line (%s)" % what]
-    problems = []  # type: List[str]
+    problems: List[str] = []
     for number, line in enumerate(text.split("\n"), 1):
         match = _LINE.match(line.rstrip())
         if not line.strip():
@@ -98,8 +96,7 @@ def iomem_problems(text, entries):
     return problems
 
 
-def _crash_region_problems(regions, ram):
-    # type: (List[Dict[str, int]], List[Tuple[int, int]]) -> List[str]
+def _crash_region_problems(regions: List[Dict[str, int]], ram: List[Tuple[int, int]]) -> List[str]:
     """A Crash kernel region is carved out of System RAM, once: repeats, overlaps and regions outside
     System RAM are not what a kernel writes."""
     for first, second in zip(regions, regions[1:]):
@@ -107,7 +104,7 @@ def _crash_region_problems(regions, ram):
             return ["Crash kernel %#x-%#x %s %#x-%#x" % (
                 first["start"], first["end"] - 1, "repeats" if first == second else "overlaps",
                 second["start"], second["end"] - 1)]
-    merged = []  # type: List[List[int]]
+    merged: List[List[int]] = []
     for start, end in sorted(ram):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
@@ -119,8 +116,7 @@ def _crash_region_problems(regions, ram):
     return []
 
 
-def meminfo_total(text, problems=None):
-    # type: (Optional[str], Optional[Problems]) -> Optional[int]
+def meminfo_total(text: Optional[str], problems: Optional[Problems] = None) -> Optional[int]:
     """MemTotal of /proc/meminfo in bytes; None when absent, malformed or implausible (why added to problems
     when the file is there)."""
     if text is None:
@@ -140,11 +136,10 @@ def meminfo_total(text, problems=None):
     return int(found[0]) * KIB
 
 
-def ram_cross_check(total, mem_total, installed):
-    # type: (int, Optional[int], Optional[int]) -> List[Tuple[str, str]]
+def ram_cross_check(total: int, mem_total: Optional[int], installed: Optional[int]) -> List[Tuple[str, str]]:
     """(file, why) for each independent source the iomem System RAM total contradicts. The kernel counts
     in MemTotal only what it manages, so MemTotal <= System RAM; RAM cannot exceed the installed DIMMs."""
-    problems = []  # type: List[Tuple[str, str]]
+    problems: List[Tuple[str, str]] = []
     if mem_total is not None:
         if total < mem_total:
             problems.append(("proc/meminfo", "MemTotal (%d MiB) is more than the System RAM of /proc/iomem "
@@ -160,17 +155,15 @@ def ram_cross_check(total, mem_total, installed):
     return problems
 
 
-def is_zeroed(entries):
-    # type: (List[IomemEntry]) -> bool
+def is_zeroed(entries: List[IomemEntry]) -> bool:
     """True when every address reads 0 (the kernel hides addresses from non-root readers)."""
     return all(start == 0 and end == 1 for _depth, start, end, _name in entries)
 
 
-def system_ram(entries):
-    # type: (List[IomemEntry]) -> List[Tuple[int, int]]
+def system_ram(entries: List[IomemEntry]) -> List[Tuple[int, int]]:
     """System RAM ranges, each counted once: one nested inside another System RAM is skipped."""
-    ranges = []  # type: List[Tuple[int, int]]
-    ancestors = []  # type: List[str]
+    ranges: List[Tuple[int, int]] = []
+    ancestors: List[str] = []
     for depth, start, end, name in entries:
         del ancestors[depth:]
         if name == SYSTEM_RAM and SYSTEM_RAM not in ancestors:
@@ -180,20 +173,23 @@ def system_ram(entries):
     return ranges
 
 
-def crash_regions(entries):
-    # type: (List[IomemEntry]) -> List[Dict[str, int]]
+def crash_regions(entries: List[IomemEntry]) -> List[Dict[str, int]]:
     """Every "Crash kernel" range at any depth (x86 nests it in System RAM, arm64 too), sorted."""
     found = sorted((start, end) for _depth, start, end, name in entries if name == CRASH_KERNEL)
     return [{"start": start, "end": end, "size": end - start} for start, end in found]
 
 
-def bytes_below(ranges, limit):
-    # type: (List[Tuple[int, int]], int) -> int
+def bytes_below(ranges: List[Tuple[int, int]], limit: int) -> int:
     return sum(max(0, min(end, limit) - start) for start, end in ranges if start < limit)
 
 
-def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/dmesg", version=None):
-    # type: (Optional[str], Config, Optional[str], List[Tuple[int, int]], Optional[Problems], str, Version) -> Tuple[Optional[int], str]
+def low_limit(arch: Optional[str],
+              config: Config,
+              dmesg_text: Optional[str],
+              ram: List[Tuple[int, int]],
+              problems: Optional[Problems] = None,
+              dmesg_path: str = "var/log/dmesg",
+              version: Version = None) -> Tuple[Optional[int], str]:
     """(limit, source): where "low" memory ends for crashkernel on this host.
 
     The kernel's own word wins (arm64 logs "low RAM limit: NMB" when it reserves low memory); an arm64
@@ -227,15 +223,15 @@ def low_limit(arch, config, dmesg_text, ram, problems=None, dmesg_path="var/log/
     return DEFAULT_LOW_LIMIT, "default"
 
 
-def _believed(entries, problems):
-    # type: (Optional[List[IomemEntry]], Problems) -> bool
+def _believed(entries: Optional[List[IomemEntry]], problems: Problems) -> bool:
     """/proc/iomem can be used: parsed, addresses visible, and not found implausible."""
     return entries is not None and not is_zeroed(entries) and not any(name == "proc/iomem" for name, _why in problems)
 
 
-def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=None, problems=None,
-                 dmesg_path="var/log/dmesg", version=None):
-    # type: (Optional[List[IomemEntry]], Optional[str], Config, Optional[str], Optional[int], Optional[int], Optional[Problems], str, Version) -> Dict[str, Any]
+def memory_facts(entries: Optional[List[IomemEntry]], arch: Optional[str], config: Config,
+                 dmesg_text: Optional[str], mem_total: Optional[int] = None, installed: Optional[int] = None,
+                 problems: Optional[Problems] = None, dmesg_path: str = "var/log/dmesg",
+                 version: Version = None) -> Dict[str, Any]:
     """The `memory` facts; sizes None when /proc/iomem is missing, garbage, zeroed, or contradicted by
     MemTotal or SMBIOS. problems: (file, why) pairs found so far; contradictions are added to it."""
     found = problems if problems is not None else []
@@ -260,8 +256,7 @@ def memory_facts(entries, arch, config, dmesg_text, mem_total=None, installed=No
     }
 
 
-def crash_size_problem(value, regions):
-    # type: (Optional[int], Optional[List[Dict[str, int]]]) -> Optional[str]
+def crash_size_problem(value: Optional[int], regions: Optional[List[Dict[str, int]]]) -> Optional[str]:
     """Why a kexec_crash_size value contradicts the "Crash kernel" regions, else None. The kernel reports
     the main region there (6.1) or all of them (6.12); shrinking it shrinks the region too."""
     if value is None:
@@ -280,25 +275,28 @@ def crash_size_problem(value, regions):
     return "it says %d bytes, but the Crash kernel regions of /proc/iomem are: %s" % (value, shown)
 
 
-def _mib(size):
-    # type: (int) -> str
+def _mib(size: int) -> str:
     return "%d MiB" % (size >> 20) if size >= 1 << 20 else "%d bytes" % size
 
 
-def reservation_facts(entries, limit, crash_size_text, crash_loaded_text, problems=None):
-    # type: (Optional[List[IomemEntry]], Optional[int], Optional[str], Optional[str], Optional[Problems]) -> Dict[str, Any]
+def reservation_facts(entries: Optional[List[IomemEntry]],
+                      limit: Optional[int],
+                      crash_size_text: Optional[str],
+                      crash_loaded_text: Optional[str],
+                      problems: Optional[Problems] = None) -> Dict[str, Any]:
     """The `reservation` facts: "Crash kernel" regions split at the low limit, plus the sysfs view.
     problems: (file, why) pairs; an implausible /proc/iomem gives no regions, a kexec_crash_size that
     contradicts them gives null, each added to problems."""
     found = problems if problems is not None else []
     usable = _believed(entries, found)
     regions = crash_regions(entries) if usable and entries is not None else None
-    low = high = None  # type: Optional[int]
+    low: Optional[int] = None
+    high: Optional[int] = None
     if regions is not None and limit is not None:
         spans = [(region["start"], region["end"]) for region in regions]
         low = bytes_below(spans, limit)
         high = sum(region["size"] for region in regions) - low
-    loaded = None  # type: Optional[bool]
+    loaded: Optional[bool] = None
     if crash_loaded_text is not None:
         if crash_loaded_text.strip() in ("0", "1"):
             loaded = crash_loaded_text.strip() == "1"

@@ -67,13 +67,11 @@ SMBIOS_CHAR_ARM64_SOC_ID = 0x0200
 SMBIOS_STATUS_POPULATED = 0x40
 
 
-def _hex(value, width):
-    # type: (Optional[int], int) -> Optional[str]
+def _hex(value: Optional[int], width: int) -> Optional[str]:
     return None if value is None else "0x%0*x" % (width, value)
 
 
-def _to_int(text):
-    # type: (Optional[str]) -> Optional[int]
+def _to_int(text: Optional[str]) -> Optional[int]:
     if text is None:
         return None
     try:
@@ -87,13 +85,12 @@ MIDR_FIELD_TOP = {"CPU implementer": ("implementer", 0xff), "CPU variant": ("var
                   "CPU part": ("part", 0xfff), "CPU revision": ("revision", 0xf)}
 
 
-def parse_cpuinfo(text):
-    # type: (Optional[str]) -> Dict[str, Any]
+def parse_cpuinfo(text: Optional[str]) -> Dict[str, Any]:
     """Summary of /proc/cpuinfo: processor count and the first processor's identity (arm64 or x86)."""
-    info = {
+    info: Dict[str, Any] = {
         "processors": 0, "implementer": None, "variant": None, "part": None, "revision": None,
         "vendor_id": None, "model_name": None, "flags": [], "features": [],
-    }  # type: Dict[str, Any]
+    }
     if not text:
         return info
     for line in text.splitlines():
@@ -119,8 +116,7 @@ def parse_cpuinfo(text):
     return info
 
 
-def parse_midr(text):
-    # type: (Optional[str]) -> Optional[Dict[str, int]]
+def parse_midr(text: Optional[str]) -> Optional[Dict[str, int]]:
     """Fields of a MIDR_EL1 value as sysfs prints it (0x00000000413fd0c1)."""
     value = _to_int(text)
     if value is None or value <= 0 or value > 0xffffffffffffffff:
@@ -131,8 +127,7 @@ def parse_midr(text):
     }
 
 
-def parse_cpu_list(text):
-    # type: (Optional[str]) -> Optional[int]
+def parse_cpu_list(text: Optional[str]) -> Optional[int]:
     """Number of CPUs in a sysfs list such as '0-79' or '0-3,8-11'."""
     if not text:
         return None
@@ -151,8 +146,7 @@ def parse_cpu_list(text):
     return count if 0 < count <= MAX_CPUS else None
 
 
-def parse_smbios_structure(blob):
-    # type: (Optional[bytes]) -> Optional[Tuple[int, bytes, List[str]]]
+def parse_smbios_structure(blob: Optional[bytes]) -> Optional[Tuple[int, bytes, List[str]]]:
     """(type, formatted area, strings) of one SMBIOS structure; None when not even the header is there.
 
     A truncated formatted area is kept as far as it goes; strings are read up to the double NUL.
@@ -166,27 +160,24 @@ def parse_smbios_structure(blob):
     area = blob[length:]
     end = area.find(b"\x00\x00")
     if end == 0:
-        raw_strings = []  # type: List[bytes]
+        raw_strings: List[bytes] = []
     else:
         raw_strings = (area if end < 0 else area[:end]).split(b"\x00")
     strings = [raw.decode("utf-8", "replace").strip() for raw in raw_strings]
     return blob[0], formatted, strings
 
 
-def _smbios_byte(formatted, offset):
-    # type: (bytes, int) -> Optional[int]
+def _smbios_byte(formatted: bytes, offset: int) -> Optional[int]:
     return formatted[offset] if offset < len(formatted) else None
 
 
-def _smbios_word(formatted, offset):
-    # type: (bytes, int) -> Optional[int]
+def _smbios_word(formatted: bytes, offset: int) -> Optional[int]:
     if offset + 2 > len(formatted):
         return None
     return struct.unpack_from("<H", formatted, offset)[0]
 
 
-def _smbios_string(formatted, strings, offset):
-    # type: (bytes, List[str], int) -> Optional[str]
+def _smbios_string(formatted: bytes, strings: List[str], offset: int) -> Optional[str]:
     index = _smbios_byte(formatted, offset)
     if not index or index > len(strings):
         return None
@@ -196,8 +187,7 @@ def _smbios_string(formatted, strings, offset):
 SMBIOS_MEMORY_DEVICE_TYPE = 17
 
 
-def parse_smbios_memory_device(blob):
-    # type: (Optional[bytes]) -> Optional[int]
+def parse_smbios_memory_device(blob: Optional[bytes]) -> Optional[int]:
     """Bytes of one SMBIOS type 17 memory device: 0 for an empty slot, None when unknown or unreadable.
     Size word at 0x0C (bit 15: KiB units, 0x7FFF: extended size in MiB at 0x1C, 0xFFFF: unknown)."""
     parsed = parse_smbios_structure(blob)
@@ -220,8 +210,7 @@ SMBIOS_ENTRY_MAX = 64 * 1024  # one structure: a formatted area of at most 255 b
 SMBIOS_ENTRIES_MAX = 4096  # entries of one type (a large server has a few hundred memory devices)
 
 
-def smbios_entries(tree, smbios_type):
-    # type: (Any, int) -> List[Optional[bytes]]
+def smbios_entries(tree: Any, smbios_type: int) -> List[Optional[bytes]]:
     """The raw sysfs DMI entries of one SMBIOS type (None for one that cannot be read); none (and an
     input-implausible entry) when one is larger than any SMBIOS structure or there are more than any machine has."""
     names = [entry for entry in tree.listdir("sys/firmware/dmi/entries") if entry.startswith("%d-" % smbios_type)]
@@ -229,7 +218,7 @@ def smbios_entries(tree, smbios_type):
         tree.implausible.append(("sys/firmware/dmi/entries", "it holds %d entries of SMBIOS type %d, more than %d"
                                  % (len(names), smbios_type, SMBIOS_ENTRIES_MAX)))
         return []
-    found = []  # type: List[Optional[bytes]]
+    found: List[Optional[bytes]] = []
     for entry in names:
         raw = tree.read_bytes("sys/firmware/dmi/entries/%s/raw" % entry, max_bytes=SMBIOS_ENTRY_MAX + 1)
         if raw is not None and len(raw) > SMBIOS_ENTRY_MAX:
@@ -240,8 +229,7 @@ def smbios_entries(tree, smbios_type):
     return found
 
 
-def installed_memory(tree):
-    # type: (Any) -> Optional[int]
+def installed_memory(tree: Any) -> Optional[int]:
     """Sum of the SMBIOS memory devices (sysfs DMI entries); None unless every device's size is known."""
     sizes = [parse_smbios_memory_device(raw) for raw in smbios_entries(tree, 17)]
     if not sizes or any(size is None for size in sizes):
@@ -254,8 +242,7 @@ def installed_memory(tree):
     return total or None
 
 
-def soc_id_from_version(value):
-    # type: (int) -> Optional[str]
+def soc_id_from_version(value: int) -> Optional[str]:
     """SMCCC SOC_ID version word (JEP106 bank bits 30:24, id 22:16, SoC 15:0) as 'jep106:BBII:SSSS'."""
     if value < 0 or value & 0x80000000:
         return None
@@ -266,8 +253,7 @@ def soc_id_from_version(value):
     return "jep106:%02x%02x:%04x" % (bank, ident, value & 0xffff)
 
 
-def parse_smbios_processor(blob):
-    # type: (Optional[bytes]) -> Optional[Dict[str, Any]]
+def parse_smbios_processor(blob: Optional[bytes]) -> Optional[Dict[str, Any]]:
     """SMBIOS type 4 (Processor Information) from a raw entry blob; None when it is not one.
 
     Offsets follow the SMBIOS specification (DSP0134). Fields past a short formatted area are None.
@@ -301,10 +287,9 @@ def parse_smbios_processor(blob):
     }
 
 
-def parse_smbios_table(blob):
-    # type: (Optional[bytes]) -> List[Dict[str, Any]]
+def parse_smbios_table(blob: Optional[bytes]) -> List[Dict[str, Any]]:
     """Every type 4 structure of a whole SMBIOS table (/sys/firmware/dmi/tables/DMI)."""
-    found = []  # type: List[Dict[str, Any]]
+    found: List[Dict[str, Any]] = []
     if not blob:
         return found
     offset = 0
@@ -324,13 +309,12 @@ def parse_smbios_table(blob):
     return found
 
 
-def parse_dmidecode(text):
-    # type: (Optional[str]) -> Dict[str, Any]
+def parse_dmidecode(text: Optional[str]) -> Dict[str, Any]:
     """System, base board and processor strings from `dmidecode` text (as a sosreport stores it)."""
-    result = {"system": {}, "baseboard": {}, "processors": []}  # type: Dict[str, Any]
+    result: Dict[str, Any] = {"system": {}, "baseboard": {}, "processors": []}
     if not text:
         return result
-    section = None  # type: Optional[Dict[str, Any]]
+    section: Optional[Dict[str, Any]] = None
     for line in text.splitlines():
         stripped = line.strip()
         if not line.startswith(("\t", " ")):
@@ -352,15 +336,13 @@ def parse_dmidecode(text):
     return result
 
 
-def _normalize(text):
-    # type: (Optional[str]) -> str
+def _normalize(text: Optional[str]) -> str:
     text = (text or "").lower()
     text = re.sub(r"\((r|tm|c)\)", " ", text)
     return " ".join(text.split())
 
 
-def _smbios_soc(version, part):
-    # type: (Optional[str], Optional[str]) -> Optional[str]
+def _smbios_soc(version: Optional[str], part: Optional[str]) -> Optional[str]:
     name = _normalize(version)
     part_name = (part or "").strip().upper()
     if "altra max" in name or "altramax" in name:
@@ -381,8 +363,7 @@ def _smbios_soc(version, part):
     return None
 
 
-def _smbios_vendor(manufacturer, version):
-    # type: (Optional[str], Optional[str]) -> Optional[str]
+def _smbios_vendor(manufacturer: Optional[str], version: Optional[str]) -> Optional[str]:
     name = _normalize(manufacturer) + " " + _normalize(version)
     if "ampere" in name:
         return "ampere"
@@ -391,20 +372,25 @@ def _smbios_vendor(manufacturer, version):
     return None
 
 
-def identify_soc(arch, cpu, soc_id, smbios, dmi, cpu_count, sockets):
-    # type: (Optional[str], Dict[str, Any], Optional[str], List[Dict[str, Any]], Dict[str, Optional[str]], Optional[int], Optional[int]) -> Dict[str, Any]
+def identify_soc(arch: Optional[str],
+                 cpu: Dict[str, Any],
+                 soc_id: Optional[str],
+                 smbios: List[Dict[str, Any]],
+                 dmi: Dict[str, Optional[str]],
+                 cpu_count: Optional[int],
+                 sockets: Optional[int]) -> Dict[str, Any]:
     """vendor, soc, is_altra and the evidence used. x86_64: soc None. arm64 without evidence: 'unknown'."""
     implementer = cpu.get("implementer")
     part = cpu.get("part")
-    evidence = []  # type: List[str]
+    evidence: List[str] = []
     if arch not in ("aarch64", "arm64"):
         vendor_id = cpu.get("vendor_id")
-        vendor = X86_VENDORS.get(vendor_id or "", "unknown") if vendor_id else "unknown"
-        return {"vendor": vendor, "soc": None, "is_altra": False,
+        x86_vendor = X86_VENDORS.get(vendor_id or "", "unknown") if vendor_id else "unknown"
+        return {"vendor": x86_vendor, "soc": None, "is_altra": False,
                 "evidence": ["cpuinfo vendor_id %s" % vendor_id] if vendor_id else []}
 
-    vendor = None  # type: Optional[str]
-    soc = None  # type: Optional[str]
+    vendor: Optional[str] = None
+    soc: Optional[str] = None
     if soc_id:
         family = ":".join(soc_id.split(":")[:2])
         if soc_id in SOC_IDS:
@@ -431,11 +417,12 @@ def identify_soc(arch, cpu, soc_id, smbios, dmi, cpu_count, sockets):
         if soc is None and implementer == 0x41 and part in GRAVITON_PARTS:
             soc = GRAVITON_PARTS[part]
             evidence.append("DMI sys_vendor 'Amazon EC2' + MIDR part 0x%03x" % part)
-    if soc is None and (dmi.get("product_family") or "").strip().lower() in ("altra", "altra max"):
-        soc = "altra_max" if "max" in dmi["product_family"].lower() else "altra"
+    family = (dmi.get("product_family") or "").strip()
+    if soc is None and family.lower() in ("altra", "altra max"):
+        soc = "altra_max" if "max" in family.lower() else "altra"
         vendor = vendor or "ampere"
         evidence.append("DMI product_family %r" % dmi["product_family"])
-    if soc is None and (implementer, part) in MIDR_SOCS:
+    if soc is None and implementer is not None and part is not None and (implementer, part) in MIDR_SOCS:
         soc = MIDR_SOCS[(implementer, part)]
         evidence.append("MIDR 0x%02x/0x%03x" % (implementer, part))
     if vendor is None:
@@ -459,8 +446,11 @@ def identify_soc(arch, cpu, soc_id, smbios, dmi, cpu_count, sockets):
     return {"vendor": vendor, "soc": soc, "is_altra": soc in ("altra", "altra_max"), "evidence": evidence}
 
 
-def detect_virtualization(dmi, cpu_flags, hypervisor_type, dt_hypervisor, have_evidence=True):
-    # type: (Dict[str, Optional[str]], List[str], Optional[str], Optional[str], bool) -> Optional[str]
+def detect_virtualization(dmi: Dict[str, Optional[str]],
+                          cpu_flags: List[str],
+                          hypervisor_type: Optional[str],
+                          dt_hypervisor: Optional[str],
+                          have_evidence: bool = True) -> Optional[str]:
     """systemd-detect-virt style name from files only: none, kvm, qemu, amazon, xen, vm-other, ..."""
     if hypervisor_type and hypervisor_type.strip() == "xen":
         return "xen"
@@ -486,8 +476,7 @@ def detect_virtualization(dmi, cpu_flags, hypervisor_type, dt_hypervisor, have_e
     return "none" if have_evidence else None
 
 
-def _release_page_size(release, arch):
-    # type: (Optional[str], Optional[str]) -> Optional[int]
+def _release_page_size(release: Optional[str], arch: Optional[str]) -> Optional[int]:
     """The page size a kernel release names (-64k, +16k), None when it names none."""
     if arch not in ("aarch64", "arm64") or not release:
         return None
@@ -502,8 +491,9 @@ def _release_page_size(release, arch):
 CONFIG_ARCH_SYMBOLS = (("CONFIG_X86_64", "x86_64"), ("CONFIG_ARM64", "aarch64"))  # the arch a config was built for
 
 
-def page_size_from(config, release, arch):
-    # type: (Optional[Dict[str, Optional[str]]], Optional[str], Optional[str]) -> Tuple[Optional[int], Optional[str]]
+def page_size_from(config: Optional[Dict[str, Optional[str]]],
+                   release: Optional[str],
+                   arch: Optional[str]) -> Tuple[Optional[int], Optional[str]]:
     """Kernel page size from the kernel config, else from release naming (-64k, el7/el8 aarch64); and why
     the config cannot be believed (more than one page size set, or not the one the release names), or None."""
     named = _release_page_size(release, arch)
@@ -536,8 +526,7 @@ def page_size_from(config, release, arch):
     return None, None
 
 
-def arch_evidence(release, cpu):
-    # type: (Optional[str], Dict[str, Any]) -> Dict[str, str]
+def arch_evidence(release: Optional[str], cpu: Dict[str, Any]) -> Dict[str, str]:
     """{source: arch} that the kernel release's suffix and cpuinfo's identity say, where they say one."""
     found = {}
     named = release_arch(release)
@@ -554,8 +543,7 @@ def arch_evidence(release, cpu):
 ARCH_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,15}$")
 
 
-def arch_contradiction(arch, release, cpu):
-    # type: (Optional[str], Optional[str], Dict[str, Any]) -> Optional[str]
+def arch_contradiction(arch: Optional[str], release: Optional[str], cpu: Dict[str, Any]) -> Optional[str]:
     """Why the architecture read contradicts the release suffix or the CPU identity, or is no uname -m
     name at all, else None."""
     if arch is None:
@@ -568,8 +556,10 @@ def arch_contradiction(arch, release, cpu):
     return "it says %s, but %s" % (arch, " and ".join("%s says %s" % item for item in sorted(others.items())))
 
 
-def arch_from(kernel_arch, uname_text, release, cpu):
-    # type: (Optional[str], Optional[str], Optional[str], Dict[str, Any]) -> Optional[str]
+def arch_from(kernel_arch: Optional[str],
+              uname_text: Optional[str],
+              release: Optional[str],
+              cpu: Dict[str, Any]) -> Optional[str]:
     """uname -m style architecture from the best available file."""
     if kernel_arch:
         return kernel_arch.strip()
@@ -587,12 +577,11 @@ def arch_from(kernel_arch, uname_text, release, cpu):
     return None
 
 
-def _soc_ids_from_sysfs(tree):
-    # type: (Any) -> List[Tuple[str, str]]
+def _soc_ids_from_sysfs(tree: Any) -> List[Tuple[str, str]]:
     """(file, value) of every SMCCC soc_id the soc devices show (jep106:... values only)."""
     candidates = ["sys/bus/soc/devices/%s" % name for name in tree.listdir("sys/bus/soc/devices")]
     candidates.append("sys/devices/soc0")
-    found = []  # type: List[Tuple[str, str]]
+    found: List[Tuple[str, str]] = []
     for base in candidates:
         value = tree.read_line(base + "/soc_id")
         if value and value.startswith("jep106:") and value not in [known for _rel, known in found]:
@@ -607,8 +596,7 @@ SOC_MIDRS = {"altra": MIDR_NEOVERSE_N1, "altra_max": MIDR_NEOVERSE_N1, "ampereon
              "graviton2": MIDR_NEOVERSE_N1, "graviton3": (0x41, 0xd40), "graviton4": (0x41, 0xd4f)}
 
 
-def cores_mismatch(soc, midr):
-    # type: (Optional[str], Tuple[Optional[int], Optional[int]]) -> Optional[str]
+def cores_mismatch(soc: Optional[str], midr: Tuple[Optional[int], Optional[int]]) -> Optional[str]:
     """'whose cores have MIDR ..., but the MIDR is ...' when the SoC's cores are not the ones seen, else None."""
     want = SOC_MIDRS.get(soc or "")
     if not want or midr[0] is None or (want[0] == midr[0] and want[1] in (None, midr[1])):
@@ -617,8 +605,7 @@ def cores_mismatch(soc, midr):
         want[0], "0x%03x" % want[1] if want[1] is not None else "any part", midr[0], midr[1] or 0)
 
 
-def soc_id_contradiction(soc_ids, cpu, smbios_first):
-    # type: (List[str], Dict[str, Any], Dict[str, Any]) -> Optional[str]
+def soc_id_contradiction(soc_ids: List[str], cpu: Dict[str, Any], smbios_first: Dict[str, Any]) -> Optional[str]:
     """Why the SMCCC SOC_ID cannot be believed next to the MIDR and SMBIOS, or None: soc devices that
     disagree, a value that is not jep106:BBII:SSSS, or a SoC whose cores are not the ones seen."""
     if len(soc_ids) > 1:
@@ -633,15 +620,17 @@ def soc_id_contradiction(soc_ids, cpu, smbios_first):
 SMBIOS_SOC_VENDORS = {"altra": "ampere", "altra_max": "ampere", "ampereone": "ampere", "emag": "ampere"}
 
 
-def _soc_vendor(soc):
-    # type: (Optional[str]) -> Optional[str]
+def _soc_vendor(soc: Optional[str]) -> Optional[str]:
     return SMBIOS_SOC_VENDORS.get(soc or "") or ("amazon" if (soc or "").startswith("graviton") else None)
 
 
-def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
-    # type: (Optional[str], str, Dict[str, Any], Dict[str, Any], Dict[str, Optional[str]]) -> List[Tuple[str, str, str]]
+def vendor_claims(soc_id: Optional[str],
+                  soc_id_file: str,
+                  cpu: Dict[str, Any],
+                  smbios_first: Dict[str, Any],
+                  dmi: Dict[str, Optional[str]]) -> List[Tuple[str, str, str]]:
     """(file, what it says, vendor) for every source that names the SoC's vendor."""
-    claims = []  # type: List[Tuple[str, str, str]]
+    claims: List[Tuple[str, str, str]] = []
     family_vendor = SOC_ID_FAMILIES.get(":".join((soc_id or "").split(":")[:2]))
     if family_vendor:
         claims.append((soc_id_file, "SOC_ID %s" % soc_id, family_vendor))
@@ -661,14 +650,15 @@ def vendor_claims(soc_id, soc_id_file, cpu, smbios_first, dmi):
     return claims
 
 
-def soc_core_contradiction(smbios_first, dmi, cpu):
-    # type: (Dict[str, Any], Dict[str, Optional[str]], Dict[str, Any]) -> Optional[Tuple[str, str]]
+def soc_core_contradiction(smbios_first: Dict[str, Any],
+                           dmi: Dict[str, Optional[str]],
+                           cpu: Dict[str, Any]) -> Optional[Tuple[str, str]]:
     """(file, why) when SMBIOS or the DMI product family names a SoC whose cores are not the ones the MIDR
     shows (an Altra Max label on AmpereOne cores: a tree mixed from two hosts), else None."""
     midr = (cpu.get("implementer"), cpu.get("part"))
     if midr[0] is None:
         return None
-    claims = []  # type: List[Tuple[str, str, Optional[str]]]
+    claims: List[Tuple[str, str, Optional[str]]] = []
     if smbios_first:
         claims.append(("sys/firmware/dmi", "SMBIOS processor %r" % (smbios_first.get("version")
                                                                     or smbios_first.get("part")),
@@ -684,8 +674,7 @@ def soc_core_contradiction(smbios_first, dmi, cpu):
     return None
 
 
-def _manufacturer_vendor(manufacturer):
-    # type: (Optional[str]) -> Optional[str]
+def _manufacturer_vendor(manufacturer: Optional[str]) -> Optional[str]:
     name = _normalize(manufacturer)
     for word, vendor in (("ampere", "ampere"), ("amazon", "amazon"), ("intel", "intel"), ("amd", "amd"),
                          ("advanced micro devices", "amd")):
@@ -694,8 +683,7 @@ def _manufacturer_vendor(manufacturer):
     return None
 
 
-def smbios_contradiction(populated):
-    # type: (List[Dict[str, Any]]) -> Optional[Tuple[str, str]]
+def smbios_contradiction(populated: List[Dict[str, Any]]) -> Optional[Tuple[str, str]]:
     """(file, why) when an SMBIOS processor record contradicts itself (manufacturer, version and part name
     different SoCs) or the populated sockets name different SoCs, else None."""
     socs = []
@@ -716,8 +704,7 @@ def smbios_contradiction(populated):
     return None
 
 
-def vendor_contradiction(claims):
-    # type: (List[Tuple[str, str, str]]) -> Optional[Tuple[str, str]]
+def vendor_contradiction(claims: List[Tuple[str, str, str]]) -> Optional[Tuple[str, str]]:
     """(file, why) when the sources name different SoC vendors, else None."""
     vendors = sorted(set(vendor for _file, _what, vendor in claims))
     if len(vendors) < 2:
@@ -727,9 +714,8 @@ def vendor_contradiction(claims):
         "%s is %s's" % (what[:60], vendor) for _file, what, vendor in claims)
 
 
-def _smbios_processors(tree, dmidecode):
-    # type: (Any, Dict[str, Any]) -> List[Dict[str, Any]]
-    processors = []  # type: List[Dict[str, Any]]
+def _smbios_processors(tree: Any, dmidecode: Dict[str, Any]) -> List[Dict[str, Any]]:
+    processors: List[Dict[str, Any]] = []
     for raw in smbios_entries(tree, 4):
         parsed = parse_smbios_processor(raw)
         if parsed is not None:
@@ -749,9 +735,8 @@ def _smbios_processors(tree, dmidecode):
     return processors
 
 
-def _dmi_ids(tree, dmidecode):
-    # type: (Any, Dict[str, Any]) -> Dict[str, Optional[str]]
-    dmi = {}  # type: Dict[str, Optional[str]]
+def _dmi_ids(tree: Any, dmidecode: Dict[str, Any]) -> Dict[str, Optional[str]]:
+    dmi: Dict[str, Optional[str]] = {}
     for name in ("sys_vendor", "product_name", "product_family", "product_version", "board_name",
                  "board_vendor", "bios_vendor"):
         dmi[name] = tree.read_line("sys/class/dmi/id/" + name)
@@ -765,8 +750,7 @@ def _dmi_ids(tree, dmidecode):
     return dmi
 
 
-def detect_arm_smmu(tree, resource_names):
-    # type: (Any, List[str]) -> Optional[bool]
+def detect_arm_smmu(tree: Any, resource_names: List[str]) -> Optional[bool]:
     """An Arm SMMU is present (kdump-utils adds 384 MiB on 64K-page kernels): platform devices, else iomem."""
     if tree.is_dir("sys/devices/platform"):
         return any(name.startswith("arm-smmu") for name in tree.listdir("sys/devices/platform"))
@@ -775,8 +759,7 @@ def detect_arm_smmu(tree, resource_names):
     return None
 
 
-def detect_mlx5(tree):
-    # type: (Any) -> Optional[bool]
+def detect_mlx5(tree: Any) -> Optional[bool]:
     """A Mellanox ConnectX (mlx5_core) NIC is bound (kdump-utils adds memory for it)."""
     if tree.is_dir("sys/bus/pci/drivers"):
         return tree.is_dir("sys/bus/pci/drivers/mlx5_core")
@@ -786,8 +769,11 @@ def detect_mlx5(tree):
     return None
 
 
-def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_names=None):
-    # type: (Any, Dict[str, Any], Optional[str], Optional[int], Optional[List[str]]) -> Dict[str, Any]
+def platform_facts(tree: Any,
+                   kernel: Dict[str, Any],
+                   live_arch: Optional[str] = None,
+                   live_page_size: Optional[int] = None,
+                   resource_names: Optional[List[str]] = None) -> Dict[str, Any]:
     """The `platform` facts of a host tree (a HostTree).
 
     kernel: the `kernel` facts (release, config). resource_names: /proc/iomem names (an SMMU hint).
@@ -864,7 +850,7 @@ def platform_facts(tree, kernel, live_arch=None, live_page_size=None, resource_n
         identity["evidence"].append("SOC_ID read from the SMBIOS processor ID")
     first = populated[0] if populated else {}
     if tree.is_dir("sys/firmware/acpi/tables"):
-        agdi = tree.exists("sys/firmware/acpi/tables/AGDI")  # type: Optional[bool]
+        agdi: Optional[bool] = tree.exists("sys/firmware/acpi/tables/AGDI")
     else:
         agdi = False if tree.is_dir("proc/device-tree") else None
     page_size = live_page_size

@@ -71,8 +71,7 @@ class Predictor:
     an error here: the engine predicts what the kernel does with them (reject them, reserve nothing).
     """
 
-    def __init__(self, facts, high_low_supported=None):
-        # type: (Dict[str, Any], Optional[bool]) -> None
+    def __init__(self, facts: Dict[str, Any], high_low_supported: Optional[bool] = None) -> None:
         ram = facts["memory"].get("total_bytes")
         page_size = facts["platform"].get("page_size")
         self.ram = ram if isinstance(ram, int) and not isinstance(ram, bool) and ram > 0 else None
@@ -86,8 +85,12 @@ class Predictor:
         self.page_size = page_size if page_size in (4096, 16384, 65536) else 4096
         self.high_low_supported = high_low_supported
 
-    def __call__(self, low_ram, low_margin=None, model=None, cmdline=None, ram=None):
-        # type: (Optional[int], Optional[int], Optional[str], Optional[str], Optional[int]) -> Optional[Dict[str, Any]]
+    def __call__(self,
+                 low_ram: Optional[int],
+                 low_margin: Optional[int] = None,
+                 model: Optional[str] = None,
+                 cmdline: Optional[str] = None,
+                 ram: Optional[int] = None) -> Optional[Dict[str, Any]]:
         """reserve() with low_ram bytes below the low limit (None: assume low placements fit); ram
         replaces the host's RAM (for questions about the form of the command line when it is unknown)."""
         ram = ram or self.ram
@@ -100,16 +103,14 @@ class Predictor:
         except CrashkernelError:
             return None
 
-    def upstream_model(self):
-        # type: () -> Optional[Dict[str, Any]]
+    def upstream_model(self) -> Optional[Dict[str, Any]]:
         """The engine's model of the running kernel from its release alone (no backport evidence)."""
         try:
             return kernel_model(self.arch, self.release) if self.release else None
         except CrashkernelError:
             return None
 
-    def asked(self, model=None, cmdline=None):
-        # type: (Optional[str], Optional[str]) -> Optional[int]
+    def asked(self, model: Optional[str] = None, cmdline: Optional[str] = None) -> Optional[int]:
         """Bytes the kernel reads from the command line for this RAM (0: nothing usable; None: unknown).
 
         Counting all RAM as low makes every request the kernel accepts fit, so the size is what it read.
@@ -120,23 +121,19 @@ class Predictor:
         return result["size"] if result["region"] != "none" else 0
 
 
-def _supported(value, why):
-    # type: (Optional[bool], str) -> Dict[str, Any]
+def _supported(value: Optional[bool], why: str) -> Dict[str, Any]:
     return {"supported": value, "why": why}
 
 
-def _older(version, floor):
-    # type: (Optional[List[int]], Tuple[int, ...]) -> Optional[bool]
+def _older(version: Optional[List[int]], floor: Tuple[int, ...]) -> Optional[bool]:
     return None if version is None else tuple(version[:len(floor)]) < floor
 
 
-def _is_arm64(facts):
-    # type: (Dict[str, Any]) -> bool
+def _is_arm64(facts: Dict[str, Any]) -> bool:
     return facts["platform"].get("arch") in ("aarch64", "arm64")
 
 
-def _regions_split(facts):
-    # type: (Dict[str, Any]) -> Tuple[Optional[List[Dict[str, int]]], bool, bool]
+def _regions_split(facts: Dict[str, Any]) -> Tuple[Optional[List[Dict[str, int]]], bool, bool]:
     """(regions, one below the low limit, one at or above it)."""
     regions = facts["reservation"].get("regions")
     limit = facts["memory"].get("low_limit_bytes")
@@ -145,8 +142,7 @@ def _regions_split(facts):
     return regions, any(r["start"] < limit for r in regions), any(r["end"] > limit for r in regions)
 
 
-def _high_low_by_release(release):
-    # type: (str) -> str
+def _high_low_by_release(release: str) -> str:
     """Why the engine's model of this arm64 release knows ,high/,low ('' when it does not or is unknown)."""
     try:
         model = kernel_model("aarch64", release) if release else None
@@ -159,8 +155,7 @@ def _high_low_by_release(release):
     return "arm64 supports ,high/,low since Linux 5.19 (running %s)" % release
 
 
-def _high_ignored(predict):
-    # type: (Predictor) -> bool
+def _high_ignored(predict: Predictor) -> bool:
     """The command line's crashkernel=,high would reserve memory on a kernel that knows it, and this one
     (arm64 before 5.19) reads nothing usable from it."""
     without = predict(low_ram=None, model=MODEL_ARM64_LEGACY)
@@ -169,8 +164,7 @@ def _high_ignored(predict):
         and knowing["region"] != "none"
 
 
-def capabilities(facts):
-    # type: (Dict[str, Any]) -> Dict[str, Dict[str, Any]]
+def capabilities(facts: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     """high_low_reservation, kexec_multiple_regions, kexec_file_crash: {supported, why}."""
     kernel, software = facts["kernel"], facts["software"]
     arch = facts["platform"].get("arch")
@@ -234,8 +228,7 @@ def capabilities(facts):
             "makedumpfile_reads_kernel": makedumpfile_reads_kernel(facts)}
 
 
-def makedumpfile_reads_kernel(facts):
-    # type: (Dict[str, Any]) -> Dict[str, Any]
+def makedumpfile_reads_kernel(facts: Dict[str, Any]) -> Dict[str, Any]:
     """Whether the host's makedumpfile (or, before it is installed, any released one) can filter this kernel's
     dumps. Known gap: arm64 with 4K pages and VA_BITS=52 ("PAGE SIZE 0x1000 and VA Bits 52 not supported")."""
     if not _is_arm64(facts):
@@ -266,8 +259,7 @@ def makedumpfile_reads_kernel(facts):
                              "\"PAGE SIZE 0x1000 and VA Bits 52 not supported\")" % (which, layout))
 
 
-def _fmt(size):
-    # type: (Optional[int]) -> str
+def _fmt(size: Optional[int]) -> str:
     if size is None:
         return "unknown"
     if size and size % GIB == 0:
@@ -276,21 +268,17 @@ def _fmt(size):
 
 
 class _Findings:
-    def __init__(self):
-        # type: () -> None
-        self.items = []  # type: List[Dict[str, str]]
+    def __init__(self) -> None:
+        self.items: List[Dict[str, str]] = []
 
-    def add(self, ident, severity, message, fix):
-        # type: (str, str, str, str) -> None
+    def add(self, ident: str, severity: str, message: str, fix: str) -> None:
         self.items.append({"id": ident, "severity": severity, "message": message, "fix": fix})
 
-    def sorted(self):
-        # type: () -> List[Dict[str, str]]
+    def sorted(self) -> List[Dict[str, str]]:
         return sorted(self.items, key=lambda item: SEVERITY_ORDER[item["severity"]])
 
 
-def _reserved(facts):
-    # type: (Dict[str, Any]) -> Optional[bool]
+def _reserved(facts: Dict[str, Any]) -> Optional[bool]:
     reservation = facts["reservation"]
     if reservation.get("regions"):
         return True
@@ -302,8 +290,7 @@ def _reserved(facts):
     return None
 
 
-def _reservation_findings(facts, predict, out):
-    # type: (Dict[str, Any], Predictor, _Findings) -> None
+def _reservation_findings(facts: Dict[str, Any], predict: Predictor, out: _Findings) -> None:
     kernel, memory, reservation = facts["kernel"], facts["memory"], facts["reservation"]
     tokens = kernel.get("crashkernel") or []
     reserved = _reserved(facts)
@@ -332,15 +319,16 @@ def _reservation_findings(facts, predict, out):
                 % (facts["software"].get("service") or "kdump"))
 
 
-def _last_plain(tokens):
-    # type: (List[str]) -> str
+def _last_plain(tokens: List[str]) -> str:
     """The crashkernel= the kernel reads as the plain one: the last without a ,high/,low/,cma suffix."""
     plain = [token for token in tokens if not token.endswith(tuple(SUFFIX_OF_KIND.values()))]
     return plain[-1] if plain else "crashkernel="
 
 
-def _arm64_findings(facts, caps, predict, out):
-    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], Predictor, _Findings) -> None
+def _arm64_findings(facts: Dict[str, Any],
+                    caps: Dict[str, Dict[str, Any]],
+                    predict: Predictor,
+                    out: _Findings) -> None:
     kernel, memory, software = facts["kernel"], facts["memory"], facts["software"]
     version = kernel.get("version")
     tokens = kernel.get("crashkernel") or []
@@ -409,8 +397,7 @@ def _arm64_findings(facts, caps, predict, out):
                 "Gather facts on the live host, or include sys/firmware/dmi and sys/devices/soc0 in the captured tree.")
 
 
-def _kexec_text_findings(facts, caps, out):
-    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
+def _kexec_text_findings(facts: Dict[str, Any], caps: Dict[str, Dict[str, Any]], out: _Findings) -> None:
     """arm64 without kexec_file_load: kexec-tools (kexec_load) takes PAGE_OFFSET and the kernel's physical
     start from _text in /proc/kallsyms to write the capture kernel's ELF core header; kernels built without
     CONFIG_KALLSYMS_ALL (Debian 12's 6.1) do not list _text, the header is wrong and every dump is empty."""
@@ -430,8 +417,7 @@ DUMP_SAVERS = {"kdump-tools": "kdump-tools", "kexec-tools": "kdumpctl", "kdump-u
                "kdump": "the kdump save script"}
 
 
-def _makedumpfile_findings(facts, caps, out):
-    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], _Findings) -> None
+def _makedumpfile_findings(facts: Dict[str, Any], caps: Dict[str, Dict[str, Any]], out: _Findings) -> None:
     reads = caps["makedumpfile_reads_kernel"]
     if reads["supported"] is None and "does not parse" in reads["why"]:
         out.add("makedumpfile-version-unknown", "warning", reads["why"][0].upper() + reads["why"][1:] + ".",
@@ -457,8 +443,7 @@ def _makedumpfile_findings(facts, caps, out):
                 "or install a makedumpfile that reads this kernel." % storage.get("path"))
 
 
-def _kernel_config_findings(facts, out):
-    # type: (Dict[str, Any], _Findings) -> None
+def _kernel_config_findings(facts: Dict[str, Any], out: _Findings) -> None:
     config = facts["kernel"].get("config")
     if config is None:
         return
@@ -481,8 +466,7 @@ def _kernel_config_findings(facts, out):
                 "Boot a kernel with CONFIG_MAGIC_SYSRQ=y to run the crash_test role.")
 
 
-def _software_findings(facts, out):
-    # type: (Dict[str, Any], _Findings) -> None
+def _software_findings(facts: Dict[str, Any], out: _Findings) -> None:
     software = facts["software"]
     if software.get("kexec_tools_installed") is False:
         out.add("kexec-tools-missing", "warning", "kexec-tools is not installed.",
@@ -523,8 +507,11 @@ IMPLAUSIBLE_NULLS = {
 WARNING_PATHS = ("sys/devices/system/cpu/online", "var/log/dmesg", "sos_commands/kernel/dmesg")
 
 
-def findings(facts, caps, missing_inputs, live=False, implausible=None):
-    # type: (Dict[str, Any], Dict[str, Dict[str, Any]], List[str], bool, Optional[List[Tuple[str, str]]]) -> List[Dict[str, str]]
+def findings(facts: Dict[str, Any],
+             caps: Dict[str, Dict[str, Any]],
+             missing_inputs: List[str],
+             live: bool = False,
+             implausible: Optional[List[Tuple[str, str]]] = None) -> List[Dict[str, str]]:
     """Every finding for a host's facts, errors first. live: the facts come from the running system.
     implausible: (file, why) of inputs that were read but contradict themselves or another source."""
     out = _Findings()

@@ -54,8 +54,7 @@ _CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
 UTS_RELEASE_MAX = 64  # __NEW_UTS_LEN: the kernel cannot report a longer release
 
 
-def kernel_version(release):
-    # type: (Optional[str]) -> Optional[List[int]]
+def kernel_version(release: Optional[str]) -> Optional[List[int]]:
     """[major, minor, patch] of a release string such as 6.1.0-27-arm64 or 5.14.0-427.el9.aarch64."""
     match = _RELEASE.match((release or "").strip())
     if not match:
@@ -63,8 +62,7 @@ def kernel_version(release):
     return [int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)]
 
 
-def release_from_uname(text):
-    # type: (Optional[str]) -> Optional[str]
+def release_from_uname(text: Optional[str]) -> Optional[str]:
     """Kernel release from `uname -a` output (sosreports keep it in a file named uname)."""
     fields = (text or "").split()
     if len(fields) >= 3 and kernel_version(fields[2]):
@@ -72,13 +70,12 @@ def release_from_uname(text):
     return None
 
 
-def crashkernel_tokens(cmdline):
-    # type: (Optional[str]) -> List[str]
+def crashkernel_tokens(cmdline: Optional[str]) -> List[str]:
     """crashkernel= arguments of a kernel command line as the kernel reads them, in order (quotes removed):
     it finds 'crashkernel=' by substring search in the whole line (so 'xcrashkernel=16' counts as
     'crashkernel=16', and so do words after '--'), as the crashkernel engine models; only a space ends a
     value (a tab stays in it, and the kernel refuses the value there)."""
-    tokens = []  # type: List[str]
+    tokens: List[str] = []
     for token in (cmdline or "").split(" "):
         token = token.strip("'\"")
         found = token.find("crashkernel=")
@@ -87,8 +84,7 @@ def crashkernel_tokens(cmdline):
     return tokens
 
 
-def _config_entries(text):
-    # type: (str) -> Iterator[Tuple[str, str]]
+def _config_entries(text: str) -> Iterator[Tuple[str, str]]:
     """(symbol, value) of every line of a kernel .config that sets one; "n" for '# CONFIG_X is not set'."""
     for line in text.splitlines():
         if line.startswith("CONFIG_"):
@@ -99,13 +95,12 @@ def _config_entries(text):
             yield line[2:-len(" is not set")], "n"
 
 
-def parse_kernel_config(text):
-    # type: (Optional[str]) -> Optional[Dict[str, Optional[str]]]
+def parse_kernel_config(text: Optional[str]) -> Optional[Dict[str, Optional[str]]]:
     """The kdump-relevant symbols of a kernel .config: "y", "m", a value, "n" (is not set) or None (absent)."""
     if not text:
         return None
     wanted = set(CONFIG_SYMBOLS)
-    values = {}  # type: Dict[str, str]
+    values: Dict[str, str] = {}
     seen = False
     for key, value in _config_entries(text):
         seen = True
@@ -116,17 +111,15 @@ def parse_kernel_config(text):
     return {symbol: values.get(symbol) for symbol in CONFIG_SYMBOLS}
 
 
-def config_enabled(config, symbol):
-    # type: (Optional[Dict[str, Optional[str]]], str) -> Optional[bool]
+def config_enabled(config: Optional[Dict[str, Optional[str]]], symbol: str) -> Optional[bool]:
     """True/False from a known config (absent = not enabled), None when the config is unknown."""
     if config is None:
         return None
     return config.get(symbol) in ("y", "m")
 
 
-def parse_os_release(text):
-    # type: (Optional[str]) -> Dict[str, str]
-    values = {}  # type: Dict[str, str]
+def parse_os_release(text: Optional[str]) -> Dict[str, str]:
+    values: Dict[str, str] = {}
     for line in (text or "").splitlines():
         key, sep, value = line.strip().partition("=")
         if sep and key and not key.startswith("#"):
@@ -137,11 +130,10 @@ def parse_os_release(text):
 _SHELL_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 
 
-def shell_assignments(text):
-    # type: (Optional[str]) -> Dict[str, str]
+def shell_assignments(text: Optional[str]) -> Dict[str, str]:
     """NAME=value lines of a sourced shell defaults file (/etc/default/kdump-tools) as sh reads them without
     expansion: a quoted value up to its closing quote, a bare one up to a space or ';' (a comment starts after a space)."""
-    values = {}  # type: Dict[str, str]
+    values: Dict[str, str] = {}
     for line in (text or "").splitlines():
         match = _SHELL_ASSIGN_RE.match(line)
         if match is None:
@@ -155,8 +147,7 @@ def shell_assignments(text):
     return values
 
 
-def distro_family(os_release):
-    # type: (Dict[str, str]) -> str
+def distro_family(os_release: Dict[str, str]) -> str:
     ids = [os_release.get("ID", "")] + os_release.get("ID_LIKE", "").split()
     for ident in ids:
         if ident in FAMILY_IDS:
@@ -166,8 +157,7 @@ def distro_family(os_release):
     return "unknown"
 
 
-def version_tuple(version):
-    # type: (Optional[str]) -> Optional[Tuple[int, ...]]
+def version_tuple(version: Optional[str]) -> Optional[Tuple[int, ...]]:
     """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25)); None
     unless it starts with at least major.minor."""
     match = re.match(r"^(?:[0-9]{1,4}:)?([0-9]{1,9}(?:\.[0-9]{1,9})+)", (version or "").strip())  # an epoch "1:" is skipped
@@ -176,8 +166,7 @@ def version_tuple(version):
     return tuple(int(part) for part in match.group(1).split("."))
 
 
-def upstream_version(debian_version):
-    # type: (str) -> str
+def upstream_version(debian_version: str) -> str:
     """Upstream part of a Debian version: 1:2.0.25-3+b1 -> 2.0.25."""
     version = debian_version.strip()
     if ":" in version:
@@ -187,20 +176,18 @@ def upstream_version(debian_version):
     return version
 
 
-def _dpkg_stanzas(text, name):
-    # type: (str, str) -> List[str]
+def _dpkg_stanzas(text: str, name: str) -> List[str]:
     """Every stanza of a dpkg status file whose Package field is name (one linear split; the file can be
     megabytes)."""
     needle = "Package: %s\n" % name
     return [stanza for stanza in text.split("\n\n") if stanza.lstrip("\n").startswith(needle)]
 
 
-def dpkg_installed_versions(text, name):
-    # type: (str, str) -> List[str]
+def dpkg_installed_versions(text: str, name: str) -> List[str]:
     """The Version of every stanza of package name that dpkg marks installed ("" for none or two Versions)."""
     versions = []
     for stanza in _dpkg_stanzas(text, name):
-        fields = {}  # type: Dict[str, List[str]]
+        fields: Dict[str, List[str]] = {}
         for line in stanza.splitlines():
             key, sep, value = line.partition(":")
             if sep and key in ("Status", "Version"):
@@ -211,11 +198,10 @@ def dpkg_installed_versions(text, name):
     return versions
 
 
-def parse_dpkg_status(text, names):
-    # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
+def parse_dpkg_status(text: Optional[str], names: Tuple[str, ...]) -> Dict[str, Optional[str]]:
     """{package: upstream version or None} for installed packages among names; absent ones are None,
     installed ones of unknown version "" (no Version field, or installed stanzas that disagree)."""
-    found = {name: None for name in names}  # type: Dict[str, Optional[str]]
+    found: Dict[str, Optional[str]] = {name: None for name in names}
     for name in names if text else ():
         versions = sorted(set(dpkg_installed_versions(text or "", name)))
         if versions:
@@ -223,11 +209,10 @@ def parse_dpkg_status(text, names):
     return found
 
 
-def config_conflicts(text):
-    # type: (str) -> List[str]
+def config_conflicts(text: str) -> List[str]:
     """The kdump-relevant symbols a kernel config sets twice to different values: 'CONFIG_ZONE_DMA to y and n'."""
     wanted = set(CONFIG_SYMBOLS)
-    values = {}  # type: Dict[str, List[str]]
+    values: Dict[str, List[str]] = {}
     for key, value in _config_entries(text):
         if key in wanted and value not in values.setdefault(key, []):
             values[key].append(value)
@@ -235,8 +220,7 @@ def config_conflicts(text):
             for key, found in sorted(values.items()) if len(found) > 1]
 
 
-def installed_rpm_versions(text, name):
-    # type: (str, str) -> List[str]
+def installed_rpm_versions(text: str, name: str) -> List[str]:
     """Every version of one package an installed-rpms listing names, in listing order."""
     versions = []
     prefix = name + "-"
@@ -248,8 +232,7 @@ def installed_rpm_versions(text, name):
     return versions
 
 
-def installed_twice(versions_of, text, names):
-    # type: (Callable[[str, str], List[str]], str, Tuple[str, ...]) -> List[str]
+def installed_twice(versions_of: Callable[[str, str], List[str]], text: str, names: Tuple[str, ...]) -> List[str]:
     """Why a package database cannot say a package's version: 'kexec-tools is installed twice, as ... and ...';
     versions_of(text, name) lists every version it names (dpkg_installed_versions, installed_rpm_versions)."""
     why = []
@@ -260,21 +243,19 @@ def installed_twice(versions_of, text, names):
     return why
 
 
-def parse_installed_rpms(text, names):
-    # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
+def parse_installed_rpms(text: Optional[str], names: Tuple[str, ...]) -> Dict[str, Optional[str]]:
     """{package: version} from a sosreport installed-rpms file (name-version-release.arch per line); "" when
     it names two versions of one package."""
-    found = {}  # type: Dict[str, Optional[str]]
+    found: Dict[str, Optional[str]] = {}
     for name in names:
         versions = installed_rpm_versions(text or "", name)
         found[name] = (versions[0] if len(set(versions)) == 1 else "") if versions else None
     return found
 
 
-def parse_rpm_query(text, names):
-    # type: (Optional[str], Tuple[str, ...]) -> Dict[str, Optional[str]]
+def parse_rpm_query(text: Optional[str], names: Tuple[str, ...]) -> Dict[str, Optional[str]]:
     """{package: version} from `rpm -q --qf '%{NAME} %{VERSION}\\n' ...` output."""
-    found = {name: None for name in names}  # type: Dict[str, Optional[str]]
+    found: Dict[str, Optional[str]] = {name: None for name in names}
     for line in (text or "").splitlines():
         fields = line.split()
         if len(fields) == 2 and fields[0] in found and version_tuple(fields[1]) is not None:
@@ -282,8 +263,7 @@ def parse_rpm_query(text, names):
     return found
 
 
-def parse_unit_files(text, unit):
-    # type: (Optional[str], str) -> Optional[bool]
+def parse_unit_files(text: Optional[str], unit: str) -> Optional[bool]:
     """Enabled state of unit in `systemctl list-unit-files` output (a sosreport keeps it)."""
     for line in (text or "").splitlines():
         fields = line.split()
@@ -292,15 +272,13 @@ def parse_unit_files(text, unit):
     return None
 
 
-def _major(version):
-    # type: (Optional[str]) -> Optional[int]
+def _major(version: Optional[str]) -> Optional[int]:
     """Major number of an os-release VERSION_ID ("40", "9.4")."""
     match = re.match(r"^([0-9]{1,6})(?:\.|$)", (version or "").strip())
     return int(match.group(1)) if match else None
 
 
-def kdump_split_packages(os_release):
-    # type: (Dict[str, str]) -> bool
+def kdump_split_packages(os_release: Dict[str, str]) -> bool:
     """True where kdump-utils and makedumpfile are packages of their own (Fedora 40+, EL10+)."""
     ident = os_release.get("ID", "")
     major = _major(os_release.get("VERSION_ID"))
@@ -316,8 +294,7 @@ def kdump_split_packages(os_release):
 BOOT_TARGETS = ("default.target", "multi-user.target", "graphical.target", "basic.target", "sysinit.target")
 
 
-def unit_masked(tree, rel):
-    # type: (Any, str) -> bool
+def unit_masked(tree: Any, rel: str) -> bool:
     """systemd.unit(5): a unit file that is a link to /dev/null (absolute or relative) or is empty is masked."""
     target = tree.readlink(rel)
     if target is not None:
@@ -325,8 +302,7 @@ def unit_masked(tree, rel):
     return tree.read_bytes(rel, max_bytes=1) == b""
 
 
-def _service_enabled_from_tree(tree, service):
-    # type: (Any, str) -> Optional[bool]
+def _service_enabled_from_tree(tree: Any, service: str) -> Optional[bool]:
     """Enabled at boot: not masked, and wanted by a target the boot reaches (shutdown.target.wants is not)."""
     unit = service + ".service"
     etc = "etc/systemd/system"
@@ -350,8 +326,7 @@ def _service_enabled_from_tree(tree, service):
 ENABLED_STATES = ("enabled", "enabled-runtime")
 
 
-def systemctl_state(result, true_states):
-    # type: (Tuple[int, str, str], Tuple[str, ...]) -> Optional[bool]
+def systemctl_state(result: Tuple[int, str, str], true_states: Tuple[str, ...]) -> Optional[bool]:
     """True/False from `systemctl is-enabled|is-active` output; None when systemctl gave no state at all."""
     _rc, out, err = result
     words = out.split()
@@ -362,8 +337,7 @@ def systemctl_state(result, true_states):
     return None
 
 
-def _systemd_running(tree):
-    # type: (Any) -> bool
+def _systemd_running(tree: Any) -> bool:
     return tree.live and tree.is_dir("run/systemd/system")
 
 
@@ -371,8 +345,7 @@ MAKEDUMPFILE_OPTIONAL_COMPRESSIONS = ("lzo", "snappy", "zstd")
 _COMPRESSION_ENABLED = re.compile(r"^(lzo|snappy|zstd)[ \t]+enabled[ \t]*$", re.M)
 
 
-def makedumpfile_compressions(version_output):
-    # type: (Optional[str]) -> Optional[List[str]]
+def makedumpfile_compressions(version_output: Optional[str]) -> Optional[List[str]]:
     """The optional compressions `makedumpfile -v` says it was built with (zlib is always there); None when
     the output is not makedumpfile's."""
     if not version_output or not version_output.startswith("makedumpfile: version "):
@@ -389,8 +362,7 @@ OS_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # os-release(5) says lower cas
 OS_VERSION_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
 
 
-def os_release_contradiction(family, release, has_dpkg, has_rpms):
-    # type: (str, Optional[str], bool, bool) -> Optional[str]
+def os_release_contradiction(family: str, release: Optional[str], has_dpkg: bool, has_rpms: bool) -> Optional[str]:
     """Why the os-release family cannot be believed next to the kernel release and the package database
     the tree holds, or None. has_dpkg: dpkg status exists; has_rpms: installed-rpms or var/lib/rpm does."""
     if family == "unknown":
@@ -409,8 +381,9 @@ KERNEL_BUILD_MAJOR_RE = re.compile(r"(?:\.(el|fc)|\+(deb))(\d+)")
 DEBIAN_CODENAMES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13", "forky": "14", "duke": "15"}
 
 
-def os_version_contradiction(os_release, release, debian_version):
-    # type: (Dict[str, str], Optional[str], Optional[str]) -> Optional[str]
+def os_version_contradiction(os_release: Dict[str, str],
+                             release: Optional[str],
+                             debian_version: Optional[str]) -> Optional[str]:
     """Why os-release's VERSION_ID cannot be believed, or None: a kernel built for a later release of the
     distribution (.el9, .fc41, +deb13; an older one is a host upgraded but not yet rebooted), or, on Debian,
     a VERSION_CODENAME or /etc/debian_version of another release."""
@@ -432,8 +405,7 @@ def os_version_contradiction(os_release, release, debian_version):
     return None
 
 
-def software_facts(tree, runner=None, release=None):
-    # type: (Any, Optional[Runner], Optional[str]) -> Dict[str, Any]
+def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional[str] = None) -> Dict[str, Any]:
     """The `software` facts. runner is used only when the tree is the live system; release (the kernel's)
     is checked against the distribution os-release names."""
     os_text = tree.read_text("etc/os-release") or tree.read_text("usr/lib/os-release")
@@ -459,8 +431,8 @@ def software_facts(tree, runner=None, release=None):
         os_release = {}
         family = "unknown"
     split = kdump_split_packages(os_release)
-    versions = {}  # type: Dict[str, Optional[str]]
-    package_source = None  # type: Optional[str]
+    versions: Dict[str, Optional[str]] = {}
+    package_source: Optional[str] = None
     if family == "debian" or (family == "unknown" and tree.exists("var/lib/dpkg/status")):
         status = tree.read_text("var/lib/dpkg/status", record=True)
         if status is not None:
@@ -490,8 +462,7 @@ def software_facts(tree, runner=None, release=None):
             tree.missing.append("installed-rpms")
     known = package_source is not None
 
-    def installed(name):
-        # type: (str) -> Optional[bool]
+    def installed(name: str) -> Optional[bool]:
         return versions.get(name) is not None if known else None
 
     kexec_installed = installed("kexec-tools")
@@ -512,7 +483,8 @@ def software_facts(tree, runner=None, release=None):
         kdump_package = None
     service, config_file = KDUMP_LAYOUT.get(family, (None, None))
 
-    enabled = active = None  # type: Optional[bool]
+    enabled: Optional[bool] = None
+    active: Optional[bool] = None
     if service:
         if _systemd_running(tree) and runner is not None:
             enabled = systemctl_state(runner(["systemctl", "is-enabled", service + ".service"]), ENABLED_STATES)
@@ -520,11 +492,11 @@ def software_facts(tree, runner=None, release=None):
         if enabled is None:
             enabled = _service_enabled_from_tree(tree, service)
 
-    compressions = None  # type: Optional[List[str]]
+    compressions: Optional[List[str]] = None
     if tree.live and runner is not None and makedumpfile_installed:
         compressions = makedumpfile_compressions(runner(["makedumpfile", "-v"])[1])
 
-    use_kdump = None  # type: Optional[bool]
+    use_kdump: Optional[bool] = None
     if family == "debian":
         defaults = shell_assignments(tree.read_text("etc/default/kdump-tools"))
         if "USE_KDUMP" in defaults:
@@ -557,8 +529,7 @@ def software_facts(tree, runner=None, release=None):
 _KALLSYMS_TEXT = re.compile(r"^[ \t]*[0-9a-fA-F]+[ \t]+[A-Za-z?][ \t]+_text(?:[ \t]+\[[^\]\n]*\])?[ \t\r]*$", re.M)
 
 
-def kallsyms_has_text(text):
-    # type: (Optional[str]) -> Optional[bool]
+def kallsyms_has_text(text: Optional[str]) -> Optional[bool]:
     """Whether /proc/kallsyms text lists a symbol named exactly _text (its third field); None for no text.
 
     Lines are "<address> <type> <name>", module symbols followed by a tab and "[module]". kexec-tools reads
@@ -572,8 +543,7 @@ def kallsyms_has_text(text):
     return _KALLSYMS_TEXT.search(text) is not None
 
 
-def kallsyms_text(tree, arch):
-    # type: (Any, Optional[str]) -> Optional[bool]
+def kallsyms_text(tree: Any, arch: Optional[str]) -> Optional[bool]:
     """The `kernel.kallsyms_text` fact: read only on arm64, where it matters; None elsewhere or without the file."""
     if arch != "aarch64":
         return None
@@ -584,8 +554,7 @@ RELEASE_TEXT_RE = re.compile(r"^[0-9][A-Za-z0-9._+~-]*$")  # what kernel builds 
 PROC_VERSION_RE = re.compile(r"^Linux version (\S+)")
 
 
-def kernel_release(tree):
-    # type: (Any) -> Optional[str]
+def kernel_release(tree: Any) -> Optional[str]:
     """The running kernel's release from proc/sys/kernel/osrelease, a sosreport's uname, or proc/version;
     None (with an input-implausible entry) when one is no release or two name different kernels."""
     raw = tree.read_text("proc/sys/kernel/osrelease") if tree.exists("proc/sys/kernel/osrelease") else None
@@ -594,7 +563,8 @@ def kernel_release(tree):
         tree.implausible.append(("proc/sys/kernel/osrelease", "it is %d characters long; a kernel release has at most "
                                  "%d (uname)" % (len(release), UTS_RELEASE_MAX)))
         return None
-    if release is not None and ("\x00" in raw.rstrip("\x00\n") or not RELEASE_TEXT_RE.match(release)):
+    if release is not None and raw is not None and ("\x00" in raw.rstrip("\x00\n")
+                                                    or not RELEASE_TEXT_RE.match(release)):
         tree.implausible.append(("proc/sys/kernel/osrelease", "%s is no kernel release (a release starts with a digit "
                                  "and holds only letters, digits and . _ + ~ -)" % quoted(raw.strip()[:60])))
         return None
@@ -609,8 +579,7 @@ def kernel_release(tree):
     return named[0][1] if named else None
 
 
-def kernel_facts(tree, live_release=None):
-    # type: (Any, Optional[str]) -> Dict[str, Any]
+def kernel_facts(tree: Any, live_release: Optional[str] = None) -> Dict[str, Any]:
     """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""
     implausible_before = len(tree.implausible)
     release = kernel_release(tree)

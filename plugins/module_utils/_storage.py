@@ -10,8 +10,7 @@ import os
 from typing import Any, Callable, Dict, Optional
 
 
-def existing_ancestor(path, exists=os.path.isdir):
-    # type: (str, Callable[[str], bool]) -> Optional[str]
+def existing_ancestor(path: str, exists: Callable[[str], bool] = os.path.isdir) -> Optional[str]:
     """The path itself or its nearest existing parent directory (the dump directory may not exist yet)."""
     current = os.path.normpath(path)
     while not exists(current):
@@ -22,8 +21,9 @@ def existing_ancestor(path, exists=os.path.isdir):
     return current
 
 
-def storage_facts(path, statvfs=os.statvfs, exists=os.path.isdir):
-    # type: (Optional[str], Callable[[str], Any], Callable[[str], bool]) -> Optional[Dict[str, Any]]
+def storage_facts(path: Optional[str],
+                  statvfs: Callable[[str], Any] = os.statvfs,
+                  exists: Callable[[str], bool] = os.path.isdir) -> Optional[Dict[str, Any]]:
     """{path, measured_at, free_bytes, size_bytes} of the filesystem that will hold path; None without a path."""
     if not path:
         return None

@@ -17,11 +17,10 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief
 NAME_LIMIT = 200  # the longest role variable is about 40 characters
 
 
-def option_specs(argument_specs):
-    # type: (Any) -> Dict[str, Any]
+def option_specs(argument_specs: Any) -> Dict[str, Any]:
     """{option name: its spec} over every entry point of a meta/argument_specs.yml document (parsed); the first
     entry point that declares a name wins."""
-    found = {}  # type: Dict[str, Any]
+    found: Dict[str, Any] = {}
     specs = argument_specs.get("argument_specs", argument_specs) if isinstance(argument_specs, dict) else {}
     for entry in specs.values() if isinstance(specs, dict) else []:
         options = entry.get("options") if isinstance(entry, dict) else None
@@ -30,8 +29,7 @@ def option_specs(argument_specs):
     return found
 
 
-def spec_options(argument_specs):
-    # type: (Any) -> List[str]
+def spec_options(argument_specs: Any) -> List[str]:
     """Every option name of every entry point of a meta/argument_specs.yml document (parsed)."""
     return sorted(option_specs(argument_specs))
 
@@ -40,8 +38,7 @@ ELEMENT_TYPES = {"str": str, "dict": dict}
 FINDING_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
 
-def as_given_problems(argument_specs, values):
-    # type: (Any, Dict[str, Any]) -> List[str]
+def as_given_problems(argument_specs: Any, values: Dict[str, Any]) -> List[str]:
     """Variables the argument spec accepts only by converting them (a string split at commas into a list, 5 into
     '5') while the role reads them as given: a list or dict that is not one, list items of another type."""
     specs = option_specs(argument_specs)
@@ -50,7 +47,7 @@ def as_given_problems(argument_specs, values):
         spec, value = specs.get(name), values[name]
         if not isinstance(spec, dict) or value is None:
             continue
-        kind, elements = spec.get("type"), ELEMENT_TYPES.get(spec.get("elements"))
+        kind, elements = spec.get("type"), ELEMENT_TYPES.get(str(spec.get("elements")))
         if kind == "list" and not isinstance(value, list):
             problems.append("%s is %s, not a list; write it as a YAML list, e.g. [%s] (with -e, as JSON: -e '{\"%s\": "
                             "[...]}')" % (name, brief(repr(value)), brief(str(value)), name))
@@ -65,10 +62,10 @@ def as_given_problems(argument_specs, values):
     return problems
 
 
-def accepted_findings_problems(accepted, unacceptable):
-    # type: (Any, Sequence[str]) -> Dict[str, List[str]]
+def accepted_findings_problems(accepted: Any, unacceptable: Sequence[str]) -> Dict[str, List[str]]:
     """{errors, warnings} about kdump_accept_findings: every item a finding id; ids that cannot be accepted warned."""
-    errors, warnings = [], []  # type: List[str], List[str]
+    errors: List[str] = []
+    warnings: List[str] = []
     for index, item in enumerate(accepted if isinstance(accepted, list) else []):
         if not isinstance(item, str) or not FINDING_ID_RE.match(item):
             errors.append("kdump_accept_findings item %d is %s, not a finding id (lowercase words joined by '-', "
@@ -80,12 +77,13 @@ def accepted_findings_problems(accepted, unacceptable):
     return {"errors": errors, "warnings": warnings}
 
 
-def unknown_variables(names, known, prefixes):
-    # type: (Sequence[Any], Sequence[str], Sequence[str]) -> List[Dict[str, Optional[str]]]
+def unknown_variables(names: Sequence[Any],
+                      known: Sequence[str],
+                      prefixes: Sequence[str]) -> List[Dict[str, Optional[str]]]:
     """[{name, closest}] for each defined variable with one of prefixes that no role knows; closest is
     the nearest known name (None when nothing is close)."""
     known_set = set(known)
-    found = []  # type: List[Dict[str, Optional[str]]]
+    found: List[Dict[str, Optional[str]]] = []
     for name in sorted(set(str(name) for name in names)):
         if name in known_set or not name.startswith(tuple(prefixes)):
             continue
@@ -95,8 +93,7 @@ def unknown_variables(names, known, prefixes):
     return found
 
 
-def warning_text(unknown):
-    # type: (Dict[str, Optional[str]]) -> str
+def warning_text(unknown: Dict[str, Optional[str]]) -> str:
     closest = unknown.get("closest")
     return "%s is not a variable of the fleetops.kdump roles and is ignored%s" % (
         brief(str(unknown.get("name"))), "; did you mean %s?" % closest if closest else "")
@@ -106,8 +103,7 @@ SHELL_CHARACTERS_RE = re.compile(r"[\s$`\"'\\;|&()<>*?!{}\[\]~#]")
 VOLATILE_DIRS = ("/tmp", "/run", "/dev", "/proc", "/sys", "/var/run", "/var/lock")  # tmpfs or kernel views
 
 
-def persistent_dir_problem(name, value, example, lost):
-    # type: (str, Any, str, str) -> Optional[str]
+def persistent_dir_problem(name: str, value: Any, example: str, lost: str) -> Optional[str]:
     """Why the directory variable name cannot keep what is written there across a reboot, or None. lost says
     what a volatile directory would lose; example is a good value."""
     if not isinstance(value, str) or not value:
@@ -128,8 +124,7 @@ def persistent_dir_problem(name, value, example, lost):
     return None
 
 
-def shell_word_problem(name, value, example):
-    # type: (str, Any, str) -> Optional[str]
+def shell_word_problem(name: str, value: Any, example: str) -> Optional[str]:
     """Why a path the role hands to a shell on the host is not one plain word, or None."""
     odd = SHELL_CHARACTERS_RE.search(value) if isinstance(value, str) else None
     if odd:
@@ -139,15 +134,13 @@ def shell_word_problem(name, value, example):
     return None
 
 
-def marker_dir_problem(value):
-    # type: (Any) -> Optional[str]
+def marker_dir_problem(value: Any) -> Optional[str]:
     """Why crash_test_marker_dir cannot hold the crash marker across the crash's reboot, or None."""
     return persistent_dir_problem("crash_test_marker_dir", value, "/var/tmp", "the marker that tells new dumps "
                                   "from old")
 
 
-def dump_dir_problem(name, value):
-    # type: (str, Any) -> Optional[str]
+def dump_dir_problem(name: str, value: Any) -> Optional[str]:
     """Why kdump_path (or a local target's path) cannot receive dumps, or None: the root directory, or a
     directory that does not survive the reboot that follows the capture."""
     if isinstance(value, str) and value.startswith("/") and posixpath.normpath(value) in ("/", "//"):
@@ -156,8 +149,7 @@ def dump_dir_problem(name, value):
     return persistent_dir_problem(name, value, "/var/crash", "the dump")
 
 
-def crash_test_input_problems(marker_dir, formats, dump_path="/var/crash"):
-    # type: (Any, Any, Any) -> List[str]
+def crash_test_input_problems(marker_dir: Any, formats: Any, dump_path: Any = "/var/crash") -> List[str]:
     """What is wrong with the crash test's own inputs, before anything on the host is read or changed."""
     problems = [why for why in (
         dump_dir_problem("crash_test_path", dump_path) or shell_word_problem("crash_test_path", dump_path, "/var/crash"),

@@ -108,24 +108,20 @@ class VmcoreError(Exception):
     """Bad input (missing marker, unreadable directory): the message says what to fix."""
 
 
-def _cstring(raw):
-    # type: (bytes) -> str
+def _cstring(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode("utf-8", "replace")
 
 
-def _is_power_of_two(value):
-    # type: (int) -> bool
+def _is_power_of_two(value: int) -> bool:
     return value > 0 and value & (value - 1) == 0
 
 
-def _read_at(handle, offset, length):
-    # type: (Any, int, int) -> bytes
+def _read_at(handle: Any, offset: int, length: int) -> bytes:
     handle.seek(offset)
     return handle.read(length)
 
 
-def detect_format(head):
-    # type: (bytes) -> str
+def detect_format(head: bytes) -> str:
     """Name the dump format from the first bytes of a file."""
     if head.startswith(KDUMP_SIGNATURE):
         return "kdump_compressed"
@@ -136,16 +132,14 @@ def detect_format(head):
     return "unknown"
 
 
-def detect_outer_compression(head):
-    # type: (bytes) -> Optional[str]
+def detect_outer_compression(head: bytes) -> Optional[str]:
     for magic, name in OUTER_COMPRESSION:
         if head.startswith(magic):
             return name
     return None
 
 
-def parse_kdump_header(data):
-    # type: (bytes) -> Dict[str, Any]
+def parse_kdump_header(data: bytes) -> Dict[str, Any]:
     """Decode a disk_dump_header; raise VmcoreError when it is not a sane kdump-compressed header.
 
     Byte order comes from header_version (small positive number); word size from which layout gives a
@@ -165,7 +159,7 @@ def parse_kdump_header(data):
     if order is None:
         raise VmcoreError("kdump-compressed header_version %d is not plausible" % version)
 
-    header = {"header_version": version, "byte_order": "little" if order == "<" else "big"}  # type: Dict[str, Any]
+    header: Dict[str, Any] = {"header_version": version, "byte_order": "little" if order == "<" else "big"}
     for index, field in enumerate(UTSNAME_FIELDS):
         start = UTSNAME_OFFSET + index * UTSNAME_LEN
         header[field] = _cstring(data[start:start + UTSNAME_LEN])
@@ -192,8 +186,7 @@ def parse_kdump_header(data):
                       % (first_tail["block_size"], first_tail["sub_hdr_size"]))
 
 
-def machine_problems(machine, release, where):
-    # type: (Optional[str], Optional[str], str) -> List[str]
+def machine_problems(machine: Optional[str], release: Optional[str], where: str) -> List[str]:
     """A dump names one machine: the arch its header names is the arch its kernel release was built for."""
     named = release_arch(release)
     if machine and named and machine != named:
@@ -202,8 +195,7 @@ def machine_problems(machine, release, where):
     return []
 
 
-def kdump_header_problems(header):
-    # type: (Dict[str, Any]) -> List[str]
+def kdump_header_problems(header: Dict[str, Any]) -> List[str]:
     """What is wrong with a decoded header on its own (without looking at the file size)."""
     problems = []
     if header["incomplete_flag"]:
@@ -229,14 +221,12 @@ def kdump_header_problems(header):
     return problems
 
 
-def kdump_data_offset(header):
-    # type: (Dict[str, Any]) -> int
+def kdump_data_offset(header: Dict[str, Any]) -> int:
     """Offset of the page descriptor table = size of header + sub header + both bitmaps."""
     return (1 + header["sub_hdr_size"] + header["bitmap_blocks"]) * header["block_size"]
 
 
-def _read_sub_header(handle, header, size):
-    # type: (Any, Dict[str, Any], int) -> None
+def _read_sub_header(handle: Any, header: Dict[str, Any], size: int) -> None:
     if header["word_size"] != 64 or size < header["block_size"] + SUB_HEADER_64_SIZE:
         return
     order = "<" if header["byte_order"] == "little" else ">"
@@ -253,8 +243,7 @@ def _read_sub_header(handle, header, size):
         header["max_mapnr_64"] = struct.unpack_from(order + "Q", raw, 96)[0]
 
 
-def _popcount(chunk):
-    # type: (bytes) -> int
+def _popcount(chunk: bytes) -> int:
     if chunk.count(0) == len(chunk):
         return 0  # sparse bitmaps are mostly zeros (or ones): no big-integer work for those spans
     if chunk.count(255) == len(chunk):
@@ -263,8 +252,7 @@ def _popcount(chunk):
     return number.bit_count() if hasattr(number, "bit_count") else bin(number).count("1")
 
 
-def count_bits(handle, offset, length, first_bit=0, end_bit=None):
-    # type: (Any, int, int, int, Optional[int]) -> int
+def count_bits(handle: Any, offset: int, length: int, first_bit: int = 0, end_bit: Optional[int] = None) -> int:
     """Number of set bits of the bitmap of length bytes at offset, bits first_bit..end_bit-1 only (bit n is
     bit n % 8 of byte n // 8, as makedumpfile writes them); stops early at the end of the file."""
     end_bit = length * 8 if end_bit is None else min(end_bit, length * 8)
@@ -287,8 +275,7 @@ def count_bits(handle, offset, length, first_bit=0, end_bit=None):
     return total
 
 
-def _descriptor_problems(handle, header, size, pages):
-    # type: (Any, Dict[str, Any], int, Optional[int]) -> List[str]
+def _descriptor_problems(handle: Any, header: Dict[str, Any], size: int, pages: Optional[int]) -> List[str]:
     """The first and the last page descriptor (only the first when the page count is unknown) must be
     written and point at page data inside the file, after the table."""
     table = kdump_data_offset(header)
@@ -308,8 +295,7 @@ def _descriptor_problems(handle, header, size, pages):
     return [problem] if problem else []
 
 
-def _sampled_descriptors(handle, order, table, pages):
-    # type: (Any, str, int, int) -> List[Tuple[int, int, int, int]]
+def _sampled_descriptors(handle: Any, order: str, table: int, pages: int) -> List[Tuple[int, int, int, int]]:
     """(index, data offset, data size, flags) of every page descriptor, or of PAGE_DATA_CHECK_LIMIT of them spread
     evenly (the first and the last always), in table order."""
     if pages <= PAGE_DATA_CHECK_LIMIT:
@@ -325,8 +311,7 @@ def _sampled_descriptors(handle, order, table, pages):
     return found
 
 
-def _page_flag_problem(flags, length, header):
-    # type: (int, int, Dict[str, Any]) -> Optional[str]
+def _page_flag_problem(flags: int, length: int, header: Dict[str, Any]) -> Optional[str]:
     """What is wrong with a page descriptor's compression flags and size, as crash reads them."""
     names = [name for flag, name in STATUS_COMPRESSION if flags & flag]
     if flags & ~sum(PAGE_FLAG_NAMES) or len(names) > 1:
@@ -339,14 +324,13 @@ def _page_flag_problem(flags, length, header):
     return None
 
 
-def _page_data_problems(handle, header, size, pages):
-    # type: (Any, Dict[str, Any], int, int) -> Tuple[List[str], bool]
+def _page_data_problems(handle: Any, header: Dict[str, Any], size: int, pages: int) -> Tuple[List[str], bool]:
     """The pages' data as crash would read it: flags naming the header's compression, uncompressed pages one
     block long, no two pages sharing bytes (pages with equal offsets share them: makedumpfile stores the zero
     page once), zlib data giving one block. (problems, every page's data was read)."""
     order = "<" if header["byte_order"] == "little" else ">"
     block, table = header["block_size"], kdump_data_offset(header)
-    stored = {}  # type: Dict[int, Tuple[int, int, int]]
+    stored: Dict[int, Tuple[int, int, int]] = {}
     for index, offset, length, flags in _sampled_descriptors(handle, order, table, pages):
         fault = _descriptor_fault(offset, length, block, table + pages * PAGE_DESC_SIZE, size)
         if fault:  # past DESCRIPTOR_SCAN_LIMIT the sampled descriptors were not read before
@@ -379,8 +363,7 @@ def _page_data_problems(handle, header, size, pages):
     return [], pages <= PAGE_DATA_CHECK_LIMIT
 
 
-def _descriptor_fault(data_offset, data_size, block, table_end, size):
-    # type: (int, int, int, int, int) -> Optional[str]
+def _descriptor_fault(data_offset: int, data_size: int, block: int, table_end: int, size: int) -> Optional[str]:
     """'empty', 'corrupt' or 'truncated' for a page descriptor that is not a written one pointing at page data
     after the table and inside the file, else None."""
     if data_offset == 0 and data_size == 0:
@@ -392,8 +375,12 @@ def _descriptor_fault(data_offset, data_size, block, table_end, size):
     return None
 
 
-def _middle_descriptor_problems(handle, header, size, table, pages, table_end):
-    # type: (Any, Dict[str, Any], int, int, int, int) -> List[str]
+def _middle_descriptor_problems(handle: Any,
+                                header: Dict[str, Any],
+                                size: int,
+                                table: int,
+                                pages: int,
+                                table_end: int) -> List[str]:
     """Every page descriptor between the first and the last (those two are checked on their own)."""
     order = "<" if header["byte_order"] == "little" else ">"
     handle.seek(table + PAGE_DESC_SIZE)
@@ -416,8 +403,12 @@ def _middle_descriptor_problems(handle, header, size, table, pages, table_end):
     return []
 
 
-def _descriptor_problem(handle, header, size, offset, table_end, which):
-    # type: (Any, Dict[str, Any], int, int, int, str) -> Optional[str]
+def _descriptor_problem(handle: Any,
+                        header: Dict[str, Any],
+                        size: int,
+                        offset: int,
+                        table_end: int,
+                        which: str) -> Optional[str]:
     order = "<" if header["byte_order"] == "little" else ">"
     data_offset, data_size, _flags, _page_flags = struct.unpack(order + "qIIQ", _read_at(handle, offset,
                                                                                          PAGE_DESC_SIZE))
@@ -432,8 +423,7 @@ def _descriptor_problem(handle, header, size, offset, table_end, which):
     return None
 
 
-def _dumped_pages(handle, header):
-    # type: (Any, Dict[str, Any]) -> Tuple[Optional[int], List[str]]
+def _dumped_pages(handle: Any, header: Dict[str, Any]) -> Tuple[Optional[int], List[str]]:
     """Pages the 2nd bitmap selects (for one part of a split dump: those of its pfn range); None when the
     bitmap is too large to count here."""
     block = header["block_size"]
@@ -461,8 +451,7 @@ def _dumped_pages(handle, header):
     return pages, []
 
 
-def _bitmap_problem(handle, first_map, half, mapnr):
-    # type: (Any, int, int, int) -> Optional[str]
+def _bitmap_problem(handle: Any, first_map: int, half: int, mapnr: int) -> Optional[str]:
     """The 2nd bitmap (pages dumped) selects only pages below max_mapnr that the 1st (pages that exist) has.
     Bitmaps above BITMAP_SUBSET_LIMIT are checked against max_mapnr only."""
     past_end = count_bits(handle, first_map + half, half, mapnr) if mapnr < half * 8 else 0
@@ -487,10 +476,9 @@ def _bitmap_problem(handle, first_map, half, mapnr):
     return None
 
 
-def inspect_kdump_compressed(handle, size):
-    # type: (Any, int) -> Dict[str, Any]
+def inspect_kdump_compressed(handle: Any, size: int) -> Dict[str, Any]:
     """Header, size and page descriptor checks of a kdump-compressed file."""
-    result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
+    result: Dict[str, Any] = {"header": None, "problems": [], "checked": ["signature"]}
     try:
         header = parse_kdump_header(_read_at(handle, 0, KDUMP_HEADER_READ))
     except VmcoreError as exc:
@@ -522,15 +510,13 @@ def inspect_kdump_compressed(handle, size):
     return result
 
 
-def _elf_layout(head):
-    # type: (bytes) -> Tuple[str, bool]
+def _elf_layout(head: bytes) -> Tuple[str, bool]:
     if len(head) < 64 or head[4:5] not in (b"\x01", b"\x02") or head[5:6] not in (b"\x01", b"\x02"):
         raise VmcoreError("ELF identification is invalid or cut short")
     return ("<" if head[5:6] == b"\x01" else ">"), head[4:5] == b"\x02"
 
 
-def parse_elf_header(head):
-    # type: (bytes) -> Dict[str, Any]
+def parse_elf_header(head: bytes) -> Dict[str, Any]:
     """The fields of an ELF header a core file check needs."""
     order, is64 = _elf_layout(head)
     e_type, e_machine, e_version = struct.unpack_from(order + "HHI", head, 16)
@@ -546,17 +532,15 @@ def parse_elf_header(head):
             "ident_version": head[6], "osabi": head[7]}
 
 
-def _vmcoreinfo_release(notes):
-    # type: (bytes) -> Optional[str]
+def _vmcoreinfo_release(notes: bytes) -> Optional[str]:
     match = re.search(rb"OSRELEASE=([^\n\x00]+)", notes)
     return match.group(1).decode("utf-8", "replace") if match else None
 
 
-def inspect_elf(handle, size, read_memory=True):
-    # type: (Any, int, bool) -> Dict[str, Any]
+def inspect_elf(handle: Any, size: int, read_memory: bool = True) -> Dict[str, Any]:
     """ET_CORE type, program header table inside the file, every segment's data inside the file; with
     read_memory, the kernel log found through the segments."""
-    result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
+    result: Dict[str, Any] = {"header": None, "problems": [], "checked": ["signature"]}
     try:
         header = parse_elf_header(_read_at(handle, 0, 64))
     except VmcoreError as exc:
@@ -595,8 +579,8 @@ def inspect_elf(handle, size, read_memory=True):
         return result
     loads = 0
     data_end = 0
-    notes = []  # type: List[Tuple[int, int]]
-    segments = []  # type: List[Tuple[int, int, int, int]]
+    notes: List[Tuple[int, int]] = []
+    segments: List[Tuple[int, int, int, int]] = []
     handle.seek(header["phoff"])
     for _index in range(phnum):
         raw = handle.read(entry_size)
@@ -652,7 +636,7 @@ def inspect_elf(handle, size, read_memory=True):
     if mismatch:
         result["problems"].extend(mismatch)
         return result
-    names = []  # type: List[bytes]
+    names: List[bytes] = []
     for chunk, (_offset, length) in zip(chunks, notes):
         fault = _note_walk(chunk, order, names) if len(chunk) == length else None  # a cut read is no cut note
         if fault:
@@ -667,8 +651,7 @@ def inspect_elf(handle, size, read_memory=True):
     return result
 
 
-def _file_range_overlap(ranges):
-    # type: (List[Tuple[int, int]]) -> Optional[str]
+def _file_range_overlap(ranges: List[Tuple[int, int]]) -> Optional[str]:
     """A problem when two (offset, size) file ranges of an ELF core share bytes (the headers are range 0)."""
     end = 0
     for offset, length in sorted(item for item in ranges if item[1] > 0):
@@ -679,8 +662,7 @@ def _file_range_overlap(ranges):
     return None
 
 
-def _note_walk(chunk, order, names):
-    # type: (bytes, str, List[bytes]) -> Optional[str]
+def _note_walk(chunk: bytes, order: str, names: List[bytes]) -> Optional[str]:
     """Appends the names of the ELF notes in one PT_NOTE segment's bytes; a problem when a note runs past it."""
     position = 0
     while position + 12 <= len(chunk):
@@ -704,10 +686,9 @@ X86_START_KERNEL_MAP = 0xFFFFFFFF80000000
 U64 = (1 << 64) - 1
 
 
-def parse_vmcoreinfo(notes):
-    # type: (bytes) -> Dict[str, int]
+def parse_vmcoreinfo(notes: bytes) -> Dict[str, int]:
     """The numeric entries of a VMCOREINFO note: SYMBOL(x) (hex), OFFSET/SIZE/LENGTH/NUMBER (decimal or 0x)."""
-    values = {}  # type: Dict[str, int]
+    values: Dict[str, int] = {}
     for key, raw in VMCOREINFO_VALUE_RE.findall(notes):
         name, text = key.decode("ascii", "replace"), raw.decode("ascii", "replace").strip()
         base = 16 if name.startswith("SYMBOL(") or text.lower().startswith("0x") else 10
@@ -727,22 +708,23 @@ class ElfMemory:
     phys_base (x86_64).
     """
 
-    def __init__(self, handle, segments, info, order):
-        # type: (Any, List[Tuple[int, int, int, int]], Dict[str, int], str) -> None
+    def __init__(self,
+                 handle: Any,
+                 segments: List[Tuple[int, int, int, int]],
+                 info: Dict[str, int],
+                 order: str) -> None:
         self.handle, self.segments, self.info, self.order = handle, segments, info, order
-        self.kernel_log_text = None  # type: Optional[str]
-        self.problem = None  # type: Optional[str]
+        self.kernel_log_text: Optional[str] = None
+        self.problem: Optional[str] = None
 
-    def _offset(self, address, length, physical):
-        # type: (int, int, bool) -> Optional[int]
+    def _offset(self, address: int, length: int, physical: bool) -> Optional[int]:
         for p_offset, vaddr, paddr, filesz in self.segments:
             start = paddr if physical else vaddr
             if start <= address and address + length <= start + filesz:
                 return p_offset + address - start
         return None
 
-    def read_virtual(self, address, length):
-        # type: (int, int) -> Optional[bytes]
+    def read_virtual(self, address: int, length: int) -> Optional[bytes]:
         offset = self._offset(address, length, physical=False)
         if offset is None and "NUMBER(kimage_voffset)" in self.info:
             offset = self._offset((address - self.info["NUMBER(kimage_voffset)"]) & U64, length, physical=True)
@@ -754,13 +736,11 @@ class ElfMemory:
         data = _read_at(self.handle, offset, length)
         return data if len(data) == length else None
 
-    def _pointer(self, address):
-        # type: (int) -> Optional[int]
+    def _pointer(self, address: int) -> Optional[int]:
         raw = self.read_virtual(address, 8)
         return struct.unpack(self.order + "Q", raw)[0] if raw is not None else None
 
-    def kernel_log_status(self):
-        # type: () -> Dict[str, Any]
+    def kernel_log_status(self) -> Dict[str, Any]:
         """{found, size, problem}: reads the log's text ring into kernel_log_text."""
         wanted = ("SYMBOL(prb)", "OFFSET(printk_ringbuffer.text_data_ring)", "OFFSET(prb_data_ring.size_bits)",
                   "OFFSET(prb_data_ring.data)")
@@ -785,11 +765,10 @@ class ElfMemory:
         return {"found": True, "size": 1 << bits, "problem": None}
 
 
-def inspect_flattened(handle, size, rebuild=True):
-    # type: (Any, int, bool) -> Dict[str, Any]
+def inspect_flattened(handle: Any, size: int, rebuild: bool = True) -> Dict[str, Any]:
     """Flattened header type, the dump header carried by the first segment, the end marker, the segments, and
     (rebuild) the dump they rebuild, read in place: not through a compressed stream, which reads forward only."""
-    result = {"header": None, "problems": [], "checked": ["signature"]}  # type: Dict[str, Any]
+    result: Dict[str, Any] = {"header": None, "problems": [], "checked": ["signature"]}
     head = _read_at(handle, 0, 32)
     if size < FLAT_HEADER_SIZE + len(FLAT_END_MARKER) or len(head) < 32:
         result["problems"].append("file is %d bytes, shorter than a flattened header: truncated" % size)
@@ -798,7 +777,7 @@ def inspect_flattened(handle, size, rebuild=True):
     if head[len(FLAT_SIGNATURE):16].strip(b"\x00") or flat_type != 1:
         result["problems"].append("flattened header is not sane (type %d)" % flat_type)
         return result
-    header = {"flat_version": flat_version, "inner_format": "unknown"}  # type: Dict[str, Any]
+    header: Dict[str, Any] = {"flat_version": flat_version, "inner_format": "unknown"}
     result["header"] = header
     result["checked"].append("header")
     seg_offset, seg_size = struct.unpack(">qq", _read_at(handle, FLAT_HEADER_SIZE, 16))
@@ -851,8 +830,9 @@ def inspect_flattened(handle, size, rebuild=True):
     return result
 
 
-def _segment_problems(handle, size, header):
-    # type: (Any, int, Dict[str, Any]) -> Tuple[List[str], Optional[Tuple[array, array, array]]]
+def _segment_problems(handle: Any,
+                      size: int,
+                      header: Dict[str, Any]) -> Tuple[List[str], Optional[Tuple[array, array, array]]]:
     """Every segment of a flattened stream lies inside the file and the last one is followed by the end
     marker; the dump they rebuild is at least as large as its kdump header requires. Also returns the
     segments (offsets, sizes, data positions), None past FLAT_VIEW_LIMIT."""
@@ -894,8 +874,7 @@ def _segment_problems(handle, size, header):
     return [], (starts, sizes, positions) if count <= FLAT_VIEW_LIMIT else None
 
 
-def _decompress_head(handle, compression, wanted):
-    # type: (Any, str, int) -> Optional[bytes]
+def _decompress_head(handle: Any, compression: str, wanted: int) -> Optional[bytes]:
     """The first decompressed bytes of a gzip/bzip2/xz file, or None when Python cannot read it."""
     if decoder_for(compression) is None:
         return None
@@ -916,8 +895,7 @@ def _decompress_head(handle, compression, wanted):
     return b"".join(pieces)
 
 
-def _stream_end_problems(handle, compression, size):
-    # type: (Any, str, int) -> Tuple[Optional[List[str]], int]
+def _stream_end_problems(handle: Any, compression: str, size: int) -> Tuple[Optional[List[str]], int]:
     """Decompress the whole file, keeping nothing, to see the stream reach its end: (problems, decompressed
     size); problems is None when this Python cannot decompress the data. Files larger than OUTER_CHECK_LIMIT,
     and bzip2 and xz data that expands like a bomb, are not read to their end, and say so."""
@@ -951,8 +929,7 @@ def _stream_end_problems(handle, compression, size):
     return [], produced
 
 
-def _inner_checks(result, inner, where):
-    # type: (Dict[str, Any], Dict[str, Any], str) -> None
+def _inner_checks(result: Dict[str, Any], inner: Dict[str, Any], where: str) -> None:
     """Adds what the dump inside a container showed to the container's result."""
     if inner["header"] is not None:
         result["header"] = dict(result["header"] or {}, **inner["header"])
@@ -960,11 +937,10 @@ def _inner_checks(result, inner, where):
     result["problems"].extend("%s: %s" % (where, problem) for problem in inner["problems"])
 
 
-def inspect_outer_compressed(handle, compression, size=None):
-    # type: (Any, str, Optional[int]) -> Dict[str, Any]
+def inspect_outer_compressed(handle: Any, compression: str, size: Optional[int] = None) -> Dict[str, Any]:
     """A dump compressed as a whole file: the dump header inside, then (up to OUTER_CHECK_LIMIT) that the
     compressed stream reaches its end."""
-    result = {"header": None, "problems": [], "checked": ["compression"], "format": "unknown"}  # type: Dict[str, Any]
+    result: Dict[str, Any] = {"header": None, "problems": [], "checked": ["compression"], "format": "unknown"}
     try:
         head = _decompress_head(handle, compression, FLAT_HEADER_SIZE + 16 + KDUMP_HEADER_READ)
     except VmcoreError as exc:
@@ -1015,13 +991,12 @@ def inspect_outer_compressed(handle, compression, size=None):
     return result
 
 
-def inspect_dump_file(real_path):
-    # type: (str) -> Dict[str, Any]
+def inspect_dump_file(real_path: str) -> Dict[str, Any]:
     """Format, header and completeness of one dump file (path as seen by this process)."""
     stat = os.stat(real_path)
     size = stat.st_size
-    result = {"format": "unknown", "compression": None, "size": size, "mtime": stat.st_mtime,
-              "header": None, "problems": [], "checked": []}  # type: Dict[str, Any]
+    result: Dict[str, Any] = {"format": "unknown", "compression": None, "size": size, "mtime": stat.st_mtime,
+                              "header": None, "problems": [], "checked": []}
     if size == 0:
         result["problems"].append("file is empty")
         return result
@@ -1046,8 +1021,7 @@ def inspect_dump_file(real_path):
     return result
 
 
-def is_dump_name(name, siblings):
-    # type: (str, Any) -> bool
+def is_dump_name(name: str, siblings: Any) -> bool:
     """True for names kdump tools give dumps: vmcore, vmcore.flat, vmcore-incomplete, dump.<stamp>, ..."""
     if name.endswith((".txt", ".log")) or name.startswith("vmcore-dmesg") or name.startswith("vmcoreinfo"):
         return False
@@ -1060,22 +1034,19 @@ class Listing:
     """The names in one directory, with the incomplete markers and dmesg files picked out once, so judging
     each dump does not rescan the directory (thousands of files stay linear)."""
 
-    def __init__(self, names):
-        # type: (Any) -> None
+    def __init__(self, names: Any) -> None:
         self.names = set(names)
         self.markers = sorted(name for name in self.names if name.endswith(INCOMPLETE_SUFFIX))
         self.dmesgs = sorted(name for name in self.names if name.startswith("dmesg"))
 
-    def __contains__(self, name):
-        # type: (object) -> bool
+    def __contains__(self, name: object) -> bool:
         return name in self.names
 
 
 MARKERS_SHOWN = 5  # incomplete markers named in a problem; the rest are counted
 
 
-def incomplete_reasons(name, listing, per_crash_dir):
-    # type: (str, Listing, bool) -> List[str]
+def incomplete_reasons(name: str, listing: Listing, per_crash_dir: bool) -> List[str]:
     """A dump named *-incomplete, or with a *.incomplete marker beside it, is not finished."""
     reasons = []
     if "-incomplete" in name or name.endswith(INCOMPLETE_SUFFIX):
@@ -1092,8 +1063,7 @@ def incomplete_reasons(name, listing, per_crash_dir):
     return reasons
 
 
-def find_dmesg(real_dir, name, listing, per_crash_dir):
-    # type: (str, str, Listing, bool) -> Optional[str]
+def find_dmesg(real_dir: str, name: str, listing: Listing, per_crash_dir: bool) -> Optional[str]:
     """Name of the dmesg file saved with a dump (RHEL, Debian, SUSE layouts), or None."""
     candidates = ["vmcore-dmesg.txt"]
     stamp = DEBIAN_STAMP_RE.match(name)
@@ -1110,8 +1080,7 @@ def find_dmesg(real_dir, name, listing, per_crash_dir):
     return None
 
 
-def dmesg_crash_line(real_path):
-    # type: (str) -> Optional[str]
+def dmesg_crash_line(real_path: str) -> Optional[str]:
     """The line of a saved dmesg that shows the sysrq crash, or None (reads the last 32 MiB at most)."""
     with open_regular(real_path) as handle:
         handle.seek(0, os.SEEK_END)
@@ -1120,8 +1089,7 @@ def dmesg_crash_line(real_path):
     return crash_line_in(text.replace("\x00", "\n"))  # NULs (a preallocated or padded file) end a line
 
 
-def crash_line_in(text, record=False):
-    # type: (str, bool) -> Optional[str]
+def crash_line_in(text: str, record: bool = False) -> Optional[str]:
     """The line of a kernel log text that shows the sysrq crash, or None. record: the text is a printk ring,
     whose records may be followed by stale bytes of older ones, so only the matched words are returned."""
     for match in SYSRQ_CRASH_RE.finditer(text):
@@ -1136,8 +1104,7 @@ def crash_line_in(text, record=False):
     return None
 
 
-def host_path(root, real_path):
-    # type: (str, str) -> str
+def host_path(root: str, real_path: str) -> str:
     """The path a host sees for a file under root."""
     if root in ("", "/"):
         return real_path
@@ -1145,8 +1112,7 @@ def host_path(root, real_path):
     return "/" if relative == "." else "/" + relative
 
 
-def under_root(root, path):
-    # type: (str, str) -> str
+def under_root(root: str, path: str) -> str:
     """Path as seen from this process for a host path inside root (symlinks resolved inside root)."""
     resolved = HostTree(root).path(path)
     if resolved is None:
@@ -1154,8 +1120,7 @@ def under_root(root, path):
     return resolved
 
 
-def _list_dir(real_dir):
-    # type: (str) -> List[str]
+def _list_dir(real_dir: str) -> List[str]:
     try:
         return sorted(os.listdir(real_dir))
     except OSError as exc:
@@ -1166,22 +1131,21 @@ def _list_dir(real_dir):
 DAMAGE_ERRORS = (VmcoreError, IndexError, KeyError, OverflowError, struct.error, MemoryError) + DECODE_ERRORS
 
 
-def _inspected(real_path):
-    # type: (str) -> Dict[str, Any]
+def _inspected(real_path: str) -> Dict[str, Any]:
     try:
         return inspect_dump_file(real_path)
     except DAMAGE_ERRORS as exc:
         try:
             info = os.stat(real_path)
-            size, mtime = info.st_size, info.st_mtime  # type: Optional[int], Optional[float]
+            size: Optional[int] = info.st_size
+            mtime: Optional[float] = info.st_mtime
         except OSError:
             size, mtime = None, None
         return {"format": "unknown", "compression": None, "size": size, "mtime": mtime, "header": None,
                 "checked": [], "problems": ["cannot be read as a dump (%s: %s)" % (type(exc).__name__, exc)]}
 
 
-def describe_dump(root, real_dir, name, siblings, per_crash_dir):
-    # type: (str, str, str, Listing, bool) -> Dict[str, Any]
+def describe_dump(root: str, real_dir: str, name: str, siblings: Listing, per_crash_dir: bool) -> Dict[str, Any]:
     """One entry of the dumps list."""
     real_path = os.path.join(real_dir, name)
     found = _inspected(real_path)
@@ -1220,14 +1184,13 @@ def describe_dump(root, real_dir, name, siblings, per_crash_dir):
     }
 
 
-def _not_a_file(root, real_dir, name):
-    # type: (str, str, str) -> Dict[str, Any]
+def _not_a_file(root: str, real_dir: str, name: str) -> Dict[str, Any]:
     """The entry of something named like a dump that is a link, FIFO, socket or device: never opened
     (size 0: nothing was read)."""
     full = os.path.join(real_dir, name)
     what = "a symbolic link" if os.path.islink(full) else "not a regular file"
     try:
-        mtime = os.lstat(full).st_mtime  # type: Optional[float]
+        mtime: Optional[float] = os.lstat(full).st_mtime
     except OSError:
         mtime = None
     return {
@@ -1239,8 +1202,7 @@ def _not_a_file(root, real_dir, name):
     }
 
 
-def find_dumps(root, crash_dir):
-    # type: (str, str) -> List[Dict[str, Any]]
+def find_dumps(root: str, crash_dir: str) -> List[Dict[str, Any]]:
     """Every dump in crash_dir and its direct subdirectories (one per crash), oldest first."""
     real_top = under_root(root, crash_dir)
     dumps = []
@@ -1266,8 +1228,7 @@ def find_dumps(root, crash_dir):
     return dumps
 
 
-def _finite_epoch(number, given):
-    # type: (float, Any) -> float
+def _finite_epoch(number: float, given: Any) -> float:
     if math.isnan(number) or math.isinf(number) or number < 0 or number > LATEST_EPOCH:
         raise VmcoreError("newer_than: %s is not a time; give epoch seconds (0 or more, e.g. the output of "
                           "date +%%s) or an absolute marker file path" % quoted(given))
@@ -1277,8 +1238,7 @@ def _finite_epoch(number, given):
 LATEST_EPOCH = 1e11  # year 5138: a larger "epoch" is milliseconds or a typo
 
 
-def resolve_newer_than(value, root="/"):
-    # type: (Any, str) -> Optional[float]
+def resolve_newer_than(value: Any, root: str = "/") -> Optional[float]:
     """Epoch seconds from a number, a numeric string or the mtime of a marker file under root."""
     if value is None:
         return None
@@ -1313,8 +1273,7 @@ def resolve_newer_than(value, root="/"):
     return info.st_mtime
 
 
-def vmcore_report(root="/", path="/var/crash", newer_than=None):
-    # type: (str, str, Any) -> Dict[str, Any]
+def vmcore_report(root: str = "/", path: str = "/var/crash", newer_than: Any = None) -> Dict[str, Any]:
     """The vmcore_info result: dumps newer than newer_than (all when None), oldest first, and the latest."""
     if not path.startswith("/") or "\x00" in path:
         raise VmcoreError("path: %r must be an absolute path such as /var/crash" % path)

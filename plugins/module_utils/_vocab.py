@@ -17,8 +17,7 @@ MAX_CMDLINE = 64 * 1024  # COMMAND_LINE_SIZE is 2-4 KiB on x86 and arm64; 64 KiB
 _DECIMAL = re.compile(r"^[0-9]{1,%d}$")
 
 
-def decimal(text, max_digits=20):
-    # type: (Optional[str], int) -> Optional[int]
+def decimal(text: Optional[str], max_digits: int = 20) -> Optional[int]:
     """A non-negative decimal as the kernel prints one (ASCII digits only, no sign, no '_'), else None.
     Python's int() also takes '+5', '5_000' and other scripts' digits, and fails on '²'."""
     if text is None:
@@ -29,23 +28,20 @@ def decimal(text, max_digits=20):
     return int(stripped)
 
 
-def kernel_words(text):
-    # type: (str) -> List[str]
+def kernel_words(text: str) -> List[str]:
     """Words of a command line as the kernel's crashkernel parser sees them: a value ends at a space only,
     so a tab, newline or Unicode space stays inside its word (and the kernel reads or refuses it there)."""
     return [word for word in text.strip(" \n").split(" ") if word]
 
 
-def brief(text, limit=120):
-    # type: (str, int) -> str
+def brief(text: str, limit: int = 120) -> str:
     """Text for a message: a long value is cut, with its length said."""
     if len(text) <= limit:
         return text
     return "%s... (%d characters)" % (text[:limit], len(text))
 
 
-def quoted(value, limit=120):
-    # type: (Any, int) -> str
+def quoted(value: Any, limit: int = 120) -> str:
     """repr(value) for a message, cut when long; an int too large for repr is named by its size."""
     try:
         return brief(repr(value), limit)
@@ -57,8 +53,7 @@ RELEASE_ARCH_SUFFIXES = ((".aarch64", "aarch64"), ("-arm64", "aarch64"), ("+arm6
                          (".x86_64", "x86_64"), ("-amd64", "x86_64"))
 
 
-def release_arch(release):
-    # type: (Optional[str]) -> Optional[str]
+def release_arch(release: Optional[str]) -> Optional[str]:
     """The architecture a kernel release names by its suffix (5.14.0-427.el9.aarch64, 6.1.0-27-amd64)."""
     lowered = (release or "").lower()
     for suffix, arch in RELEASE_ARCH_SUFFIXES:
