@@ -14,8 +14,10 @@ __metaclass__ = type
 import json
 from typing import Any, Dict, List, Optional
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
-    PLAN_EMPTY_FINDINGS, CrashkernelError, plan as crashkernel_plan, predicted_regions,
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CrashkernelError
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import predicted_regions
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import (
+    PLAN_EMPTY_FINDINGS, plan as crashkernel_plan,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import (
     COPY_FALLBACK_FINDING, CURRENT_CMDLINE_FINDINGS, KALLSYMS_FIX_FINDING, SETUP_FINDINGS,

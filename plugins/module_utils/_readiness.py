@@ -7,7 +7,7 @@ of the kdump chain (findings, each with a stable id, a severity and a fix).
 Evidence beats version numbers: vendor kernels backport (RHEL 9's 5.14, Ampere's LTS kernels), so a
 "Crash kernel" region above the low limit proves high reservations work whatever the version says.
 
-crashkernel= values are never parsed here: the crashkernel engine (_crashkernel.py) reads them exactly as
+crashkernel= values are never parsed here: the crashkernel engine (_crashkernel/) reads them exactly as
 the kernel does and predicts what it reserves (reserve()), so the facts and crashkernel_plan agree.
 """
 
@@ -16,10 +16,15 @@ __metaclass__ = type
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import (
-    CRASHKERNEL, MODEL_ARM64_519, MODEL_ARM64_LEGACY, RHEL9_HIGH_LOW_BUILD, SUFFIX_OF_KIND, TABLE_ALTRA,
-    CrashkernelError, format_value, kernel_model, parse_kernel_release, reserve,
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
+    CRASHKERNEL, SUFFIX_OF_KIND, CrashkernelError,
 )
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.syntax import format_value
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel import (
+    MODEL_ARM64_519, MODEL_ARM64_LEGACY, RHEL9_HIGH_LOW_BUILD, kernel_model, parse_kernel_release,
+)
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import reserve
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import TABLE_ALTRA
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
     config_enabled, version_tuple,
 )

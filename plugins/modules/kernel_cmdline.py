@@ -240,12 +240,12 @@ stderr:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader import (
-    BootloaderError,
+from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     DEFAULT_GRUB_DROPIN,
     GRUB_VARIABLES,
-    run,
+    BootloaderError,
 )
+from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.backends import run
 
 
 def main():
