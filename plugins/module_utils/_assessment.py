@@ -15,7 +15,9 @@ import json
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CrashkernelError
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import predicted_regions
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import (
+    check_regions, predicted_regions,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import (
     PLAN_EMPTY_FINDINGS, plan as crashkernel_plan,
 )
@@ -149,6 +151,19 @@ def _planned_bytes(plan: Dict[str, Any]) -> Optional[int]:
     return expected["size"] + (expected.get("low_size") or 0)
 
 
+def regions_as_planned(facts: Dict[str, Any], plan: Dict[str, Any]) -> bool:
+    """The running reservation is the planned one region by region (placement and size), not only in total."""
+    regions = (facts.get("reservation") or {}).get("regions")
+    low_limit = (facts.get("memory") or {}).get("low_limit_bytes")
+    if not isinstance(plan.get("expected"), dict) or not isinstance(regions, list) or \
+            isinstance(low_limit, bool) or not isinstance(low_limit, int):
+        return False
+    try:
+        return bool(check_regions(plan["expected"], regions, low_limit)["ok"])
+    except CrashkernelError:
+        return False
+
+
 def assess(facts: Any, inputs: Any) -> Dict[str, Any]:
     """The role's verdict for one host (kdump_assessment, docs/interfaces.md)."""
     inputs = _checked_inputs(facts, inputs)
@@ -188,8 +203,8 @@ def assess(facts: Any, inputs: Any) -> Dict[str, Any]:
     reserved = (facts.get("reservation") or {}).get("total_bytes")
     return {
         "ready": not blocking,
-        "up_to_date": bool(inputs["enabled"] and "args" in plan and plan["args"] == current_args
-                           and reserved == planned and not deferred),
+        "up_to_date": bool(inputs["enabled"] and not blocking and "args" in plan and plan["args"] == current_args
+                           and reserved == planned and regions_as_planned(facts, plan) and not deferred),
         "blocking": blocking,
         "deferred": deferred,
         "accepted": accepted,

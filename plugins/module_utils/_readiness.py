@@ -48,7 +48,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # none of them may be left after it.
 SETUP_FINDINGS = ("no-crashkernel-reserved", "crash-kernel-not-loaded", "kexec-tools-missing", "makedumpfile-missing",
                   "kdump-package-missing", "kdump-service-not-enabled", "kdump-service-not-active",
-                  "kdump-disabled-in-config")
+                  "kdump-disabled-in-config", "kdump-config-missing")
 # Findings about the crashkernel= arguments the host booted with: a plan that writes other arguments fixes them.
 CURRENT_CMDLINE_FINDINGS = ("crashkernel-reservation-failed", "plain-crashkernel-low-only")
 # Findings the role's optional fixes handle (kdump_kallsyms_text_fix, kdump_vmcore_copy_fallback).
@@ -498,8 +498,14 @@ def _software_findings(facts: Dict[str, Any], out: _Findings) -> None:
                 "systemctl restart %s and read its log." % software["service"])
     if software.get("use_kdump") is False:
         out.add("kdump-disabled-in-config", "warning",
-                "/etc/default/kdump-tools sets USE_KDUMP=0: kdump-tools will not load a capture kernel.",
+                "/etc/default/kdump-tools does not set USE_KDUMP to a number other than 0: kdump-tools' init script "
+                "exits without loading a capture kernel.",
                 "Set USE_KDUMP=1 (the fleetops.kdump.kdump role does).")
+    if software.get("kdump_package_installed") and software.get("config_file_present") is False:
+        out.add("kdump-config-missing", "warning",
+                "%s is installed but %s is missing: its service loads no capture kernel without it."
+                % (software["kdump_package"], software.get("config_file")),
+                "Write %s (the fleetops.kdump.kdump role does)." % software.get("config_file"))
 
 
 IMPLAUSIBLE_NULLS = {
@@ -508,6 +514,7 @@ IMPLAUSIBLE_NULLS = {
     "sys/devices/system/cpu/online": "the CPU count comes from /proc/cpuinfo or is null",
     "sys/kernel/kexec_crash_loaded": "kexec_crash_loaded is null",
     "proc/sys/kernel/arch": "the architecture is null, so nothing is planned",
+    "proc/config.gz": "the kernel config is null",
 }
 WARNING_PATHS = ("sys/devices/system/cpu/online", "var/log/dmesg", "sos_commands/kernel/dmesg")
 

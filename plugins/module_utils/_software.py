@@ -497,10 +497,11 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         compressions = makedumpfile_compressions(runner(["makedumpfile", "-v"])[1])
 
     use_kdump: Optional[bool] = None
-    if family == "debian":
-        defaults = shell_assignments(tree.read_text("etc/default/kdump-tools"))
-        if "USE_KDUMP" in defaults:
-            use_kdump = defaults["USE_KDUMP"] == "1"
+    defaults_text = tree.read_text("etc/default/kdump-tools") if family == "debian" else None
+    if defaults_text is not None:
+        # kdump-tools' init script: [ "$USE_KDUMP" -ne 0 ] || exit 0 (unset or not a number: no capture kernel)
+        value = shell_assignments(defaults_text).get("USE_KDUMP", "").strip()
+        use_kdump = bool(re.match(r"^[-+]?[0-9]{1,18}$", value)) and int(value) != 0
 
     return {
         "family": family,
@@ -617,6 +618,14 @@ def kernel_facts(tree: Any, live_release: Optional[str] = None) -> Dict[str, Any
                                          "configs joined?)" % "; ".join(conflicts[:3])))
                 config, config_source, conflicted = None, None, True
             break
+    running = parse_kernel_config(tree.read_text("proc/config.gz")) \
+        if config is not None and config_source != "/proc/config.gz" else None
+    if running is not None and config is not None and running != config:
+        differ = ["%s (%s vs %s)" % (symbol, config[symbol] or "absent", running[symbol] or "absent")
+                  for symbol in CONFIG_SYMBOLS if config[symbol] != running[symbol]]
+        tree.implausible.append(("proc/config.gz", "the running kernel's own config disagrees with %s on %s (a kernel "
+                                 "replaced under the same release?)" % (config_source, ", ".join(differ[:3]))))
+        config, config_source, conflicted = None, None, True
     if config is None and not conflicted:
         tree.missing.append(candidates[0])
     sysrq = tree.read_line("proc/sys/kernel/sysrq")

@@ -40,7 +40,8 @@ FINDING_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 
 def as_given_problems(argument_specs: Any, values: Dict[str, Any]) -> List[str]:
     """Variables the argument spec accepts only by converting them (a string split at commas into a list, 5 into
-    '5') while the role reads them as given: a list or dict that is not one, list items of another type."""
+    '5', true into 1) while the role reads them as given: a list or dict that is not one, list items of another type, a
+    boolean for a number."""
     specs = option_specs(argument_specs)
     problems = []
     for name in sorted(values):
@@ -59,6 +60,10 @@ def as_given_problems(argument_specs: Any, values: Dict[str, Any]) -> List[str]:
         elif kind == "dict" and not isinstance(value, dict):
             problems.append("%s is %s, not a mapping; write it as a YAML mapping such as {type: local}"
                             % (name, brief(repr(value))))
+        elif kind == "int" and isinstance(value, bool):
+            # ansible-core's int check takes true as 1; the role would write the word True into the config
+            problems.append("%s is %s (a boolean), not a number; give a whole number such as %s"
+                            % (name, value, spec.get("default", 1)))
     return problems
 
 

@@ -365,14 +365,24 @@ def grubby_update_argv(entries: Sequence[Dict[str, object]], spec: ArgSpec) -> O
 
 # kernel-install / Boot Loader Spec entries
 
+# systemd-boot skips blanks before a key (line_get_key_value), so an indented `options` line counts too
+_BLS_OPTIONS_RE = re.compile(r"^[ \t]*options(?=[ \t]|$)")
+
+
+def _bls_options_args(line: str) -> Optional[str]:
+    """The arguments of an `options` line of a BLS entry, or None for another line."""
+    match = _BLS_OPTIONS_RE.match(line.rstrip("\r\n"))
+    return line.rstrip("\r\n")[match.end():] if match else None
+
+
 def edit_bls_options(text: str, keys: Sequence[str], desired: Sequence[str]) -> str:
     """Edit the `options` lines of a BLS type 1 entry (systemd-boot joins several such lines)."""
     lines = text.splitlines(True)
-    option_lines = [index for index, line in enumerate(lines) if re.match(r"^options(\s|$)", line)]
+    option_lines = [index for index, line in enumerate(lines) if _bls_options_args(line) is not None]
     for position, index in enumerate(option_lines):
         line = lines[index]
         body = line.rstrip("\r\n")
-        tokens = split_cmdline(body[len("options"):])
+        tokens = split_cmdline(_bls_options_args(line) or "")
         is_last = position == len(option_lines) - 1
         new_tokens = edit_tokens(tokens, keys, desired if is_last else [])
         if new_tokens != tokens:
@@ -387,8 +397,9 @@ def edit_bls_options(text: str, keys: Sequence[str], desired: Sequence[str]) -> 
 def bls_options(text: str) -> str:
     tokens: List[str] = []
     for line in text.splitlines():
-        if re.match(r"^options(\s|$)", line):
-            tokens.extend(split_cmdline(line[len("options"):]))
+        args = _bls_options_args(line)
+        if args is not None:
+            tokens.extend(split_cmdline(args))
     return join_cmdline(tokens)
 
 

@@ -403,6 +403,9 @@ TYPED_SPECS = [{"argument_specs": {"main": {"options": {
     ({"kdump_target": "type=local"}, ["kdump_target is 'type=local', not a mapping"], []),
     ({"kdump_target": ["local"]}, ["kdump_target is ['local'], not a mapping"], []),
     ({"kdump_dump_level": "31"}, [], []),  # -e gives strings; the role reads it through | int
+    # probe 12 S5: ansible-core's int check takes true as 1, the role would write "-d True"
+    ({"kdump_dump_level": True}, ["kdump_dump_level is True (a boolean), not a number"], []),
+    ({"kdump_dump_level": 0}, [], []),
     ({"kdump_accept_findings": ["kexec-no-text-symbol"]}, [], []),
     ({"kdump_accept_findings": [True]}, ["kdump_accept_findings item 1 is True, not a str",
                                          "kdump_accept_findings item 1 is True, not a finding id"], []),

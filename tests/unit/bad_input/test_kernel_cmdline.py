@@ -286,6 +286,27 @@ def test_a_managed_file_that_is_a_link_to_another_file_is_refused(tmp_path, caps
     assert bt.read(root, "/etc/fstab") == "UUID=7d1f / ext4 defaults 0 1\n" and bt.snapshot(root) == before
 
 
+@pytest.mark.parametrize("indent", ["  ", "\t"], ids=["spaces", "tab"])
+def test_an_indented_options_line_is_edited_as_systemd_boot_reads_it(tmp_path, capsys, indent):
+    """probe 12 S2: systemd-boot skips blanks before a key, so an indented options line is part of the command line."""
+    root = bt.sdboot_tree(tmp_path)
+    entries = os.path.join(root, "boot/efi/loader/entries")
+    for name in os.listdir(entries):
+        path = os.path.join(entries, name)
+        with open(path) as handle:
+            text = handle.read()
+        with open(path, "w") as handle:
+            handle.write(text.replace("options    quiet", indent + "options    quiet"))
+    args = ["crashkernel=768M,high", "crashkernel=16M,low"]
+    result = run_module(capsys, dict(args=args, root=str(root), backend="kernel_install"), False)
+    assert result["changed"] and not result.get("failed"), result
+    for name in os.listdir(entries):
+        text = bt.read(root, "/boot/efi/loader/entries/" + name)
+        assert "384M" not in text and bl.bls_options(text).split()[-2:] == args, text
+    assert "quiet" in result["cmdline_after"].split()
+    assert not run_module(capsys, dict(args=args, root=str(root), backend="kernel_install"), False)["changed"]
+
+
 @pytest.mark.parametrize("check_mode", [True, False], ids=["check", "apply"])
 def test_a_crashkernel_after_the_init_separator_is_refused(tmp_path, capsys, check_mode):
     """The kernel's strstr finds crashkernel= after '--' too; the module never edits init's words."""

@@ -73,6 +73,17 @@ def config_gz(data):
     return mutate
 
 
+def removing(rel):
+    return lambda root: os.unlink(os.path.join(root, rel))
+
+
+def running_config_gz(edit):
+    """/proc/config.gz holding the boot config of the Altra Max tree, edited."""
+    def mutate(root):
+        write(root, "proc/config.gz", gzip.compress(edit(read(root, "boot/config-6.8.0-49-generic")).encode()))
+    return mutate
+
+
 def three_largest_memory_devices(root):
     for index in range(3):
         write(root, "sys/firmware/dmi/entries/17-%d/raw" % index, smbios_memory_device(0x7FFF, 0x7FFFFFFF))
@@ -497,6 +508,24 @@ CASES = [
     # /etc/default/kdump-tools is sourced by sh: an export line sets the variable too
     ("kdump-tools-defaults-export-use-kdump-0", DEBIAN13, setting("etc/default/kdump-tools", "export USE_KDUMP=0\n"),
      None, ("software", "use_kdump", False)),
+    # probe 12 S3: kdump-tools installed, its defaults file gone: the init script loads no capture kernel
+    ("kdump-tools-defaults-missing", ALTRA_MAX, removing("etc/default/kdump-tools"), "kdump-config-missing",
+     ("software", "config_file_present", False)),
+    # probe 12 M12: kdump-tools tests [ "$USE_KDUMP" -ne 0 ]: any non-zero number enables it, unset disables it
+    ("kdump-tools-use-kdump-2", ALTRA_MAX, setting("etc/default/kdump-tools", "USE_KDUMP=2\n"), None,
+     ("software", "use_kdump", True)),
+    ("kdump-tools-use-kdump-01", ALTRA_MAX, setting("etc/default/kdump-tools", "USE_KDUMP=01\n"), None,
+     ("software", "use_kdump", True)),
+    ("kdump-tools-use-kdump-unset", ALTRA_MAX, setting("etc/default/kdump-tools", "KDUMP_COREDIR=/var/crash\n"),
+     "kdump-disabled-in-config", ("software", "use_kdump", False)),
+    ("kdump-tools-use-kdump-word", ALTRA_MAX, setting("etc/default/kdump-tools", "USE_KDUMP=yes\n"),
+     "kdump-disabled-in-config", ("software", "use_kdump", False)),
+    # probe 12 S4: the running kernel's own config contradicts the installed one for the same release
+    ("proc-config-gz-contradicts-boot-config", ALTRA_MAX, running_config_gz(
+        lambda text: text.replace("CONFIG_CRASH_DUMP=y", "# CONFIG_CRASH_DUMP is not set")), "input-implausible",
+     ("kernel", "config", None)),
+    ("proc-config-gz-agrees-with-boot-config", ALTRA_MAX, running_config_gz(lambda text: text), None,
+     ("kernel", "config_source", "/boot/config-6.8.0-49-generic")),
     # one package installed twice at different versions: dpkg keeps one stanza per package, so two trees were merged
     ("dpkg-status-kexec-tools-twice", DEBIAN13, both(dpkg_kexec("1:2.0.31-1"), dpkg_kexec("1:2.0.25-1")),
      "input-implausible", ("software", "kexec_tools_version", "")),

@@ -55,6 +55,28 @@ def test_a_host_booted_with_the_plan_and_holding_it_is_up_to_date():
     assert result["planned_bytes"] == result["reserved_bytes"] == 784 << 20
 
 
+@pytest.mark.parametrize("regions", [
+    # probe 12 S1: the planned 784 MiB in a layout the plan does not give
+    [{"start": 0x87fc0000000, "end": 0x87fc1000000, "size": 16 << 20},
+     {"start": 0x87fd0000000, "end": 0x87fd0000000 + (768 << 20), "size": 768 << 20}],  # both high
+    [{"start": 0x90000000, "end": 0x90000000 + (784 << 20), "size": 784 << 20}],  # one low region
+    None,  # regions unknown: nothing proves the layout
+])
+def test_the_planned_total_in_another_layout_is_not_up_to_date(regions):
+    facts = host("ampere-altra-max")
+    facts["reservation"]["regions"] = regions
+    result = assess(facts)
+    assert result["planned_bytes"] == result["reserved_bytes"] and not result["up_to_date"]
+
+
+def test_a_host_with_a_blocking_finding_is_not_up_to_date():
+    # probe 12 M14: kexec-no-text-symbol blocks (fix off) on a host that already holds its plan
+    facts = host("ampere-altra-max")
+    facts["findings"].append({"id": "kexec-no-text-symbol", "severity": "error", "message": "m", "fix": "f"})
+    result = assess(facts, kallsyms_text_fix=False)
+    assert not result["ready"] and not result["up_to_date"]
+
+
 def test_same_bytes_under_other_arguments_is_not_up_to_date():
     # rhel9: 512 MiB reserved by the RHEL table; the plan writes kdump-utils' table, which gives 512 MiB too
     result = assess(host("rhel9-x86_64"))
