@@ -10,7 +10,8 @@ __metaclass__ = type
 import re
 from typing import Any, Dict, List, Optional
 
-MIB = 1 << 20
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MIB
+
 # Links the role finds broken while it waits for the host; the dump links are judged here, in this order.
 WAIT_LINKS = ("host_did_not_return", "boot_id_unchanged", "reached_capture_kernel")
 DUMP_LINKS = ("no_new_dump", "wrong_format", "incomplete_dump", "no_dmesg", "dmesg_without_crash")

@@ -14,10 +14,8 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_RAM, decimal
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MAX_RAM, MIB, decimal, human_size, is_arm64
 
-GIB = 1 << 30
-MIB = 1 << 20
 KIB = 1 << 10
 U64_MAX = (1 << 64) - 1
 MIN_MEMTOTAL = 32 * MIB
@@ -213,10 +211,10 @@ def low_limit(arch: Optional[str],
                 return value, "dmesg"
             if problems is not None:
                 problems.append((dmesg_path, why + "; the default is used"))
-    if arch in ("aarch64", "arm64") and config:
+    if is_arm64(arch) and config:
         if config.get("CONFIG_ZONE_DMA") != "y" and config.get("CONFIG_ZONE_DMA32") != "y":
             return top, "config"
-    if arch in ("aarch64", "arm64") and top is not None and lowest >= DEFAULT_LOW_LIMIT:
+    if is_arm64(arch) and top is not None and lowest >= DEFAULT_LOW_LIMIT:
         if version is not None and list(version[:2]) >= [5, 15]:
             return top, "dram-above-4g"
         return min(top, (lowest & ~(DEFAULT_LOW_LIMIT - 1)) + DEFAULT_LOW_LIMIT), "dram-above-4g"
@@ -269,14 +267,10 @@ def crash_size_problem(value: Optional[int], regions: Optional[List[Dict[str, in
     sizes.add(sum(region["size"] for region in regions))
     if not regions and value == 0 or regions and value in sizes:
         return None
-    shown = ", ".join("%s at %#x" % (_mib(region["size"]), region["start"]) for region in regions[:4]) or "none"
+    shown = ", ".join("%s at %#x" % (human_size(region["size"]), region["start"]) for region in regions[:4]) or "none"
     if len(regions) > 4:
         shown += " and %d more" % (len(regions) - 4)
     return "it says %d bytes, but the Crash kernel regions of /proc/iomem are: %s" % (value, shown)
-
-
-def _mib(size: int) -> str:
-    return "%d MiB" % (size >> 20) if size >= 1 << 20 else "%d bytes" % size
 
 
 def reservation_facts(entries: Optional[List[IomemEntry]],

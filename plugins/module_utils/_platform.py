@@ -16,7 +16,7 @@ import struct
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal, release_arch
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import canonical_arch, decimal, is_arm64, release_arch
 
 # MIDR implementer codes (Arm ARM, MIDR_EL1.Implementer) -> vendor name used in the facts
 IMPLEMENTERS = {
@@ -383,7 +383,7 @@ def identify_soc(arch: Optional[str],
     implementer = cpu.get("implementer")
     part = cpu.get("part")
     evidence: List[str] = []
-    if arch not in ("aarch64", "arm64"):
+    if not is_arm64(arch):
         vendor_id = cpu.get("vendor_id")
         x86_vendor = X86_VENDORS.get(vendor_id or "", "unknown") if vendor_id else "unknown"
         return {"vendor": x86_vendor, "soc": None, "is_altra": False,
@@ -478,7 +478,7 @@ def detect_virtualization(dmi: Dict[str, Optional[str]],
 
 def _release_page_size(release: Optional[str], arch: Optional[str]) -> Optional[int]:
     """The page size a kernel release names (-64k, +16k), None when it names none."""
-    if arch not in ("aarch64", "arm64") or not release:
+    if not is_arm64(arch) or not release:
         return None
     lowered = release.lower()
     if "64k" in lowered:
@@ -507,7 +507,7 @@ def page_size_from(config: Optional[Dict[str, Optional[str]]],
             return None, "it sets %s=y, but the kernel release %r names %d KiB pages: the config of another kernel" \
                 % (chosen[0][1], (release or "")[:80], named // 1024)
         built_for = [name for symbol, name in CONFIG_ARCH_SYMBOLS if config.get(symbol) == "y"]
-        host = "aarch64" if arch == "arm64" else arch
+        host = canonical_arch(arch) or arch
         if built_for and host in ("x86_64", "aarch64") and built_for[0] != host:
             return None, "it is the config of an %s kernel, but the host is %s" % (built_for[0], arch)
         shift_symbol = "CONFIG_ARM64_PAGE_SHIFT" if config.get("CONFIG_ARM64_PAGE_SHIFT") else "CONFIG_PAGE_SHIFT"
@@ -521,7 +521,7 @@ def page_size_from(config: Optional[Dict[str, Optional[str]]],
         return 4096, None
     if named is not None:
         return named, None
-    if arch in ("aarch64", "arm64") and release and re.search(r"\.el[78]", release.lower()):
+    if is_arm64(arch) and release and re.search(r"\.el[78]", release.lower()):
         return 65536, None
     return None, None
 
@@ -818,7 +818,7 @@ def platform_facts(tree: Any,
     sysfs_ids = _soc_ids_from_sysfs(tree)
     soc_id = sysfs_ids[0][1] if sysfs_ids else None
     soc_id_source = "soc0" if soc_id else None
-    is_arm = arch in ("aarch64", "arm64")
+    is_arm = is_arm64(arch)
     soc_id_why = soc_id_contradiction([value for _rel, value in sysfs_ids], cpu, populated[0] if populated else {}) \
         if sysfs_ids else None
     if soc_id_why:

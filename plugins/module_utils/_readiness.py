@@ -24,15 +24,12 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
     MODEL_ARM64_519, MODEL_ARM64_LEGACY, RHEL9_HIGH_LOW_BUILD, kernel_model, parse_kernel_release,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import reserve
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import TABLE_ALTRA
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import KEXEC_TOOLS_MULTI_REGION, TABLE_ALTRA
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
-    config_enabled, version_tuple,
+    config_enabled,
 )
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal, format_size, is_arm64, version_tuple
 
-MIB = 1 << 20
-GIB = 1 << 30
-KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
 ARM64_LINEAR_MAP_FIXED = (6, 4)
 ARM64_KEXEC_FILE_CRASH = (5, 6)
 # makedumpfile upstream issue 18: no release up to 1.7.9 reads 4K-page arm64 kernels built with VA_BITS=52
@@ -135,7 +132,7 @@ def _older(version: Optional[List[int]], floor: Tuple[int, ...]) -> Optional[boo
 
 
 def _is_arm64(facts: Dict[str, Any]) -> bool:
-    return facts["platform"].get("arch") in ("aarch64", "arm64")
+    return is_arm64(facts["platform"].get("arch"))
 
 
 def _regions_split(facts: Dict[str, Any]) -> Tuple[Optional[List[Dict[str, int]]], bool, bool]:
@@ -265,11 +262,7 @@ def makedumpfile_reads_kernel(facts: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _fmt(size: Optional[int]) -> str:
-    if size is None:
-        return "unknown"
-    if size and size % GIB == 0:
-        return "%dG" % (size // GIB)
-    return "%dM" % (size // MIB)
+    return "unknown" if size is None else format_size(size)
 
 
 class _Findings:

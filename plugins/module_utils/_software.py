@@ -16,7 +16,9 @@ import re
 
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, decimal, kernel_words, quoted
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
+    MAX_CMDLINE, decimal, kernel_words, quoted, release_version, version_tuple,
+)
 
 # runner(argv) -> (rc, stdout, stderr); only given for the live system
 Runner = Callable[[List[str]], Tuple[int, str, str]]
@@ -48,18 +50,15 @@ KDUMP_LAYOUT = {
 RPM_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-utils", "kdump")
 DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
 
-_RELEASE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
 _CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
 UTS_RELEASE_MAX = 64  # __NEW_UTS_LEN: the kernel cannot report a longer release
 
 
 def kernel_version(release: Optional[str]) -> Optional[List[int]]:
-    """[major, minor, patch] of a release string such as 6.1.0-27-arm64 or 5.14.0-427.el9.aarch64."""
-    match = _RELEASE.match((release or "").strip())
-    if not match:
-        return None
-    return [int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)]
+    """[major, minor, patch] of a release string (the `kernel.version` fact, a list in JSON)."""
+    version = release_version((release or "").strip())
+    return list(version) if version else None
 
 
 def release_from_uname(text: Optional[str]) -> Optional[str]:
@@ -155,15 +154,6 @@ def distro_family(os_release: Dict[str, str]) -> str:
         if "suse" in ident:
             return "suse"
     return "unknown"
-
-
-def version_tuple(version: Optional[str]) -> Optional[Tuple[int, ...]]:
-    """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25)); None
-    unless it starts with at least major.minor."""
-    match = re.match(r"^(?:[0-9]{1,4}:)?([0-9]{1,9}(?:\.[0-9]{1,9})+)", (version or "").strip())  # an epoch "1:" is skipped
-    if not match:
-        return None  # "2", "x1.2", "": unknown, never compared as if older
-    return tuple(int(part) for part in match.group(1).split("."))
 
 
 def upstream_version(debian_version: str) -> str:

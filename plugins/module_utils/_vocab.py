@@ -1,14 +1,20 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Shared vocabulary of host input: how a number the kernel writes looks, how a value is quoted in a message."""
+"""Shared vocabulary of host input, one owner each: how a number the kernel writes looks, arch names, kernel
+release and package version numbers, command-line words, how a value is quoted in a message."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import re
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
+
+# Units, and sizes as the kernel's memparse() suffixes (lib/cmdline.c) write them, largest first.
+MIB = 1 << 20
+GIB = 1 << 30
+SIZE_SUFFIXES = (("E", 60), ("P", 50), ("T", 40), ("G", 30), ("M", 20), ("K", 10))
 
 # Bounds every module shares: what a machine and a kernel can have.
 MAX_RAM = 1 << 52  # 4 PiB: what 52-bit physical addresses (arm64 LPA, x86-64 5-level paging) can reach
@@ -26,6 +32,32 @@ def decimal(text: Optional[str], max_digits: int = 20) -> Optional[int]:
     if not re.match(_DECIMAL.pattern % max_digits, stripped):
         return None
     return int(stripped)
+
+
+def format_size(value: int) -> str:
+    """Canonical memparse text for a byte count: the largest exact suffix, '0' for zero."""
+    if value == 0:
+        return "0"
+    for letter, shift in SIZE_SUFFIXES:
+        if value % (1 << shift) == 0:
+            return "%d%s" % (value >> shift, letter)
+    return str(value)
+
+
+def human_size(value: Optional[int]) -> str:
+    """Size for sentences: '256 MiB', '1.5 GiB', '4097 bytes'."""
+    if value is None:
+        return "unknown"
+    units = (("TiB", 1 << 40), ("GiB", GIB), ("MiB", MIB))
+    for unit, size in units:
+        if value >= size and value % size == 0:
+            return "%d %s" % (value // size, unit)
+        if value >= size and (value * 10) % size == 0:
+            return "%.1f %s" % (value / float(size), unit)
+    for unit, size in units:
+        if value >= size:
+            return "%.2f %s" % (value / float(size), unit)
+    return "%d bytes" % value
 
 
 def kernel_words(text: str) -> List[str]:
@@ -60,3 +92,39 @@ def release_arch(release: Optional[str]) -> Optional[str]:
         if lowered.endswith(suffix) or (suffix + "+") in lowered:
             return arch
     return None
+
+
+# Architecture names as unames, Debian and RPM spell them -> the kernel's name.
+ARCH_ALIASES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64"}
+
+
+def canonical_arch(arch: Any) -> Optional[str]:
+    """aarch64 or x86_64 for any spelling of them, else None."""
+    return ARCH_ALIASES.get(str(arch).strip().lower()) if arch is not None else None
+
+
+def is_arm64(arch: Any) -> bool:
+    return canonical_arch(arch) == "aarch64"
+
+
+_RELEASE_VERSION = re.compile(r"^\s*([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
+
+
+def release_version(release: Any) -> Optional[Tuple[int, int, int]]:
+    """(major, minor, patch) of a kernel release such as 6.1.0-27-arm64 or 5.14.0-427.el9.aarch64, else None."""
+    match = _RELEASE_VERSION.match(release) if isinstance(release, str) else None
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+_PACKAGE_VERSION = re.compile(r"^(?:[0-9]{1,4}:)?([0-9]{1,9}(?:\.[0-9]{1,9})+)")
+
+
+def version_tuple(version: Any) -> Optional[Tuple[int, ...]]:
+    """Numeric tuple of the leading dotted numbers of an upstream version ("2.0.25" -> (2, 0, 25), an epoch "1:"
+    skipped); None unless it starts with at least major.minor: "2", "x1.2" or "" are unknown, never older."""
+    match = _PACKAGE_VERSION.match(version.strip()) if isinstance(version, str) else None
+    if not match:
+        return None
+    return tuple(int(part) for part in match.group(1).split("."))

@@ -10,11 +10,12 @@ import fnmatch
 import os
 import re
 
+from collections import OrderedDict
+
 from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import COMMAND_LINE_SIZE
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief, quoted
-from collections import OrderedDict
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BACKENDS, BLS_ENTRY_DIRS, BootloaderError, DEFAULT_GRUB_DROPIN, GRUB_DEFAULTS, GRUB_DROPIN_DIR, GRUB_VARIABLES,
     KERNEL_CMDLINE, LOADER_CONFS, PROC_CMDLINE, Plan, Runner, _UNSAFE_CHARS,

@@ -8,43 +8,27 @@ __metaclass__ = type
 
 import re
 
+from collections import OrderedDict
+
 from typing import Callable, Dict, List, Optional, Tuple
 
-from collections import OrderedDict
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import SUFFIX_OF_KIND
 
 
 BACKENDS = ("grub", "grubby", "kernel_install")
-
-
 GRUB_DEFAULTS = "/etc/default/grub"
-
-
 GRUB_DROPIN_DIR = "/etc/default/grub.d"
 
 
 # grub-mkconfig sources grub.d/*.cfg in byte order (dash globbing): the name must sort after
 # kdump-tools.cfg, which appends its own crashkernel=, so "99-..." would lose; "zz-" wins.
 DEFAULT_GRUB_DROPIN = GRUB_DROPIN_DIR + "/zz-fleetops-kdump.cfg"
-
-
 GRUB_VARIABLES = ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT")
-
-
 KERNEL_CMDLINE = "/etc/kernel/cmdline"
-
-
 PROC_CMDLINE = "/proc/cmdline"
-
-
 BLS_ENTRY_DIRS = ("/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries")
-
-
 LOADER_CONFS = ("/boot/loader/loader.conf", "/efi/loader/loader.conf", "/boot/efi/loader/loader.conf")
-
-
 SBIN_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/bin")
-
-
 DROPIN_MARKER = "# Managed by fleetops.kdump.kernel_cmdline"
 
 
@@ -55,18 +39,12 @@ REPEATABLE_KEYS = frozenset(["console", "hugepagesz", "hugepages", "memmap", "ip
 
 # Set by the boot loader itself; grubby reports root= apart from the arguments.
 RESERVED_KEYS = frozenset(["BOOT_IMAGE", "initrd", "root"])
-
-
-CRASHKERNEL_SLOTS = (",high", ",low", ",cma")
-
-
+CRASHKERNEL_SLOTS = tuple(SUFFIX_OF_KIND.values())  # ,high ,low ,cma: each a reservation of its own
 _KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 # Characters that a shell, grub's script parser or grubby's sed would interpret.
 _UNSAFE_CHARS = set("'\"\\`$;&|<>(){}*?[]#")
-
-
 Runner = Callable[[List[str], Optional[Dict[str, str]]], Tuple[int, str, str]]
 
 

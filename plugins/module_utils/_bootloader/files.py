@@ -14,11 +14,12 @@ import re
 import stat
 import tempfile
 
+from collections import OrderedDict
+
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE
-from collections import OrderedDict
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BootloaderError, PROC_CMDLINE, Runner, SBIN_DIRS,
 )

@@ -9,9 +9,10 @@ __metaclass__ = type
 
 import re
 
+from collections import OrderedDict
+
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from collections import OrderedDict
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BootloaderError, DROPIN_MARKER, GRUB_DEFAULTS, GRUB_VARIABLES,
 )
@@ -166,11 +167,7 @@ def edit_grub_defaults(text: Optional[str], keys: Sequence[str], desired: Sequen
 
 
 _ANY_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-
-
 _EXPANSION_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-
-
 _DROPIN_TARGET_RE = re.compile(r'^(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)="\$\{fleetops_kdump_out\}', re.M)
 
 
@@ -263,8 +260,6 @@ def parse_grub_eval(stdout: str) -> Tuple[str, str]:
 
 
 _MENU_RE = re.compile(r"^\s*(menuentry|submenu)\s+(?:'([^']*)'|\"([^\"]*)\"|(\S+))")
-
-
 _LINUX_RE = re.compile(r"^\s*(?:linux|linuxefi|linux16)\s+(\S+)\s*(.*)$")
 
 

@@ -8,6 +8,8 @@ __metaclass__ = type
 
 import re
 
+from collections import OrderedDict
+
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CrashkernelError
@@ -16,7 +18,6 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.syntax
     check_operator_value, ignored_slots, parse_value, reservation_gap,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief, kernel_words
-from collections import OrderedDict
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BootloaderError, CRASHKERNEL_SLOTS, Plan, REPEATABLE_KEYS, RESERVED_KEYS, _KEY_RE, _UNSAFE_CHARS,
 )

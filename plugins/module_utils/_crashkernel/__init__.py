@@ -22,9 +22,9 @@ tests use; module_utils files import from the submodules.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (  # noqa: F401
-    COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, GIB, KINDS, MIB, PAGE_SIZES, SUFFIX_OF_KIND, U64_MASK,
-    WHITESPACE_RE,
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
+    COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, KINDS, PAGE_SIZES, SUFFIX_OF_KIND, U64_MASK, WHITESPACE_RE,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.sizes import (  # noqa: F401
     LARGEST_HINTED_RAM, MAX_RESERVATION, MIN_RAM, SIZE_SUFFIXES, format_size, human_size, operator_size, parse_size,
@@ -35,7 +35,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.syntax
     reservation_gap,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel import (  # noqa: F401
-    ARCH_ALIASES, ARM64_DEFAULT_LOW, ASSUMED_LOW_LIMIT, IO_TLB_SEGSIZE, IO_TLB_SHIFT, LOW_MARGIN, MODELS,
+    ARM64_DEFAULT_LOW, ASSUMED_LOW_LIMIT, IO_TLB_SEGSIZE, IO_TLB_SHIFT, LOW_MARGIN, MODELS,
     MODEL_ARM64_519, MODEL_ARM64_62, MODEL_ARM64_LEGACY, MODEL_GENERIC, MODEL_X86_52, MODEL_X86_OLD, RAM_ROUND_STEP,
     RHEL9_HIGH_LOW_BUILD, X86_OLD_LOW_LIMIT, X86_SWIOTLB_DEFAULT, default_low_size, kernel_model, normalize_arch,
     parse_kernel_release, swiotlb_size, _k_parse,
@@ -50,7 +50,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan i
 )
 
 __all__ = [
-    "ALTRA_LOW", "ARCH_ALIASES", "ARM64_DEFAULT_LOW", "ARM64_LOW_FLOOR", "ASSUMED_LOW_LIMIT", "CAPTURE_KERNEL_FLOOR",
+    "ALTRA_LOW", "ARM64_DEFAULT_LOW", "ARM64_LOW_FLOOR", "ASSUMED_LOW_LIMIT", "CAPTURE_KERNEL_FLOOR",
     "CAUSE_FIXES", "COMMAND_LINE_SIZE", "CRASHKERNEL", "CrashkernelError", "GIB", "IO_TLB_SEGSIZE", "IO_TLB_SHIFT",
     "KEXEC_TOOLS_MULTI_REGION", "KINDS", "LARGEST_HINTED_RAM", "LOW_LIMIT_FLOOR", "LOW_MARGIN", "MAX_RESERVATION",
     "MIB", "MIN_RAM", "MODELS", "MODEL_ARM64_519", "MODEL_ARM64_62", "MODEL_ARM64_LEGACY", "MODEL_GENERIC",

@@ -11,30 +11,12 @@ import re
 from typing import Any
 
 
-MIB = 1 << 20
-
-
-GIB = 1 << 30
-
-
 U64_MASK = (1 << 64) - 1
-
-
 CRASHKERNEL = "crashkernel="
-
-
 KINDS = ("simple", "ranges", "high", "low", "cma")
-
-
 SUFFIX_OF_KIND = {"high": ",high", "low": ",low", "cma": ",cma"}
-
-
 COMMAND_LINE_SIZE = 2048  # x86_64 and arm64 (asm/setup.h): longer command lines are cut
-
-
 PAGE_SIZES = (4096, 16384, 65536)
-
-
 WHITESPACE_RE = re.compile(r"[\t\n\r\v\f]")
 
 

@@ -13,9 +13,9 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief as _brief
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB, brief as _brief, canonical_arch, release_version
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
-    CRASHKERNEL, CrashkernelError, GIB, MIB, U64_MASK,
+    CRASHKERNEL, CrashkernelError, U64_MASK,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.sizes import (
     _at, _memparse, _scan_number, human_size,
@@ -33,59 +33,25 @@ LOW_MARGIN = 64 * MIB
 
 # Low limit assumed when the facts do not say how much RAM is low (arm64 DMA limit / x86 4 GiB).
 ASSUMED_LOW_LIMIT = 4 * GIB
-
-
 ARM64_DEFAULT_LOW = 128 * MIB          # arm64 DEFAULT_CRASH_KERNEL_LOW_SIZE (6.2+)
-
-
 X86_SWIOTLB_DEFAULT = 64 * MIB         # IO_TLB_DEFAULT_SIZE
-
-
 X86_OLD_LOW_LIMIT = 896 * MIB          # x86_64 CRASH_ADDR_LOW_MAX before 5.2
-
-
 IO_TLB_SHIFT = 11
-
-
 IO_TLB_SEGSIZE = 128
 
 
 # Kernel behaviour models (see docs/crashkernel.md).
 MODEL_ARM64_LEGACY = "arm64-legacy"    # arm64 < 5.19, RHEL 8, RHEL 9 before 5.14.0-162
-
-
 MODEL_ARM64_519 = "arm64-5.19"         # arm64 5.19 - 6.1, RHEL 9 from 5.14.0-162
-
-
 MODEL_ARM64_62 = "arm64-6.2"           # arm64 6.2 - 6.6
-
-
 MODEL_X86_OLD = "x86_64-legacy"        # x86_64 < 5.2
-
-
 MODEL_X86_52 = "x86_64-5.2"            # x86_64 5.2 - 6.6, RHEL 8 and 9
-
-
 MODEL_GENERIC = "generic"              # 6.7+ both arches (kernel/crash_reserve.c)
-
-
 MODELS = (MODEL_ARM64_LEGACY, MODEL_ARM64_519, MODEL_ARM64_62, MODEL_X86_OLD, MODEL_X86_52, MODEL_GENERIC)
-
-
 RHEL9_HIGH_LOW_BUILD = 162             # RHEL 9.1 kernel 5.14.0-162 carries the 5.19 arm64 series
 
 
-ARCH_ALIASES = {"aarch64": "aarch64", "arm64": "aarch64", "x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64"}
-
-
-# Kernel releases and behaviour models
-
-_RELEASE_RE = re.compile(r"^\s*([0-9]{1,2})\.([0-9]{1,3})(?:\.([0-9]{1,5}))?(?![0-9])")
-
-
 _RHEL_RE = re.compile(r"\.el([0-9]{1,3})(?:_[0-9]{1,4})*(?=$|[.+~])")
-
-
 _BUILD_RE = re.compile(r"^\s*[0-9]+\.[0-9]+(?:\.[0-9]+)?-([0-9]{1,7})(?![0-9])")
 
 
@@ -93,11 +59,10 @@ def parse_kernel_release(release: Any) -> Dict[str, Any]:
     """'6.1.0-27-arm64' -> version (6, 1, 0); '5.14.0-427.el9.aarch64' -> also rhel 9, build 427."""
     if not isinstance(release, str):
         raise CrashkernelError("kernel: expected a release string like '6.1.0-27-arm64', got %r" % (release,))
-    match = _RELEASE_RE.match(release)
-    if not match:
+    version = release_version(release)
+    if version is None:
         raise CrashkernelError("kernel: %r is not a kernel release; expected something like '6.1.0-27-arm64' "
                                "or '5.14.0-427.el9.aarch64' (uname -r)" % release)
-    version = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
     rhel = _RHEL_RE.search(release)
     build = _BUILD_RE.match(release)
     return {"release": release, "version": version, "rhel": int(rhel.group(1)) if rhel else None,
@@ -105,10 +70,25 @@ def parse_kernel_release(release: Any) -> Dict[str, Any]:
 
 
 def normalize_arch(arch: Any) -> str:
-    name = ARCH_ALIASES.get(str(arch).strip().lower()) if arch is not None else None
+    name = canonical_arch(arch)
     if name is None:
         raise CrashkernelError("arch: %r is not modelled; use aarch64 or x86_64" % (arch,))
     return name
+
+
+# Upstream behaviour by release: the first model whose end the version lies below; MODEL_GENERIC after the last.
+UPSTREAM_MODELS = {
+    "aarch64": (((5, 19, 0), MODEL_ARM64_LEGACY), ((6, 2, 0), MODEL_ARM64_519), ((6, 7, 0), MODEL_ARM64_62)),
+    "x86_64": (((5, 2, 0), MODEL_X86_OLD), ((6, 7, 0), MODEL_X86_52)),
+}
+
+
+def upstream_model(arch: str, version: Tuple[int, ...]) -> str:
+    """The model an upstream kernel of this version follows."""
+    for end, name in UPSTREAM_MODELS[arch]:
+        if version < end:
+            return name
+    return MODEL_GENERIC
 
 
 def kernel_model(arch: str,
@@ -138,27 +118,14 @@ def kernel_model(arch: str,
                 name = MODEL_ARM64_519
                 notes.append("RHEL 9 (5.14.0-162 and later) is modelled like upstream 5.19-6.1: it knows "
                              ",high/,low but a plain crashkernel= is not assumed to fall back above 4 GiB.")
-        elif version < (5, 19, 0):
-            name = MODEL_ARM64_LEGACY
-        elif version < (6, 2, 0):
-            name = MODEL_ARM64_519
-        elif version < (6, 7, 0):
-            name = MODEL_ARM64_62
         else:
-            name = MODEL_GENERIC
+            name = upstream_model(arch, version)
         if high_low_supported is True and name == MODEL_ARM64_LEGACY:
             name = MODEL_ARM64_519
             notes.append("The facts report that this kernel reserves high+low regions (a backport), so it is "
                          "modelled like upstream 5.19-6.1.")
     else:
-        if rhel in (8, 9):
-            name = MODEL_X86_52
-        elif version < (5, 2, 0):
-            name = MODEL_X86_OLD
-        elif version < (6, 7, 0):
-            name = MODEL_X86_52
-        else:
-            name = MODEL_GENERIC
+        name = MODEL_X86_52 if rhel in (8, 9) else upstream_model(arch, version)
     if model is not None:
         if model not in MODELS:
             raise CrashkernelError("model: %r is unknown; use one of %s" % (model, ", ".join(MODELS)))
@@ -182,8 +149,7 @@ def kernel_model(arch: str,
     }
 
 
-# The kernel's own parsing (kernel/crash_core.c until 6.8, kernel/crash_reserve.c from 6.9)
-
+# The kernel's own parsing (kernel/crash_core.c until 6.8, kernel/crash_reserve.c from 6.9), step by step.
 def _k_last_token(cmdline: str, suffix: Optional[str], known_suffixes: Tuple[str, ...]) -> Optional[int]:
     """get_last_crashkernel(): value position of the last matching 'crashkernel=' (found by strstr)."""
     chosen = None

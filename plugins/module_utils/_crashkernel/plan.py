@@ -7,15 +7,15 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import bisect
-import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
-    MAX_RAM, brief as _brief, kernel_words, quoted, release_arch,
+    MAX_RAM, brief as _brief, kernel_words, quoted, release_arch, version_tuple,
 )
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
-    COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, GIB, MIB, PAGE_SIZES, U64_MASK, _get,
+    COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, PAGE_SIZES, U64_MASK, _get,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.sizes import (
     MIN_RAM, format_size, human_size, operator_size,
@@ -31,11 +31,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserv
 
 
 PRESETS = ("altra", "kdump-utils", "debian")
-
-
 KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
-
-
 OVERLAPS_SHOWN = 5  # overlapping range pairs named in a warning; the rest are counted
 
 
@@ -72,8 +68,6 @@ def debian_table(facts: Dict[str, Any], arch: str) -> List[Tuple[int, Optional[i
         return TABLE_DEBIAN_13_X86
     return TABLE_DEBIAN[arch]
 
-
-# Policies and the plan for one host
 
 CAUSE_FIXES = {
     "no-crashkernel": "Set kdump_crashkernel to a preset (auto, altra, kdump-utils, debian) or a size such as '512M'.",
@@ -239,14 +233,6 @@ PLAN_EMPTY_FINDINGS = ("crashkernel-facts-incomplete", "crashkernel-arch-unsuppo
 def _refused(policy_name: str, cause: str, message: str, findings: List[Dict[str, str]]) -> Dict[str, Any]:
     findings.append(_finding("crashkernel-" + cause, "error", message, CAUSE_FIXES[cause]))
     return {"args": [], "expected": _none_expected(cause, message), "policy": policy_name, "findings": findings}
-
-
-def _version_tuple(text: Any) -> Optional[Tuple[int, ...]]:
-    match = re.match(r"^\s*([0-9]{1,9})\.([0-9]{1,9})(?:\.([0-9]{1,9}))?(?![0-9])", str(text)[:200]) \
-        if text is not None else None  # bounded: a version of 5000 digits is unknown, never an int
-    if not match:
-        return None
-    return tuple(int(part or 0) for part in match.groups())
 
 
 def _implausible_sources(facts_findings: Any) -> str:
@@ -513,11 +499,7 @@ def _explicit_findings(tokens: List[Dict[str, Any]], model: Dict[str, Any]) -> L
 
 
 CAPTURE_KERNEL_FLOOR = 64 * MIB  # below every table (128 MiB at least): only a mistake reserves less
-
-
 X86_LOW_FLOOR = 72 * MIB  # the capture kernel's 64 MiB swiotlb + 8 MiB, what x86 reserves low at the least
-
-
 ARM64_LOW_FLOOR = ALTRA_LOW  # the smallest low region known to work
 
 
@@ -561,7 +543,7 @@ def _check_expected(expected: Dict[str, Any],
         findings.append(_finding("crashkernel-low-ram-assumed", "info",
                                  "memory.low_bytes is unknown, so the prediction assumes the low placement fits."))
     if arch == "aarch64" and expected["region"] == "high" and expected["low_size"] > 0:
-        kexec = _version_tuple(_get(facts, "software", "kexec_tools_version"))
+        kexec = version_tuple(_get(facts, "software", "kexec_tools_version"))
         # a capture kernel loaded into two regions now proves this kexec-tools can (a vendor backport)
         loaded_in_two = _get(facts, "reservation", "kexec_crash_loaded") is True and \
             len(_get(facts, "reservation", "regions") or []) >= 2

@@ -11,8 +11,9 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, brief as _brief
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
-    CrashkernelError, GIB, MIB, PAGE_SIZES, U64_MASK, WHITESPACE_RE,
+    CrashkernelError, PAGE_SIZES, U64_MASK, WHITESPACE_RE,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.sizes import (
     MIN_RAM, format_size, human_size, operator_size, parse_size, ram_hint,
@@ -22,8 +23,6 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
     RAM_ROUND_STEP, X86_OLD_LOW_LIMIT, _k_last_token, _k_parse, default_low_size, kernel_model,
 )
 
-
-# What a kernel reserves
 
 class _Outcome:
     """Collects the sentences that explain a prediction and builds the result dict."""

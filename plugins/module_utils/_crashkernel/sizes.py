@@ -10,47 +10,13 @@ import re
 
 from typing import Any, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
-    CrashkernelError, GIB, MIB, U64_MASK,
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (  # noqa: F401  (format_size, human_size)
+    MIB, SIZE_SUFFIXES, format_size, human_size,
 )
-
-
-# memparse() suffixes, largest first (lib/cmdline.c).
-SIZE_SUFFIXES = (("E", 60), ("P", 50), ("T", 40), ("G", 30), ("M", 20), ("K", 10))
-
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CrashkernelError, U64_MASK
 
 _SHIFT_OF_CHAR = dict((letter.lower(), shift) for letter, shift in SIZE_SUFFIXES)
-
-
 _SHIFT_OF_CHAR.update((letter, shift) for letter, shift in SIZE_SUFFIXES)
-
-
-# Sizes
-
-def format_size(value: int) -> str:
-    """Canonical memparse text for a byte count: the largest exact suffix, '0' for zero."""
-    if value == 0:
-        return "0"
-    for letter, shift in SIZE_SUFFIXES:
-        if value % (1 << shift) == 0:
-            return "%d%s" % (value >> shift, letter)
-    return str(value)
-
-
-def human_size(value: Optional[int]) -> str:
-    """Size for sentences: '256 MiB', '1.5 GiB', '4097 bytes'."""
-    if value is None:
-        return "unknown"
-    units = (("TiB", 1 << 40), ("GiB", GIB), ("MiB", MIB))
-    for unit, size in units:
-        if value >= size and value % size == 0:
-            return "%d %s" % (value // size, unit)
-        if value >= size and (value * 10) % size == 0:
-            return "%.1f %s" % (value / float(size), unit)
-    for unit, size in units:
-        if value >= size:
-            return "%.2f %s" % (value / float(size), unit)
-    return "%d bytes" % value
 
 
 def _at(text: str, index: int) -> str:
@@ -115,14 +81,8 @@ def parse_size(text: Any, what: str = "size") -> int:
 
 
 _NUMBER_IN_VALUE = re.compile(r"(?<![0-9A-Za-z])(0[xX][0-9a-fA-F]+|[0-9]+)([KMGTPEkmgtpe]?)")
-
-
 MAX_RESERVATION = 1 << 40  # 1 TiB: far above any capture kernel's need, below "a unit slipped"
-
-
 MIN_RAM = 16 * MIB  # no machine that boots Linux has less; a smaller "ram" is a unit mistake
-
-
 LARGEST_HINTED_RAM = 64 << 40  # hints for RAM sizes stay below the largest machines sold (tens of TiB)
 
 

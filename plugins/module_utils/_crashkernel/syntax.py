@@ -84,8 +84,6 @@ def ignored_slots(tokens: Sequence[Dict[str, Any]]) -> List[str]:
             "ignored" % format_value(token) for token in tokens if token["kind"] == "high"]
 
 
-# Strict parse and canonical format
-
 def _token(kind: str,
            size: Optional[int] = None,
            ranges: Optional[List[Dict[str, Any]]] = None,
