@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import re
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, MAX_RAM, brief as _brief
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB
@@ -208,6 +208,14 @@ def check_regions(expected: Dict[str, Any], regions: List[Dict[str, int]], low_l
     return {"ok": not problems, "predicted": wanted, "actual": actual, "problems": problems}
 
 
+class _Request:
+    """What the command line asks this kernel for, before it is placed: the main size, a fixed base (0 for
+    none), whether it came from crashkernel=X,high, the low region and the CMA that go with it."""
+
+    def __init__(self, size: int, base: int, high: bool, low_size: int, cma_size: int) -> None:
+        self.size, self.base, self.high, self.low_size, self.cma_size = size, base, high, low_size, cma_size
+
+
 def _reserve(cmdline: str,
              ram: int,
              low_ram: Optional[int],
@@ -215,15 +223,17 @@ def _reserve(cmdline: str,
              page_size: int,
              model: Dict[str, Any]) -> Dict[str, Any]:
     out = _Outcome(model)
-    name, arch = model["name"], model["arch"]
-    low_cap = min(ram, ASSUMED_LOW_LIMIT)
-    if low_ram is None:
-        low_free, high_free = low_cap, ram - low_cap
-    else:
-        low_free, high_free = max(0, min(low_ram, ram) - margin), max(0, ram - low_ram)
-    plain_low_free = min(low_free, X86_OLD_LOW_LIMIT) if name == MODEL_X86_OLD else low_free
-    legacy_x86 = name in (MODEL_X86_OLD, MODEL_X86_52)
+    request = _resolve(out, cmdline, ram, page_size, model)
+    if isinstance(request, dict):
+        return request
+    return _place(out, request, cmdline, ram, low_ram, margin, model)
 
+
+def _resolve(out: _Outcome, cmdline: str, ram: int, page_size: int,
+             model: Dict[str, Any]) -> Union[_Request, Dict[str, Any]]:
+    """The request the kernel reads from the command line (the last token of each kind), or a refusal."""
+    name = model["name"]
+    legacy_x86 = name in (MODEL_X86_OLD, MODEL_X86_52)
     status, size, base, message, token = _k_parse(cmdline, ram, None, model)
     high = False
     low_size = 0
@@ -242,45 +252,10 @@ def _reserve(cmdline: str,
                 % (token, message))
     use_high = status == "absent" or (legacy_x86 and (status != "ok" or size == 0))
     if use_high:
-        if status == "absent" and name == MODEL_ARM64_LEGACY:
-            if _k_last_token(cmdline, ",high", model["suffixes"]) is not None:
-                return out.none("no-crashkernel", "This kernel has no ,high/,low support (arm64 before 5.19), so "
-                                                  "crashkernel=X,high is ignored and nothing is reserved.")
-            return out.none("no-crashkernel", "There is no crashkernel= on the command line.")
-        if status == "absent" and _k_last_token(cmdline, ",high", model["suffixes"]) is None:
-            return out.none("no-crashkernel", "There is no plain crashkernel= and no crashkernel=X,high.")
-        hstatus, hsize, _unused, hmessage, htoken = _k_parse(cmdline, ram, ",high", model)
-        if hstatus == "absent":
-            if status == "invalid":
-                cause = "invalid"
-            elif status == "ok":
-                cause = "no-range-match" if ":" in token and message != "zero-match" else "zero-size"
-            else:
-                cause = "no-crashkernel"
-            return out.none(cause, "There is no crashkernel=X,high to use instead.")
-        if hstatus == "invalid":
-            return out.none("invalid", "'%s' is invalid: the kernel says \"crashkernel: %s\"." % (htoken, hmessage))
-        if hsize == 0:
-            return out.none("zero-size", "'%s' asks for zero bytes." % htoken)
-        if status != "absent":
-            out.say("This kernel then falls back to '%s'." % htoken)
-        else:
-            out.say("There is no plain crashkernel=, so '%s' is used." % htoken)
-        size, base, high = hsize, 0, True
-        if not legacy_x86:
-            lstatus, lsize, _unused, lmessage, ltoken = _k_parse(cmdline, ram, ",low", model)
-            if lstatus == "invalid":
-                return out.none("invalid", "'%s' is invalid (the kernel says \"crashkernel: %s\"), and an "
-                                           "invalid ,low cancels the whole reservation." % (ltoken, lmessage))
-            if lstatus == "ok":
-                low_size = lsize
-                out.say("'%s' sets the low region to %s." % (ltoken, human_size(lsize)))
-            elif name == MODEL_ARM64_519:
-                out.say("Without crashkernel=Y,low this kernel (arm64 5.19-6.1) adds no low region.")
-            else:
-                low_size = default_low_size(arch, cmdline, model)
-                out.say("Without crashkernel=Y,low the kernel adds its default low region of %s."
-                        % human_size(low_size))
+        high_request = _resolve_high(out, cmdline, ram, model, status, message, token)
+        if isinstance(high_request, dict):
+            return high_request
+        (size, low_size), base, high = high_request, 0, True
     elif status == "invalid":
         return out.none("invalid", "An invalid plain crashkernel= also hides any crashkernel=X,high, so nothing "
                                    "is reserved.")
@@ -307,6 +282,72 @@ def _reserve(cmdline: str,
     if size >= ram:
         return out.none("size-exceeds-ram", "That is not below the System RAM, so nothing is reserved.")
 
+    return _Request(size, base, high, low_size, cma_size)
+
+
+def _resolve_high(out: _Outcome, cmdline: str, ram: int, model: Dict[str, Any], status: str, message: str,
+                  token: str) -> Union[Tuple[int, int], Dict[str, Any]]:
+    """(size, low size) of crashkernel=X,high (and ,low) when no usable plain value hides them, or a refusal."""
+    name, arch = model["name"], model["arch"]
+    legacy_x86 = name in (MODEL_X86_OLD, MODEL_X86_52)
+    if status == "absent" and name == MODEL_ARM64_LEGACY:
+        if _k_last_token(cmdline, ",high", model["suffixes"]) is not None:
+            return out.none("no-crashkernel", "This kernel has no ,high/,low support (arm64 before 5.19), so "
+                                              "crashkernel=X,high is ignored and nothing is reserved.")
+        return out.none("no-crashkernel", "There is no crashkernel= on the command line.")
+    if status == "absent" and _k_last_token(cmdline, ",high", model["suffixes"]) is None:
+        return out.none("no-crashkernel", "There is no plain crashkernel= and no crashkernel=X,high.")
+    hstatus, hsize, _unused, hmessage, htoken = _k_parse(cmdline, ram, ",high", model)
+    if hstatus == "absent":
+        if status == "invalid":
+            cause = "invalid"
+        elif status == "ok":
+            cause = "no-range-match" if ":" in token and message != "zero-match" else "zero-size"
+        else:
+            cause = "no-crashkernel"
+        return out.none(cause, "There is no crashkernel=X,high to use instead.")
+    if hstatus == "invalid":
+        return out.none("invalid", "'%s' is invalid: the kernel says \"crashkernel: %s\"." % (htoken, hmessage))
+    if hsize == 0:
+        return out.none("zero-size", "'%s' asks for zero bytes." % htoken)
+    if status != "absent":
+        out.say("This kernel then falls back to '%s'." % htoken)
+    else:
+        out.say("There is no plain crashkernel=, so '%s' is used." % htoken)
+    low_size = 0
+    if not legacy_x86:
+        lstatus, lsize, _unused, lmessage, ltoken = _k_parse(cmdline, ram, ",low", model)
+        if lstatus == "invalid":
+            return out.none("invalid", "'%s' is invalid (the kernel says \"crashkernel: %s\"), and an "
+                                       "invalid ,low cancels the whole reservation." % (ltoken, lmessage))
+        if lstatus == "ok":
+            low_size = lsize
+            out.say("'%s' sets the low region to %s." % (ltoken, human_size(lsize)))
+        elif name == MODEL_ARM64_519:
+            out.say("Without crashkernel=Y,low this kernel (arm64 5.19-6.1) adds no low region.")
+        else:
+            low_size = default_low_size(arch, cmdline, model)
+            out.say("Without crashkernel=Y,low the kernel adds its default low region of %s."
+                    % human_size(low_size))
+    return hsize, low_size
+
+
+def _free_memory(ram: int, low_ram: Optional[int], margin: int) -> Tuple[int, int]:
+    """RAM free for the reservation below and above the low limit (the low limit assumed when unknown)."""
+    if low_ram is None:
+        low_cap = min(ram, ASSUMED_LOW_LIMIT)
+        return low_cap, ram - low_cap
+    return max(0, min(low_ram, ram) - margin), max(0, ram - low_ram)
+
+
+def _place(out: _Outcome, request: _Request, cmdline: str, ram: int, low_ram: Optional[int], margin: int,
+           model: Dict[str, Any]) -> Dict[str, Any]:
+    """Where the kernel puts the request: above or below the low limit, falling back as its version does."""
+    name, arch = model["name"], model["arch"]
+    legacy_x86 = name in (MODEL_X86_OLD, MODEL_X86_52)
+    size, base, high, low_size, cma_size = request.size, request.base, request.high, request.low_size, request.cma_size
+    low_free, high_free = _free_memory(ram, low_ram, margin)
+    plain_low_free = min(low_free, X86_OLD_LOW_LIMIT) if name == MODEL_X86_OLD else low_free
     if base:
         return _reserve_fixed(out, legacy_x86, size, base, low_free, cmdline, ram, model, cma_size)
 
