@@ -204,7 +204,8 @@ def assess(facts: Any, inputs: Any) -> Dict[str, Any]:
     return {
         "ready": not blocking,
         "up_to_date": bool(inputs["enabled"] and not blocking and "args" in plan and plan["args"] == current_args
-                           and reserved == planned and regions_as_planned(facts, plan) and not deferred),
+                           and reserved == planned and regions_as_planned(facts, plan) and not deferred
+                           and (facts.get("reservation") or {}).get("kexec_crash_loaded") is True),
         "blocking": blocking,
         "deferred": deferred,
         "accepted": accepted,

@@ -496,7 +496,8 @@ def _software_findings(facts: Dict[str, Any], out: _Findings) -> None:
                 "Set USE_KDUMP=1 (the fleetops.kdump.kdump role does).")
     if software.get("kdump_package_installed") and software.get("config_file_present") is False:
         out.add("kdump-config-missing", "warning",
-                "%s is installed but %s is missing: its service loads no capture kernel without it."
+                "%s is installed but %s is missing or not a text file: its service loads no capture kernel "
+                "without it."
                 % (software["kdump_package"], software.get("config_file")),
                 "Write %s (the fleetops.kdump.kdump role does)." % software.get("config_file"))
 

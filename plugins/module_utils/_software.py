@@ -327,6 +327,15 @@ def systemctl_state(result: Tuple[int, str, str], true_states: Tuple[str, ...]) 
     return None
 
 
+def config_text(tree: Any, path: str) -> Optional[str]:
+    """A kdump configuration file as its shell or parser reads it: a regular text file (no NUL, valid UTF-8),
+    else None. A directory, a FIFO or binary junk configures nothing (dash sources a directory silently)."""
+    text = tree.read_text(path.lstrip("/"))
+    if text is None or "\x00" in text or "\ufffd" in text:
+        return None
+    return text
+
+
 def _systemd_running(tree: Any) -> bool:
     return tree.live and tree.is_dir("run/systemd/system")
 
@@ -487,7 +496,7 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         compressions = makedumpfile_compressions(runner(["makedumpfile", "-v"])[1])
 
     use_kdump: Optional[bool] = None
-    defaults_text = tree.read_text("etc/default/kdump-tools") if family == "debian" else None
+    defaults_text = config_text(tree, "etc/default/kdump-tools") if family == "debian" else None
     if defaults_text is not None:
         # kdump-tools' init script: [ "$USE_KDUMP" -ne 0 ] || exit 0 (unset or not a number: no capture kernel)
         value = shell_assignments(defaults_text).get("USE_KDUMP", "").strip()
@@ -508,7 +517,7 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         "service_enabled": enabled,
         "service_active": active,
         "config_file": config_file,
-        "config_file_present": tree.exists(config_file) if config_file else None,
+        "config_file_present": config_text(tree, config_file) is not None if config_file else None,
         "use_kdump": use_kdump,
         "systemd_running": _systemd_running(tree) if tree.live else None,
         "makedumpfile_compressions": compressions,

@@ -511,6 +511,13 @@ CASES = [
     # probe 12 S3: kdump-tools installed, its defaults file gone: the init script loads no capture kernel
     ("kdump-tools-defaults-missing", ALTRA_MAX, removing("etc/default/kdump-tools"), "kdump-config-missing",
      ("software", "config_file_present", False)),
+    # probe 13 S1: a config that is a directory or binary configures nothing (dash sources a directory silently)
+    ("kdump-tools-defaults-a-directory", ALTRA_MAX, replace_with("etc/default/kdump-tools", os.makedirs),
+     "kdump-config-missing", ("software", "use_kdump", None)),
+    ("kdump-conf-a-directory", "aws-graviton2", replace_with("etc/kdump.conf", os.makedirs), "kdump-config-missing",
+     ("software", "config_file_present", False)),
+    ("kdump-conf-binary", "aws-graviton2", setting("etc/kdump.conf", bytes(range(256)) * 2), "kdump-config-missing",
+     ("software", "config_file_present", False)),
     # probe 12 M12: kdump-tools tests [ "$USE_KDUMP" -ne 0 ]: any non-zero number enables it, unset disables it
     ("kdump-tools-use-kdump-2", ALTRA_MAX, setting("etc/default/kdump-tools", "USE_KDUMP=2\n"), None,
      ("software", "use_kdump", True)),

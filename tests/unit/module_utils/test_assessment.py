@@ -69,6 +69,14 @@ def test_the_planned_total_in_another_layout_is_not_up_to_date(regions):
     assert result["planned_bytes"] == result["reserved_bytes"] and not result["up_to_date"]
 
 
+@pytest.mark.parametrize("loaded", [None, False])
+def test_no_proof_of_a_loaded_capture_kernel_is_not_up_to_date(loaded):
+    # probe 13 M3: kexec_crash_loaded unreadable (null) proves nothing
+    facts = host("ampere-altra-max")
+    facts["reservation"]["kexec_crash_loaded"] = loaded
+    assert not assess(facts)["up_to_date"]
+
+
 def test_a_host_with_a_blocking_finding_is_not_up_to_date():
     # probe 12 M14: kexec-no-text-symbol blocks (fix off) on a host that already holds its plan
     facts = host("ampere-altra-max")
