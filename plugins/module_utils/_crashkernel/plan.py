@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import bisect
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
     MAX_RAM, brief as _brief, kernel_words, quoted, release_arch, version_tuple,
@@ -245,6 +245,79 @@ def _implausible_sources(facts_findings: Any) -> str:
                      and item.get("severity") != "warning")
 
 
+def _command_line_findings(words: List[str], base_cmdline: str, args: List[str],
+                           expected: Dict[str, Any]) -> List[Dict[str, str]]:
+    """Errors of the command line the plan leads to: a stray crashkernel= the kernel would also read, a line
+    longer than the kernel keeps."""
+    findings: List[Dict[str, str]] = []
+    init_words = words[words.index("--") + 1:] if "--" in words else []
+    stray = [word for word in words if CRASHKERNEL in word and not word.startswith(CRASHKERNEL)] + \
+        [word for word in init_words if word.startswith(CRASHKERNEL)]
+    if stray:
+        findings.append(_finding("crashkernel-stray-argument", "error",
+                                 "The command line holds %s; the kernel finds 'crashkernel=' inside any word and "
+                                 "reads it as a crashkernel= argument, so the reservation would not be the planned "
+                                 "one; with it the kernel reads: %s" % (_brief(", ".join(stray)), expected["reason"]),
+                                 "Remove %s from the boot loader's command line (kernel_cmdline remove_args)."
+                                 % ("it" if len(stray) == 1 else "them")))
+    planned_cmdline = " ".join([base_cmdline] + args).strip()
+    if len(planned_cmdline) >= COMMAND_LINE_SIZE:
+        findings.append(_finding("crashkernel-cmdline-too-long", "error",
+                                 "With %s the kernel command line would be %d bytes; the kernel keeps the first "
+                                 "%d and cuts the rest, so it would not read the crashkernel= value as written."
+                                 % (_brief(" ".join(args)), len(planned_cmdline), COMMAND_LINE_SIZE - 1),
+                                 "Use a shorter crashkernel= value (fewer ranges) or drop unused arguments."))
+    return findings
+
+
+def _host(facts: Dict[str, Any], policy_name: str) -> Union[Tuple[str, str], Dict[str, Any]]:
+    """What the plan needs from the facts, checked: {arch, release, ram, low_ram, page_size, model}, or the
+    (cause, message) of a refusal when the facts cannot be planned from."""
+    implausible = _implausible_sources(facts.get("findings"))
+    if implausible:
+        return ("facts-incomplete", "the facts hold input-implausible (%s), so nothing is planned "
+                "from them." % _brief(implausible))
+    arch_raw = _get(facts, "platform", "arch")
+    try:
+        arch = normalize_arch(arch_raw)
+    except CrashkernelError:
+        return ("arch-unsupported", "platform.arch is %r; the crashkernel rules are modelled "
+                "for aarch64 and x86_64 only." % (arch_raw,))
+    release = _get(facts, "kernel", "release")
+    named = release_arch(release if isinstance(release, str) else "")
+    if named is not None and named != arch:
+        return ("facts-incomplete", "platform.arch is %s but kernel.release %s names %s: the "
+                "facts contradict each other." % (arch, quoted(release), named))
+    ram = _get(facts, "memory", "total_bytes")
+    low_ram = _get(facts, "memory", "low_bytes")
+    if isinstance(ram, bool) or not isinstance(ram, int) or ram < MIN_RAM or ram > MAX_RAM:
+        return ("facts-incomplete", "memory.total_bytes is %r, so no size can be planned "
+                "(RAM between 16 MiB and 4 PiB is expected)." % (ram,))
+    if low_ram is not None and (isinstance(low_ram, bool) or not isinstance(low_ram, int) or not 0 <= low_ram <= ram):
+        return ("facts-incomplete", "memory.low_bytes is %r; the RAM below the low limit is "
+                "between 0 and memory.total_bytes (%d), or null when unknown." % (low_ram, ram))
+    page_size = _get(facts, "platform", "page_size")
+    if page_size is None:
+        page_size = 4096
+    elif isinstance(page_size, bool) or not isinstance(page_size, int) or page_size not in PAGE_SIZES:
+        return ("facts-incomplete", "platform.page_size is %r; a kernel page is 4096, 16384 "
+                "or 65536 bytes (null when unknown)." % (page_size,))
+    for name in ("arm_smmu", "mlx5", "is_altra"):
+        if not isinstance(_get(facts, "platform", name), (bool, type(None))):
+            return ("facts-incomplete", "platform.%s is %r; true, false or null (unknown) is "
+                    "expected." % (name, _get(facts, "platform", name)))
+    if arch == "aarch64" and policy_name == "auto" and _get(facts, "platform", "is_altra") is None:
+        return ("facts-incomplete", "platform.is_altra is unknown (see input-implausible), so "
+                "auto cannot choose between the altra and kdump-utils policies.")
+    try:
+        model = kernel_model(arch, release if isinstance(release, str) and release else "invalid",
+                             _get(facts, "capabilities", "high_low_reservation", "supported"))
+    except CrashkernelError:
+        return ("kernel-unknown", "kernel.release is %r, so the kernel's crashkernel rules are "
+                "unknown." % (release,))
+    return {"arch": arch, "release": release, "ram": ram, "low_ram": low_ram, "page_size": page_size, "model": model}
+
+
 def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
     """The crashkernel= args for one host, what its kernel will reserve with them, and findings.
 
@@ -260,48 +333,10 @@ def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
     low_override = parse_low(low)
     findings: List[Dict[str, str]] = []
 
-    implausible = _implausible_sources(facts.get("findings"))
-    if implausible:
-        return _refused(spec["name"], "facts-incomplete", "the facts hold input-implausible (%s), so nothing is planned "
-                        "from them." % _brief(implausible), findings)
-    arch_raw = _get(facts, "platform", "arch")
-    try:
-        arch = normalize_arch(arch_raw)
-    except CrashkernelError:
-        return _refused(spec["name"], "arch-unsupported", "platform.arch is %r; the crashkernel rules are modelled "
-                                                          "for aarch64 and x86_64 only." % (arch_raw,), findings)
-    release = _get(facts, "kernel", "release")
-    named = release_arch(release if isinstance(release, str) else "")
-    if named is not None and named != arch:
-        return _refused(spec["name"], "facts-incomplete", "platform.arch is %s but kernel.release %s names %s: the "
-                        "facts contradict each other." % (arch, quoted(release), named), findings)
-    ram = _get(facts, "memory", "total_bytes")
-    low_ram = _get(facts, "memory", "low_bytes")
-    if isinstance(ram, bool) or not isinstance(ram, int) or ram < MIN_RAM or ram > MAX_RAM:
-        return _refused(spec["name"], "facts-incomplete", "memory.total_bytes is %r, so no size can be planned "
-                        "(RAM between 16 MiB and 4 PiB is expected)." % (ram,), findings)
-    if low_ram is not None and (isinstance(low_ram, bool) or not isinstance(low_ram, int) or not 0 <= low_ram <= ram):
-        return _refused(spec["name"], "facts-incomplete", "memory.low_bytes is %r; the RAM below the low limit is "
-                        "between 0 and memory.total_bytes (%d), or null when unknown." % (low_ram, ram), findings)
-    page_size = _get(facts, "platform", "page_size")
-    if page_size is None:
-        page_size = 4096
-    elif isinstance(page_size, bool) or not isinstance(page_size, int) or page_size not in PAGE_SIZES:
-        return _refused(spec["name"], "facts-incomplete", "platform.page_size is %r; a kernel page is 4096, 16384 "
-                        "or 65536 bytes (null when unknown)." % (page_size,), findings)
-    for name in ("arm_smmu", "mlx5", "is_altra"):
-        if not isinstance(_get(facts, "platform", name), (bool, type(None))):
-            return _refused(spec["name"], "facts-incomplete", "platform.%s is %r; true, false or null (unknown) is "
-                            "expected." % (name, _get(facts, "platform", name)), findings)
-    if arch == "aarch64" and spec["name"] == "auto" and _get(facts, "platform", "is_altra") is None:
-        return _refused(spec["name"], "facts-incomplete", "platform.is_altra is unknown (see input-implausible), so "
-                        "auto cannot choose between the altra and kdump-utils policies.", findings)
-    try:
-        model = kernel_model(arch, release if isinstance(release, str) and release else "invalid",
-                             _get(facts, "capabilities", "high_low_reservation", "supported"))
-    except CrashkernelError:
-        return _refused(spec["name"], "kernel-unknown", "kernel.release is %r, so the kernel's crashkernel rules are "
-                                                        "unknown." % (release,), findings)
+    host = _host(facts, spec["name"])
+    if isinstance(host, tuple):
+        return _refused(spec["name"], host[0], host[1], findings)
+    arch, ram, low_ram, page_size, model = host["arch"], host["ram"], host["low_ram"], host["page_size"], host["model"]
     cmdline = _get(facts, "kernel", "cmdline")
     words = kernel_words(cmdline if isinstance(cmdline, str) else "")
     base_cmdline = " ".join(word for word in words if not word.startswith(CRASHKERNEL))
@@ -325,24 +360,8 @@ def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
 
     expected = predict(args)
-    init_words = words[words.index("--") + 1:] if "--" in words else []
-    stray = [word for word in words if CRASHKERNEL in word and not word.startswith(CRASHKERNEL)] + \
-        [word for word in init_words if word.startswith(CRASHKERNEL)]
-    if stray:
-        findings.append(_finding("crashkernel-stray-argument", "error",
-                                 "The command line holds %s; the kernel finds 'crashkernel=' inside any word and "
-                                 "reads it as a crashkernel= argument, so the reservation would not be the planned "
-                                 "one; with it the kernel reads: %s" % (_brief(", ".join(stray)), expected["reason"]),
-                                 "Remove %s from the boot loader's command line (kernel_cmdline remove_args)."
-                                 % ("it" if len(stray) == 1 else "them")))
+    findings.extend(_command_line_findings(words, base_cmdline, args, expected))
     findings.extend(_check_expected(expected, args, arch, ram, low_ram, model, facts))
-    planned_cmdline = " ".join([base_cmdline] + args).strip()
-    if len(planned_cmdline) >= COMMAND_LINE_SIZE:
-        findings.append(_finding("crashkernel-cmdline-too-long", "error",
-                                 "With %s the kernel command line would be %d bytes; the kernel keeps the first "
-                                 "%d and cuts the rest, so it would not read the crashkernel= value as written."
-                                 % (_brief(" ".join(args)), len(planned_cmdline), COMMAND_LINE_SIZE - 1),
-                                 "Use a shorter crashkernel= value (fewer ranges) or drop unused arguments."))
     return {"args": args, "expected": expected, "policy": policy_name, "findings": findings}
 
 
