@@ -10,7 +10,7 @@ import re
 
 from collections import OrderedDict
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CrashkernelError
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import overlap_warnings
@@ -207,13 +207,9 @@ def stray_crashkernel(tokens: Sequence[str]) -> List[str]:
     return [token for token in tokens if "crashkernel=" in token and normalize_key(arg_key(token)) != "crashkernel"]
 
 
-def validate_args(args: object,
-                  state: str = "present",
-                  remove_args: Optional[object] = None,
-                  repeatable_keys: Optional[Sequence[str]] = None) -> ArgSpec:
-    """Check the request before anything on the host is read or changed; raise BootloaderError."""
-    if state not in ("present", "absent"):
-        raise BootloaderError("state: %r is not valid; use present or absent" % (state,))
+def _checked_lists(args: object, remove_args: Optional[object],
+                   repeatable_keys: Optional[Sequence[str]]) -> Tuple[Sequence[object], Sequence[object], Set[str]]:
+    """args and remove_args as lists, and the normalized keys that may repeat; raise BootloaderError."""
     if args is None:
         args = []
     if not isinstance(args, (list, tuple)):
@@ -231,7 +227,41 @@ def validate_args(args: object,
         raise BootloaderError("repeatable_keys: must be a list of kernel parameter names such as ['console'], got %r"
                               % (repeatable_keys,))
     repeatable.update(normalize_key(key) for key in (repeatable_keys or []))
+    return args, remove_args, repeatable
 
+
+def _desired_tokens(tokens: List[str], repeatable: Set[str]) -> Tuple[List[str], Dict[str, List[str]]]:
+    """The tokens to set, in order and once each, grouped by key; a key set twice is refused unless it repeats."""
+    desired: List[str] = []
+    by_key: Dict[str, List[str]] = OrderedDict()
+    for token in tokens:
+        if token in desired:
+            continue  # the same token twice is harmless: keep the first
+        norm = normalize_key(arg_key(token))
+        for other in by_key.get(norm, []):
+            if norm == "crashkernel":
+                if crashkernel_slot(other) == crashkernel_slot(token):
+                    raise BootloaderError(
+                        "args: %r and %r both set the %s crashkernel reservation; the kernel uses only "
+                        "one of them, keep one" % (other, token, crashkernel_slot(token)))
+            elif norm not in repeatable:
+                raise BootloaderError(
+                    "args: %r and %r set the key %r twice with different values; keep one, or add %r to "
+                    "repeatable_keys if the kernel reads every copy"
+                    % (other, token, arg_key(token), arg_key(token)))
+        by_key.setdefault(norm, []).append(token)
+        desired.append(token)
+    return desired, by_key
+
+
+def validate_args(args: object,
+                  state: str = "present",
+                  remove_args: Optional[object] = None,
+                  repeatable_keys: Optional[Sequence[str]] = None) -> ArgSpec:
+    """Check the request before anything on the host is read or changed; raise BootloaderError."""
+    if state not in ("present", "absent"):
+        raise BootloaderError("state: %r is not valid; use present or absent" % (state,))
+    args, remove_args, repeatable = _checked_lists(args, remove_args, repeatable_keys)
     tokens = [_check_token("args", index, item) for index, item in enumerate(args)]
     removals = [_check_token("remove_args", index, item) for index, item in enumerate(remove_args)]
     for token in removals:
@@ -254,24 +284,8 @@ def validate_args(args: object,
     desired: List[str] = []
     if state == "present":
         parsed = dict((token, _check_crashkernel(index, token)) for index, token in enumerate(tokens))
-        by_key: Dict[str, List[str]] = OrderedDict()
-        for token in tokens:
-            if token in desired:
-                continue  # the same token twice is harmless: keep the first
-            norm = normalize_key(arg_key(token))
-            for other in by_key.get(norm, []):
-                if norm == "crashkernel":
-                    if crashkernel_slot(other) == crashkernel_slot(token):
-                        raise BootloaderError(
-                            "args: %r and %r both set the %s crashkernel reservation; the kernel uses only "
-                            "one of them, keep one" % (other, token, crashkernel_slot(token)))
-                elif norm not in repeatable:
-                    raise BootloaderError(
-                        "args: %r and %r set the key %r twice with different values; keep one, or add %r to "
-                        "repeatable_keys if the kernel reads every copy"
-                        % (other, token, arg_key(token), arg_key(token)))
-            by_key.setdefault(norm, []).append(token)
-            desired.append(token)
+        desired, by_key = _desired_tokens(tokens, repeatable)
+        for token in desired:
             add_key(arg_key(token))
         crash = [parsed[token] or {} for token in by_key.get("crashkernel", [])]
         gap = reservation_gap(crash) if crash else None

@@ -365,17 +365,9 @@ def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
     return {"args": args, "expected": expected, "policy": policy_name, "findings": findings}
 
 
-def _table_args(spec: Dict[str, Any],
-                policy_name: str,
-                facts: Dict[str, Any],
-                arch: str,
-                ram: int,
-                low_ram: Optional[int],
-                low_override: Optional[int],
-                model: Dict[str, Any],
-                predict: Any,
-                findings: List[Dict[str, str]]) -> List[str]:
-    """Args for a sizing table: the plain table when the kernel honours it, else the high+low form."""
+def _policy_table(spec: Dict[str, Any], policy_name: str, facts: Dict[str, Any], arch: str,
+                  findings: List[Dict[str, str]]) -> Tuple[List[Tuple[int, Optional[int], int]], bool, Optional[int]]:
+    """(table, prefer high+low, the policy's low size) for a table policy or a preset."""
     prefer_high_low = False
     policy_low: Optional[int] = None
     if spec["kind"] == "table":
@@ -395,6 +387,21 @@ def _table_args(spec: Dict[str, Any],
         table = [(start, end, size + delta) for start, end, size in TABLE_KDUMP_UTILS[arch]]
     else:
         table = debian_table(facts, arch)
+    return table, prefer_high_low, policy_low
+
+
+def _table_args(spec: Dict[str, Any],
+                policy_name: str,
+                facts: Dict[str, Any],
+                arch: str,
+                ram: int,
+                low_ram: Optional[int],
+                low_override: Optional[int],
+                model: Dict[str, Any],
+                predict: Any,
+                findings: List[Dict[str, str]]) -> List[str]:
+    """Args for a sizing table: the plain table when the kernel honours it, else the high+low form."""
+    table, prefer_high_low, policy_low = _policy_table(spec, policy_name, facts, arch, findings)
     plain = [_table_arg(table)]
     size, _why = select_range(table, ram, model["roundup"])
     wants_high_low = prefer_high_low or low_override is not None
@@ -522,6 +529,31 @@ X86_LOW_FLOOR = 72 * MIB  # the capture kernel's 64 MiB swiotlb + 8 MiB, what x8
 ARM64_LOW_FLOOR = ALTRA_LOW  # the smallest low region known to work
 
 
+def _arm64_expected_findings(expected: Dict[str, Any], model: Dict[str, Any],
+                             facts: Dict[str, Any]) -> List[Dict[str, str]]:
+    """What the planned reservation costs or needs on arm64: kexec-tools for two regions, the linear map."""
+    findings = []
+    if expected["region"] == "high" and expected["low_size"] > 0:
+        kexec = version_tuple(_get(facts, "software", "kexec_tools_version"))
+        # a capture kernel loaded into two regions now proves this kexec-tools can (a vendor backport)
+        loaded_in_two = _get(facts, "reservation", "kexec_crash_loaded") is True and \
+            len(_get(facts, "reservation", "regions") or []) >= 2
+        if kexec is not None and kexec < KEXEC_TOOLS_MULTI_REGION and not loaded_in_two:
+            findings.append(_finding("kexec-tools-too-old-for-high-low", "error",
+                                     "The plan reserves two regions (high + low) but kexec-tools %s loads arm64 "
+                                     "capture kernels into one region only (2.0.24 added more)." % ".".join(
+                                         str(part) for part in kexec),
+                                     "Upgrade kexec-tools to 2.0.24 or later, or reserve one low region only."))
+    version = model["version"]
+    if model["rhel"] is None and version < (6, 4, 0):
+        findings.append(_finding("arm64-linear-map-cost", "info",
+                                 "arm64 kernels before 6.4 map all memory with pages instead of blocks once a "
+                                 "crashkernel region is reserved, which costs some performance.",
+                                 "Accept it, or move to a 6.4+ kernel where the reservation no longer forces a "
+                                 "page-granular map."))
+    return findings
+
+
 def _check_expected(expected: Dict[str, Any],
                     args: List[str],
                     arch: str,
@@ -561,28 +593,12 @@ def _check_expected(expected: Dict[str, Any],
     if low_ram is None and expected["region"] in ("low", "high"):
         findings.append(_finding("crashkernel-low-ram-assumed", "info",
                                  "memory.low_bytes is unknown, so the prediction assumes the low placement fits."))
-    if arch == "aarch64" and expected["region"] == "high" and expected["low_size"] > 0:
-        kexec = version_tuple(_get(facts, "software", "kexec_tools_version"))
-        # a capture kernel loaded into two regions now proves this kexec-tools can (a vendor backport)
-        loaded_in_two = _get(facts, "reservation", "kexec_crash_loaded") is True and \
-            len(_get(facts, "reservation", "regions") or []) >= 2
-        if kexec is not None and kexec < KEXEC_TOOLS_MULTI_REGION and not loaded_in_two:
-            findings.append(_finding("kexec-tools-too-old-for-high-low", "error",
-                                     "The plan reserves two regions (high + low) but kexec-tools %s loads arm64 "
-                                     "capture kernels into one region only (2.0.24 added more)." % ".".join(
-                                         str(part) for part in kexec),
-                                     "Upgrade kexec-tools to 2.0.24 or later, or reserve one low region only."))
     if _get(facts, "platform", "is_altra") is True and expected["region"] == "low" and expected["size"] > 256 * MIB:
         findings.append(_finding("crashkernel-altra-low-risk", "warning",
                                  "This Altra host would reserve %s below 4 GiB; Altra has little RAM there and low "
                                  "reservations above about 256 MiB often fail." % human_size(expected["size"]),
                                  "Prefer the altra policy on a kernel with crashkernel=X,high support, and check "
                                  "the reservation after the reboot."))
-    version = model["version"]
-    if arch == "aarch64" and model["rhel"] is None and version < (6, 4, 0):
-        findings.append(_finding("arm64-linear-map-cost", "info",
-                                 "arm64 kernels before 6.4 map all memory with pages instead of blocks once a "
-                                 "crashkernel region is reserved, which costs some performance.",
-                                 "Accept it, or move to a 6.4+ kernel where the reservation no longer forces a "
-                                 "page-granular map."))
+    if arch == "aarch64":
+        findings.extend(_arm64_expected_findings(expected, model, facts))
     return findings
