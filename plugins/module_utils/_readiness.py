@@ -25,9 +25,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import reserve
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import KEXEC_TOOLS_MULTI_REGION, TABLE_ALTRA
-from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
-    config_enabled,
-)
+from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import config_enabled
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal, format_size, is_arm64, version_tuple
 
 ARM64_LINEAR_MAP_FIXED = (6, 4)

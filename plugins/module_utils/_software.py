@@ -1,12 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Kernel (release, command line, config) and kdump software (distro, packages, service) of a host tree.
+"""kdump software of a host tree: distribution, packages, service, configuration, systemd.
 
 Package versions come from files (dpkg status, a sosreport's installed-rpms) so a captured tree can
-be audited offline; commands (rpm, systemctl) are only run on the live system, through a runner the
-caller passes in.
-"""
+be audited offline; commands (rpm, systemctl, makedumpfile -v) are only run on the live system, through a
+runner the caller passes in."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -14,24 +13,15 @@ __metaclass__ = type
 import posixpath
 import re
 
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
-    MAX_CMDLINE, decimal, kernel_words, quoted, release_version, version_tuple,
-)
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import version_tuple
+from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import kallsyms_has_text
+
 
 # runner(argv) -> (rc, stdout, stderr); only given for the live system
 Runner = Callable[[List[str]], Tuple[int, str, str]]
 
-CONFIG_SYMBOLS = (
-    "CONFIG_KEXEC", "CONFIG_KEXEC_FILE", "CONFIG_KEXEC_CORE", "CONFIG_KEXEC_SIG", "CONFIG_CRASH_DUMP",
-    "CONFIG_CRASH_CORE", "CONFIG_CRASH_RESERVE", "CONFIG_CRASH_HOTPLUG", "CONFIG_PROC_VMCORE",
-    "CONFIG_ZONE_DMA", "CONFIG_ZONE_DMA32", "CONFIG_ARM64_4K_PAGES", "CONFIG_ARM64_16K_PAGES",
-    "CONFIG_ARM64_64K_PAGES", "CONFIG_RELOCATABLE", "CONFIG_RANDOMIZE_BASE", "CONFIG_MAGIC_SYSRQ",
-    "CONFIG_DEBUG_INFO_BTF", "CONFIG_ACPI_AGDI", "CONFIG_ARM_SDE_INTERFACE", "CONFIG_SWIOTLB",
-    "CONFIG_CMA", "CONFIG_IKCONFIG_PROC", "CONFIG_ARM64_VA_BITS", "CONFIG_ARM64_PAGE_SHIFT", "CONFIG_PAGE_SHIFT",
-    "CONFIG_PGTABLE_LEVELS", "CONFIG_ARM64_LPA2", "CONFIG_ARM64", "CONFIG_X86_64",
-)
 
 FAMILY_IDS = {
     "debian": "debian", "ubuntu": "debian", "linuxmint": "debian", "raspbian": "debian",
@@ -40,6 +30,7 @@ FAMILY_IDS = {
     "sles": "suse", "sled": "suse", "opensuse": "suse", "opensuse-leap": "suse", "opensuse-tumbleweed": "suse",
 }
 
+
 KDUMP_LAYOUT = {
     # family: (service, config file)
     "debian": ("kdump-tools", "/etc/default/kdump-tools"),
@@ -47,74 +38,9 @@ KDUMP_LAYOUT = {
     "suse": ("kdump", "/etc/sysconfig/kdump"),
 }
 
+
 RPM_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-utils", "kdump")
 DEB_PACKAGES = ("kexec-tools", "makedumpfile", "kdump-tools")
-
-_CONFIG_SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
-_CONFIG_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set")
-UTS_RELEASE_MAX = 64  # __NEW_UTS_LEN: the kernel cannot report a longer release
-
-
-def kernel_version(release: Optional[str]) -> Optional[List[int]]:
-    """[major, minor, patch] of a release string (the `kernel.version` fact, a list in JSON)."""
-    version = release_version((release or "").strip())
-    return list(version) if version else None
-
-
-def release_from_uname(text: Optional[str]) -> Optional[str]:
-    """Kernel release from `uname -a` output (sosreports keep it in a file named uname)."""
-    fields = (text or "").split()
-    if len(fields) >= 3 and kernel_version(fields[2]):
-        return fields[2]
-    return None
-
-
-def crashkernel_tokens(cmdline: Optional[str]) -> List[str]:
-    """crashkernel= arguments of a kernel command line as the kernel reads them, in order (quotes removed):
-    it finds 'crashkernel=' by substring search in the whole line (so 'xcrashkernel=16' counts as
-    'crashkernel=16', and so do words after '--'), as the crashkernel engine models; only a space ends a
-    value (a tab stays in it, and the kernel refuses the value there)."""
-    tokens: List[str] = []
-    for token in (cmdline or "").split(" "):
-        token = token.strip("'\"")
-        found = token.find("crashkernel=")
-        if found >= 0:
-            tokens.append(token[found:])
-    return tokens
-
-
-def _config_entries(text: str) -> Iterator[Tuple[str, str]]:
-    """(symbol, value) of every line of a kernel .config that sets one; "n" for '# CONFIG_X is not set'."""
-    for line in text.splitlines():
-        if line.startswith("CONFIG_"):
-            key, sep, value = line.partition("=")
-            if sep:
-                yield key, value.strip().strip('"')
-        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
-            yield line[2:-len(" is not set")], "n"
-
-
-def parse_kernel_config(text: Optional[str]) -> Optional[Dict[str, Optional[str]]]:
-    """The kdump-relevant symbols of a kernel .config: "y", "m", a value, "n" (is not set) or None (absent)."""
-    if not text:
-        return None
-    wanted = set(CONFIG_SYMBOLS)
-    values: Dict[str, str] = {}
-    seen = False
-    for key, value in _config_entries(text):
-        seen = True
-        if key in wanted:
-            values[key] = value
-    if not seen:
-        return None
-    return {symbol: values.get(symbol) for symbol in CONFIG_SYMBOLS}
-
-
-def config_enabled(config: Optional[Dict[str, Optional[str]]], symbol: str) -> Optional[bool]:
-    """True/False from a known config (absent = not enabled), None when the config is unknown."""
-    if config is None:
-        return None
-    return config.get(symbol) in ("y", "m")
 
 
 def parse_os_release(text: Optional[str]) -> Dict[str, str]:
@@ -197,17 +123,6 @@ def parse_dpkg_status(text: Optional[str], names: Tuple[str, ...]) -> Dict[str, 
         if versions:
             found[name] = upstream_version(versions[0]) if len(versions) == 1 and versions[0] else ""
     return found
-
-
-def config_conflicts(text: str) -> List[str]:
-    """The kdump-relevant symbols a kernel config sets twice to different values: 'CONFIG_ZONE_DMA to y and n'."""
-    wanted = set(CONFIG_SYMBOLS)
-    values: Dict[str, List[str]] = {}
-    for key, value in _config_entries(text):
-        if key in wanted and value not in values.setdefault(key, []):
-            values[key].append(value)
-    return ["%s to %s" % (key, " and ".join(repr(v[:20]) for v in found[:3]))
-            for key, found in sorted(values.items()) if len(found) > 1]
 
 
 def installed_rpm_versions(text: str, name: str) -> List[str]:
@@ -354,8 +269,6 @@ def makedumpfile_compressions(version_output: Optional[str]) -> Optional[List[st
 
 # The copy of /proc/kallsyms with a _text line that kdump_kallsyms_text_fix writes for the service's kexec.
 KALLSYMS_FIX_COPY = "run/fleetops-kdump/kallsyms"
-
-
 KERNEL_RELEASE_FAMILIES = ((re.compile(r"\.(?:el|fc)\d+"), "redhat"), (re.compile(r"\+deb\d+"), "debian"))
 OS_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # os-release(5) says lower case; openEuler writes ID=openEuler
 OS_VERSION_RE = re.compile(r"^[A-Za-z0-9._~-]{1,64}$")
@@ -404,9 +317,8 @@ def os_version_contradiction(os_release: Dict[str, str],
     return None
 
 
-def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional[str] = None) -> Dict[str, Any]:
-    """The `software` facts. runner is used only when the tree is the live system; release (the kernel's)
-    is checked against the distribution os-release names."""
+def _distribution(tree: Any, release: Optional[str]) -> Tuple[Dict[str, str], Optional[str], Optional[str], str]:
+    """(os-release, ID, VERSION_ID, family), emptied (family unknown) when os-release cannot be believed."""
     os_text = tree.read_text("etc/os-release") or tree.read_text("usr/lib/os-release")
     if os_text is None:
         tree.missing.append("etc/os-release")
@@ -429,7 +341,12 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         distro = version = None
         os_release = {}
         family = "unknown"
-    split = kdump_split_packages(os_release)
+    return os_release, distro, version, family
+
+
+def _package_versions(tree: Any, family: str,
+                      runner: Optional[Runner]) -> Tuple[Dict[str, Optional[str]], Optional[str]]:
+    """({package: version or None}, where the versions came from: dpkg, installed-rpms, rpm or None)."""
     versions: Dict[str, Optional[str]] = {}
     package_source: Optional[str] = None
     if family == "debian" or (family == "unknown" and tree.exists("var/lib/dpkg/status")):
@@ -459,6 +376,37 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
                     package_source = "rpm"
         else:
             tree.missing.append("installed-rpms")
+    return versions, package_source
+
+
+def _service_state(tree: Any, service: str, runner: Optional[Runner]) -> Tuple[Optional[bool], Optional[bool]]:
+    """(enabled, active) from systemctl on the live host, else enabled from the tree's unit links."""
+    enabled: Optional[bool] = None
+    active: Optional[bool] = None
+    if _systemd_running(tree) and runner is not None:
+        enabled = systemctl_state(runner(["systemctl", "is-enabled", service + ".service"]), ENABLED_STATES)
+        active = systemctl_state(runner(["systemctl", "is-active", service + ".service"]), ("active",))
+    if enabled is None:
+        enabled = _service_enabled_from_tree(tree, service)
+    return enabled, active
+
+
+def _use_kdump(tree: Any) -> Optional[bool]:
+    """Whether kdump-tools' init script goes on: [ "$USE_KDUMP" -ne 0 ] || exit 0 (unset or not a number stops
+    it); None without a readable /etc/default/kdump-tools (kdump-config-missing says so)."""
+    defaults_text = config_text(tree, "etc/default/kdump-tools")
+    if defaults_text is None:
+        return None
+    value = shell_assignments(defaults_text).get("USE_KDUMP", "").strip()
+    return bool(re.match(r"^[-+]?[0-9]{1,18}$", value)) and int(value) != 0
+
+
+def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional[str] = None) -> Dict[str, Any]:
+    """The `software` facts. runner is used only when the tree is the live system; release (the kernel's)
+    is checked against the distribution os-release names."""
+    os_release, distro, version, family = _distribution(tree, release)
+    split = kdump_split_packages(os_release)
+    versions, package_source = _package_versions(tree, family, runner)
     known = package_source is not None
 
     def installed(name: str) -> Optional[bool]:
@@ -472,35 +420,14 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
     if any(tree.exists(path) for path in ("usr/sbin/makedumpfile", "sbin/makedumpfile", "usr/bin/makedumpfile")):
         makedumpfile_installed = True
 
-    if family == "debian":
-        kdump_package = "kdump-tools"
-    elif family == "suse":
-        kdump_package = "kdump"
-    elif family == "redhat":
-        kdump_package = "kdump-utils" if split else "kexec-tools"
-    else:
-        kdump_package = None
+    kdump_package = {"debian": "kdump-tools", "suse": "kdump",
+                     "redhat": "kdump-utils" if split else "kexec-tools"}.get(family)
     service, config_file = KDUMP_LAYOUT.get(family, (None, None))
-
-    enabled: Optional[bool] = None
-    active: Optional[bool] = None
-    if service:
-        if _systemd_running(tree) and runner is not None:
-            enabled = systemctl_state(runner(["systemctl", "is-enabled", service + ".service"]), ENABLED_STATES)
-            active = systemctl_state(runner(["systemctl", "is-active", service + ".service"]), ("active",))
-        if enabled is None:
-            enabled = _service_enabled_from_tree(tree, service)
+    enabled, active = _service_state(tree, service, runner) if service else (None, None)
 
     compressions: Optional[List[str]] = None
     if tree.live and runner is not None and makedumpfile_installed:
         compressions = makedumpfile_compressions(runner(["makedumpfile", "-v"])[1])
-
-    use_kdump: Optional[bool] = None
-    defaults_text = config_text(tree, "etc/default/kdump-tools") if family == "debian" else None
-    if defaults_text is not None:
-        # kdump-tools' init script: [ "$USE_KDUMP" -ne 0 ] || exit 0 (unset or not a number: no capture kernel)
-        value = shell_assignments(defaults_text).get("USE_KDUMP", "").strip()
-        use_kdump = bool(re.match(r"^[-+]?[0-9]{1,18}$", value)) and int(value) != 0
 
     return {
         "family": family,
@@ -518,122 +445,9 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         "service_active": active,
         "config_file": config_file,
         "config_file_present": config_text(tree, config_file) is not None if config_file else None,
-        "use_kdump": use_kdump,
+        "use_kdump": _use_kdump(tree) if family == "debian" else None,
         "systemd_running": _systemd_running(tree) if tree.live else None,
         "makedumpfile_compressions": compressions,
         "kallsyms_copy_has_text": bool(kallsyms_has_text(tree.read_text(KALLSYMS_FIX_COPY)))
         if tree.exists(KALLSYMS_FIX_COPY) else None,
-    }
-
-
-_KALLSYMS_TEXT = re.compile(r"^[ \t]*[0-9a-fA-F]+[ \t]+[A-Za-z?][ \t]+_text(?:[ \t]+\[[^\]\n]*\])?[ \t\r]*$", re.M)
-
-
-def kallsyms_has_text(text: Optional[str]) -> Optional[bool]:
-    """Whether /proc/kallsyms text lists a symbol named exactly _text (its third field); None for no text.
-
-    Lines are "<address> <type> <name>", module symbols followed by a tab and "[module]". kexec-tools reads
-    _text on arm64 when it builds the capture kernel's ELF core header itself (kexec_load). The file is
-    megabytes, so only the lines holding " _text" are split.
-    """
-    if not text:
-        return None
-    # one linear regex pass: a line "<address> <type> _text", a "[module]" after it allowed (kexec-tools' sscanf
-    # reads the name only)
-    return _KALLSYMS_TEXT.search(text) is not None
-
-
-def kallsyms_text(tree: Any, arch: Optional[str]) -> Optional[bool]:
-    """The `kernel.kallsyms_text` fact: read only on arm64, where it matters; None elsewhere or without the file."""
-    if arch != "aarch64":
-        return None
-    return kallsyms_has_text(tree.read_text("proc/kallsyms"))
-
-
-RELEASE_TEXT_RE = re.compile(r"^[0-9][A-Za-z0-9._+~-]*$")  # what kernel builds name themselves (no /, space, $)
-PROC_VERSION_RE = re.compile(r"^Linux version (\S+)")
-
-
-def kernel_release(tree: Any) -> Optional[str]:
-    """The running kernel's release from proc/sys/kernel/osrelease, a sosreport's uname, or proc/version;
-    None (with an input-implausible entry) when one is no release or two name different kernels."""
-    raw = tree.read_text("proc/sys/kernel/osrelease") if tree.exists("proc/sys/kernel/osrelease") else None
-    release = tree.read_value("proc/sys/kernel/osrelease") if raw is not None else None
-    if release is not None and len(release) > UTS_RELEASE_MAX:
-        tree.implausible.append(("proc/sys/kernel/osrelease", "it is %d characters long; a kernel release has at most "
-                                 "%d (uname)" % (len(release), UTS_RELEASE_MAX)))
-        return None
-    if release is not None and raw is not None and ("\x00" in raw.rstrip("\x00\n")
-                                                    or not RELEASE_TEXT_RE.match(release)):
-        tree.implausible.append(("proc/sys/kernel/osrelease", "%s is no kernel release (a release starts with a digit "
-                                 "and holds only letters, digits and . _ + ~ -)" % quoted(raw.strip()[:60])))
-        return None
-    uname = release_from_uname(tree.read_text("uname"))
-    version = PROC_VERSION_RE.match(tree.read_text("proc/version") or "")
-    named = [(path, value) for path, value in (("proc/sys/kernel/osrelease", release), ("uname", uname),
-                                               ("proc/version", version.group(1) if version else None)) if value]
-    if named and any(value != named[0][1] for _path, value in named):
-        tree.implausible.append((named[0][0], "it names the kernel %s, but %s" % (quoted(named[0][1][:60]), ", ".join(
-            "%s names %s" % (path, quoted(value[:60])) for path, value in named[1:] if value != named[0][1]))))
-        return None
-    return named[0][1] if named else None
-
-
-def kernel_facts(tree: Any, live_release: Optional[str] = None) -> Dict[str, Any]:
-    """The `kernel` facts: release, version, cmdline, crashkernel tokens and kdump config symbols."""
-    implausible_before = len(tree.implausible)
-    release = kernel_release(tree)
-    if release is None and len(tree.implausible) == implausible_before:  # a contradiction stays unresolved
-        release = live_release
-        if release is None:
-            tree.missing.append("proc/sys/kernel/osrelease")
-    cmdline_text = tree.read_text("proc/cmdline", record=True)
-    if cmdline_text is not None and len(cmdline_text) > MAX_CMDLINE:
-        tree.implausible.append(("proc/cmdline", "it is %d bytes long; no kernel takes a command line over %d KiB"
-                                 % (len(cmdline_text), MAX_CMDLINE >> 10)))
-        cmdline_text = None
-    if cmdline_text is not None and cmdline_text.endswith("\r\n") and "\r" not in cmdline_text[:-2]:
-        cmdline_text = cmdline_text[:-2] + "\n"  # a CRLF copy of the one line
-    if cmdline_text is not None and re.search(r"[\x00-\x08\x0a-\x1f\x7f]", cmdline_text.rstrip("\n")):
-        tree.implausible.append(("proc/cmdline", "it holds a control character or more than one line; the kernel "
-                                 "writes its command line as one line of text"))
-        cmdline_text = None
-    cmdline = None if cmdline_text is None else " ".join(kernel_words(cmdline_text))
-    config = None
-    config_source = None
-    candidates = []
-    if release:
-        candidates = ["boot/config-%s" % release, "usr/lib/modules/%s/config" % release, "lib/modules/%s/config" % release]
-    candidates.append("proc/config.gz")
-    conflicted = False
-    for candidate in candidates:
-        text = tree.read_text(candidate)
-        config = parse_kernel_config(text)
-        if config is not None:
-            config_source = "/" + candidate
-            conflicts = config_conflicts(text or "")
-            if conflicts:
-                tree.implausible.append((candidate, "it sets %s: a kernel is built from one value of each (two "
-                                         "configs joined?)" % "; ".join(conflicts[:3])))
-                config, config_source, conflicted = None, None, True
-            break
-    running = parse_kernel_config(tree.read_text("proc/config.gz")) \
-        if config is not None and config_source != "/proc/config.gz" else None
-    if running is not None and config is not None and running != config:
-        differ = ["%s (%s vs %s)" % (symbol, config[symbol] or "absent", running[symbol] or "absent")
-                  for symbol in CONFIG_SYMBOLS if config[symbol] != running[symbol]]
-        tree.implausible.append(("proc/config.gz", "the running kernel's own config disagrees with %s on %s (a kernel "
-                                 "replaced under the same release?)" % (config_source, ", ".join(differ[:3]))))
-        config, config_source, conflicted = None, None, True
-    if config is None and not conflicted:
-        tree.missing.append(candidates[0])
-    sysrq = tree.read_line("proc/sys/kernel/sysrq")
-    return {
-        "release": release,
-        "version": kernel_version(release),
-        "cmdline": cmdline,
-        "crashkernel": crashkernel_tokens(cmdline),
-        "config": config,
-        "config_source": config_source,
-        "sysrq": decimal(sysrq, 6),
     }

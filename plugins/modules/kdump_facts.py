@@ -191,9 +191,8 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._memory import (
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._platform import installed_memory, platform_facts
 from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import capabilities, findings
-from ansible_collections.fleetops.kdump.plugins.module_utils._software import (
-    kallsyms_text, kernel_facts, software_facts,
-)
+from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import kallsyms_text, kernel_facts
+from ansible_collections.fleetops.kdump.plugins.module_utils._software import software_facts
 from ansible_collections.fleetops.kdump.plugins.module_utils._storage import storage_facts
 
 DMESG_FILES = ("var/log/dmesg", "sos_commands/kernel/dmesg")

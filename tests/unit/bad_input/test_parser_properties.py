@@ -12,6 +12,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils import _bootloader 
 from ansible_collections.fleetops.kdump.plugins.module_utils import _crashkernel as ck
 from ansible_collections.fleetops.kdump.plugins.module_utils import _memory as mem
 from ansible_collections.fleetops.kdump.plugins.module_utils import _platform as plat
+from ansible_collections.fleetops.kdump.plugins.module_utils import _kernel as kn
 from ansible_collections.fleetops.kdump.plugins.module_utils import _software as sw
 from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vm
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
@@ -139,7 +140,7 @@ CONFIG = st.lists(st.one_of(st.builds("CONFIG_{}={}".format, st.sampled_from(["K
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.text(max_size=300), CONFIG), st.binary(max_size=200), st.booleans())
 def test_kernel_config_plain_and_gzip(tmp_path_factory, text, junk, compress):
-    config = sw.parse_kernel_config(text)
+    config = kn.parse_kernel_config(text)
     assert config is None or all(isinstance(v, (str, type(None))) for v in config.values())
     root = tmp_path_factory.mktemp("cfg")
     (root / "proc").mkdir()
@@ -153,7 +154,7 @@ def test_kernel_config_plain_and_gzip(tmp_path_factory, text, junk, compress):
                                                            st.sampled_from(["_text", "_stext", "x [mod]"])),
                                                  max_size=10).map("\n".join)))
 def test_kallsyms(text):
-    assert sw.kallsyms_has_text(text) in (True, False, None)
+    assert kn.kallsyms_has_text(text) in (True, False, None)
 
 
 @FAST

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from ansible_collections.fleetops.kdump.plugins.module_utils import _kernel as kn
 from ansible_collections.fleetops.kdump.plugins.module_utils import _software as sw
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
 
@@ -46,13 +47,13 @@ def write(root, rel, data):
     ("6.1.0-27-arm64", [6, 1, 0]), ("5.14.0-427.13.1.el9_4.aarch64", [5, 14, 0]), ("6.8.0-45-generic-64k", [6, 8, 0]),
     ("6.10", [6, 10, 0]), ("4.18.0-553.el8_10.x86_64", [4, 18, 0]), ("", None), (None, None), ("linux", None)])
 def test_kernel_version(release, version):
-    assert sw.kernel_version(release) == version
+    assert kn.kernel_version(release) == version
 
 
 def test_release_from_uname():
-    assert sw.release_from_uname("Linux h 5.14.0-427.el9.x86_64 #1 SMP x86_64 GNU/Linux") == "5.14.0-427.el9.x86_64"
-    assert sw.release_from_uname("garbage") is None
-    assert sw.release_from_uname(None) is None
+    assert kn.release_from_uname("Linux h 5.14.0-427.el9.x86_64 #1 SMP x86_64 GNU/Linux") == "5.14.0-427.el9.x86_64"
+    assert kn.release_from_uname("garbage") is None
+    assert kn.release_from_uname(None) is None
 
 
 def test_crashkernel_tokens_are_found_by_substring_like_the_kernel():
@@ -60,27 +61,27 @@ def test_crashkernel_tokens_are_found_by_substring_like_the_kernel():
     merely contain crashkernel= count too (kernel/crash_reserve.c)."""
     cmdline = ('BOOT_IMAGE=/vmlinuz ro crashkernel=512M-12G:128M,128G-:768M quiet "crashkernel=16M,low" '
                "-- crashkernel=1G")
-    assert sw.crashkernel_tokens(cmdline) == ["crashkernel=512M-12G:128M,128G-:768M", "crashkernel=16M,low",
+    assert kn.crashkernel_tokens(cmdline) == ["crashkernel=512M-12G:128M,128G-:768M", "crashkernel=16M,low",
                                               "crashkernel=1G"]
-    assert sw.crashkernel_tokens(None) == []
-    assert sw.crashkernel_tokens("crashkernelX=1 nocrashkernel=5") == ["crashkernel=5"]
+    assert kn.crashkernel_tokens(None) == []
+    assert kn.crashkernel_tokens("crashkernelX=1 nocrashkernel=5") == ["crashkernel=5"]
 
 
 def test_kernel_config_values():
-    config = sw.parse_kernel_config("CONFIG_KEXEC=y\n# CONFIG_KEXEC_FILE is not set\nCONFIG_CRASH_DUMP=m\n"
+    config = kn.parse_kernel_config("CONFIG_KEXEC=y\n# CONFIG_KEXEC_FILE is not set\nCONFIG_CRASH_DUMP=m\n"
                                     "CONFIG_OTHER=y\nCONFIG_ARM64_VA_BITS=48\n")
     assert config["CONFIG_KEXEC"] == "y" and config["CONFIG_KEXEC_FILE"] == "n"
     assert config["CONFIG_CRASH_DUMP"] == "m" and config["CONFIG_PROC_VMCORE"] is None
     assert "CONFIG_OTHER" not in config
-    assert sw.config_enabled(config, "CONFIG_KEXEC") is True
-    assert sw.config_enabled(config, "CONFIG_KEXEC_FILE") is False
-    assert sw.config_enabled(config, "CONFIG_PROC_VMCORE") is False
-    assert sw.config_enabled(None, "CONFIG_KEXEC") is None
+    assert kn.config_enabled(config, "CONFIG_KEXEC") is True
+    assert kn.config_enabled(config, "CONFIG_KEXEC_FILE") is False
+    assert kn.config_enabled(config, "CONFIG_PROC_VMCORE") is False
+    assert kn.config_enabled(None, "CONFIG_KEXEC") is None
 
 
 @pytest.mark.parametrize("text", [None, "", "garbage\n\x00\x01", "# just a comment\n"])
 def test_kernel_config_unknown(text):
-    assert sw.parse_kernel_config(text) is None
+    assert kn.parse_kernel_config(text) is None
 
 
 def test_kernel_facts_from_boot_config_and_uname_fallback(tmp_path):
@@ -88,7 +89,7 @@ def test_kernel_facts_from_boot_config_and_uname_fallback(tmp_path):
     write(tmp_path, "boot/config-5.14.0-427.el9.x86_64", "CONFIG_KEXEC=y\nCONFIG_MAGIC_SYSRQ=y\n")
     write(tmp_path, "proc/cmdline", "ro crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M\n")
     tree = HostTree(str(tmp_path))
-    facts = sw.kernel_facts(tree)
+    facts = kn.kernel_facts(tree)
     assert facts["release"] == "5.14.0-427.el9.x86_64" and facts["version"] == [5, 14, 0]
     assert facts["config"]["CONFIG_KEXEC"] == "y" and facts["config_source"] == "/boot/config-5.14.0-427.el9.x86_64"
     assert facts["crashkernel"] == ["crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M"]
@@ -99,13 +100,13 @@ def test_kernel_facts_from_proc_config_gz(tmp_path):
     write(tmp_path, "proc/sys/kernel/osrelease", "6.1.0-27-arm64\n")
     write(tmp_path, "proc/config.gz", gzip.compress(b"CONFIG_PROC_VMCORE=y\n"))
     write(tmp_path, "proc/cmdline", "ro\n")
-    facts = sw.kernel_facts(HostTree(str(tmp_path)))
+    facts = kn.kernel_facts(HostTree(str(tmp_path)))
     assert facts["config"]["CONFIG_PROC_VMCORE"] == "y" and facts["config_source"] == "/proc/config.gz"
 
 
 def test_kernel_facts_empty_tree_records_missing(tmp_path):
     tree = HostTree(str(tmp_path))
-    facts = sw.kernel_facts(tree)
+    facts = kn.kernel_facts(tree)
     assert facts["release"] is None and facts["version"] is None and facts["config"] is None
     assert facts["cmdline"] is None and facts["crashkernel"] == []
     assert "proc/cmdline" in tree.missing and "proc/sys/kernel/osrelease" in tree.missing
@@ -338,21 +339,21 @@ KALLSYMS_TEXT = "ffffdce186330000 T _text\nffffdce186340000 T _stext\n"
     (None, None),
 ])
 def test_kallsyms_has_text(text, expected):
-    assert sw.kallsyms_has_text(text) is expected
+    assert kn.kallsyms_has_text(text) is expected
 
 
 def test_kallsyms_excerpt_of_debian12_arm64_has_no_text():
     with open(KALLSYMS_DEBIAN_ARM64) as handle:
         text = handle.read()
-    assert "_stext" in text and sw.kallsyms_has_text(text) is False
-    assert sw.kallsyms_has_text("ffffdce186330000 T _text\n" + text) is True
+    assert "_stext" in text and kn.kallsyms_has_text(text) is False
+    assert kn.kallsyms_has_text("ffffdce186330000 T _text\n" + text) is True
 
 
 def test_kallsyms_has_text_on_a_full_size_file_with_lookalike_names():
     lines = ["ffffdce1%08x t symbol_%d_text_section" % (n * 16, n) for n in range(60000)]
     text = "\n".join(lines[:59000] + ["ffffdce186330000 T _stext"] + lines[59000:]) + "\n"
-    assert sw.kallsyms_has_text(text) is False
-    assert sw.kallsyms_has_text(text + "ffffdce186330000 T _text\n") is True
+    assert kn.kallsyms_has_text(text) is False
+    assert kn.kallsyms_has_text(text + "ffffdce186330000 T _text\n") is True
 
 
 @pytest.mark.parametrize("content,arch,expected", [
@@ -366,5 +367,5 @@ def test_kallsyms_text_fact(tmp_path, content, arch, expected):
     if content is not None:
         write(tmp_path, "proc/kallsyms", content)
     tree = HostTree(str(tmp_path))
-    assert sw.kallsyms_text(tree, arch) is expected
+    assert kn.kallsyms_text(tree, arch) is expected
     assert tree.missing == [] and tree.unreadable == []  # optional: no input-missing finding

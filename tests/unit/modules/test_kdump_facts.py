@@ -343,9 +343,9 @@ def test_module_utils_run_on_python36():
         pytest.skip("no Python 3.6 on this machine")
     code = ("import sys, json; sys.path.insert(0, sys.argv[1])\n"
             "from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree\n"
-            "from ansible_collections.fleetops.kdump.plugins.module_utils import _platform, _software, _memory\n"
+            "from ansible_collections.fleetops.kdump.plugins.module_utils import _platform, _kernel, _software, _memory\n"
             "from ansible_collections.fleetops.kdump.plugins.module_utils import _readiness\n"
-            "tree = HostTree(sys.argv[2]); kernel = _software.kernel_facts(tree)\n"
+            "tree = HostTree(sys.argv[2]); kernel = _kernel.kernel_facts(tree)\n"
             "p = _platform.platform_facts(tree, kernel)\n"
             "facts = {'platform': p, 'kernel': kernel, 'software': _software.software_facts(tree),\n"
             "         'memory': {'total_bytes': 256 << 30, 'low_bytes': 761 << 20, 'low_limit_bytes': 4 << 30},\n"
