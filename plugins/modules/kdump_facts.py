@@ -189,7 +189,8 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import H
 from ansible_collections.fleetops.kdump.plugins.module_utils._memory import (
     iomem_problems, meminfo_total, memory_facts, parse_iomem, reservation_facts,
 )
-from ansible_collections.fleetops.kdump.plugins.module_utils._platform import installed_memory, platform_facts
+from ansible_collections.fleetops.kdump.plugins.module_utils._platform import platform_facts
+from ansible_collections.fleetops.kdump.plugins.module_utils._smbios import installed_memory
 from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import capabilities, findings
 from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import kallsyms_text, kernel_facts
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import software_facts

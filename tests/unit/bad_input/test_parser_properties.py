@@ -12,6 +12,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils import _bootloader 
 from ansible_collections.fleetops.kdump.plugins.module_utils import _crashkernel as ck
 from ansible_collections.fleetops.kdump.plugins.module_utils import _memory as mem
 from ansible_collections.fleetops.kdump.plugins.module_utils import _platform as plat
+from ansible_collections.fleetops.kdump.plugins.module_utils import _smbios as smb
 from ansible_collections.fleetops.kdump.plugins.module_utils import _kernel as kn
 from ansible_collections.fleetops.kdump.plugins.module_utils import _software as sw
 from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vm
@@ -84,20 +85,20 @@ def test_cpu_list_is_bounded(text):
 @given(st.one_of(st.binary(max_size=300), st.binary(max_size=120).map(lambda b: b"\x11" + b),
                  st.binary(max_size=120).map(lambda b: b"\x04" + b)))
 def test_smbios_entries_are_bounded(blob):
-    size = plat.parse_smbios_memory_device(blob)
+    size = smb.parse_smbios_memory_device(blob)
     assert in_bounds(size, 0, 0x7FFFFFFF << 20)
-    processor = plat.parse_smbios_processor(blob)
+    processor = smb.parse_smbios_processor(blob)
     if processor is not None:
         assert in_bounds(processor["core_count"], 1, 0xffff)
         assert in_bounds(processor["thread_count"], 1, 0xffff)
-    for found in plat.parse_smbios_table(blob):
+    for found in smb.parse_smbios_table(blob):
         assert in_bounds(found["core_count"], 1, 0xffff)
 
 
 @FAST
 @given(st.text(max_size=400))
 def test_dmidecode_text_never_raises(text):
-    assert isinstance(plat.parse_dmidecode(text), dict)
+    assert isinstance(smb.parse_dmidecode(text), dict)
 
 
 DPKG = st.lists(st.builds("Package: {}\nStatus: {}\nVersion: {}\n".format,

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.fleetops.kdump.plugins.module_utils import _platform as plat
+from ansible_collections.fleetops.kdump.plugins.module_utils import _smbios as smb
+from ansible_collections.fleetops.kdump.plugins.module_utils import _soc as socs
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "fixtures")
@@ -88,23 +90,23 @@ def test_cpu_list(text, count):
 # ---------------------------------------------------------------- SMBIOS
 
 def test_smbios_altra_real_values():
-    proc = plat.parse_smbios_processor(ALTRA_BLOB)
+    proc = smb.parse_smbios_processor(ALTRA_BLOB)
     assert proc["manufacturer"] == "Ampere(R)"
     assert proc["version"] == "Ampere(R) Altra(R) Processor"
     assert proc["part"] == "Q80-30"
     assert proc["core_count"] == 80 and proc["populated"] is True
     assert proc["soc_id_flag"] is False
-    assert plat.soc_id_from_version(proc["processor_id"] & 0xffffffff) == "jep106:0a16:0001"
+    assert smb.soc_id_from_version(proc["processor_id"] & 0xffffffff) == "jep106:0a16:0001"
 
 
 def test_smbios_core_count_above_255_uses_core_count_2():
     blob = gen.smbios_type4(1, "CPU0", "Ampere(R)", "AmpereOne (R)", "A384", 0, 384, 3000)
-    assert plat.parse_smbios_processor(blob)["core_count"] == 384
+    assert smb.parse_smbios_processor(blob)["core_count"] == 384
 
 
 def test_smbios_truncated_formatted_area_keeps_what_is_there():
     blob = ALTRA_BLOB[:0x12]  # header says 0x33 bytes, only 0x12 present, no strings
-    proc = plat.parse_smbios_processor(blob)
+    proc = smb.parse_smbios_processor(blob)
     assert proc is not None
     assert proc["version"] is None and proc["manufacturer"] is None
     assert proc["core_count"] is None and proc["populated"] is None
@@ -113,7 +115,7 @@ def test_smbios_truncated_formatted_area_keeps_what_is_there():
 
 def test_smbios_missing_string_table_terminator():
     blob = ALTRA_BLOB[:-2]  # lost the double NUL: strings still read up to the end
-    proc = plat.parse_smbios_processor(blob)
+    proc = smb.parse_smbios_processor(blob)
     assert proc["version"] == "Ampere(R) Altra(R) Processor"
     assert proc["part"] == "Q80-30"
 
@@ -121,38 +123,38 @@ def test_smbios_missing_string_table_terminator():
 def test_smbios_string_index_out_of_range_is_none():
     formatted = bytearray(ALTRA_BLOB[:0x33])
     formatted[0x10] = 9  # version -> string 9, only 6 exist
-    proc = plat.parse_smbios_processor(bytes(formatted) + b"A\x00\x00")
+    proc = smb.parse_smbios_processor(bytes(formatted) + b"A\x00\x00")
     assert proc["version"] is None and proc["manufacturer"] is None
 
 
 @pytest.mark.parametrize("blob", [None, b"", b"\x04", b"\x04\x02\x00\x00", b"\x00\x18\x00\x00" + b"\x00" * 30])
 def test_smbios_not_a_processor(blob):
-    assert plat.parse_smbios_processor(blob) is None
+    assert smb.parse_smbios_processor(blob) is None
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_smbios_never_raises_on_random_bytes(blob):
-    result = plat.parse_smbios_processor(b"\x04" + blob)
+    result = smb.parse_smbios_processor(b"\x04" + blob)
     assert result is None or isinstance(result, dict)
-    assert isinstance(plat.parse_smbios_table(blob), list)
+    assert isinstance(smb.parse_smbios_table(blob), list)
 
 
 def test_smbios_table_walks_structures():
     bios = struct.pack("<BBH", 0, 4, 0) + b"\x00\x00"
     end = struct.pack("<BBH", 127, 4, 0xfeff) + b"\x00\x00"
     second = gen.smbios_type4(4, "CPU02", "Ampere(R)", "Ampere(R) Altra(R) Processor", "Q80-30", 0, 80, 3000)
-    found = plat.parse_smbios_table(bios + ALTRA_BLOB + second + end + ALTRA_BLOB)
+    found = smb.parse_smbios_table(bios + ALTRA_BLOB + second + end + ALTRA_BLOB)
     assert [p["socket"] for p in found] == ["CPU01", "CPU02"]
 
 
 def test_dmidecode_text():
     files, _links = gen.tree_rhel9_x86_64(cpus=2)
-    parsed = plat.parse_dmidecode(files["sos_commands/hardware/dmidecode"])
+    parsed = smb.parse_dmidecode(files["sos_commands/hardware/dmidecode"])
     assert parsed["system"]["Manufacturer"] == "Dell Inc."
     assert parsed["baseboard"]["Product Name"] == "0Y2K8N"
     assert [p["Socket Designation"] for p in parsed["processors"]] == ["CPU1", "CPU2"]
-    assert plat.parse_dmidecode("garbage\n\tno: section\n") == {"system": {}, "baseboard": {}, "processors": []}
+    assert smb.parse_dmidecode("garbage\n\tno: section\n") == {"system": {}, "baseboard": {}, "processors": []}
 
 
 # ---------------------------------------------------------------- SoC identification
@@ -162,35 +164,35 @@ def smbios(version, part=None, manufacturer="Ampere(R)", cores=None):
 
 
 def test_altra_and_graviton2_share_the_midr_and_are_told_apart():
-    altra = plat.identify_soc("aarch64", n1(), None, smbios("Ampere(R) Altra(R) Processor", "Q80-30", cores=80),
+    altra = socs.identify_soc("aarch64", n1(), None, smbios("Ampere(R) Altra(R) Processor", "Q80-30", cores=80),
                               NO_DMI, 80, 1)
-    graviton = plat.identify_soc("aarch64", n1(), None, [], {"sys_vendor": "Amazon EC2", "product_name": "m6g.large"},
+    graviton = socs.identify_soc("aarch64", n1(), None, [], {"sys_vendor": "Amazon EC2", "product_name": "m6g.large"},
                                  2, None)
-    bare = plat.identify_soc("aarch64", n1(), None, [], NO_DMI, 80, None)
+    bare = socs.identify_soc("aarch64", n1(), None, [], NO_DMI, 80, None)
     assert (altra["soc"], altra["vendor"], altra["is_altra"]) == ("altra", "ampere", True)
     assert (graviton["soc"], graviton["vendor"], graviton["is_altra"]) == ("graviton2", "amazon", False)
     assert (bare["soc"], bare["vendor"], bare["is_altra"]) == ("unknown", "arm", False)
 
 
 def test_altra_max_from_smbios_version_part_or_core_count():
-    by_version = plat.identify_soc("aarch64", n1(), None, smbios("Ampere(R) Altra(R) Max Processor", "M128-30"),
+    by_version = socs.identify_soc("aarch64", n1(), None, smbios("Ampere(R) Altra(R) Max Processor", "M128-30"),
                                    NO_DMI, 128, 1)
-    by_part = plat.identify_soc("aarch64", n1(), None, smbios("Ampere(R) Processor", "M96-28"), NO_DMI, 96, 1)
-    by_soc_id_cores = plat.identify_soc("aarch64", n1(), "jep106:0a16:0001", [], NO_DMI, 128, None)
+    by_part = socs.identify_soc("aarch64", n1(), None, smbios("Ampere(R) Processor", "M96-28"), NO_DMI, 96, 1)
+    by_soc_id_cores = socs.identify_soc("aarch64", n1(), "jep106:0a16:0001", [], NO_DMI, 128, None)
     assert by_version["soc"] == by_part["soc"] == by_soc_id_cores["soc"] == "altra_max"
     assert by_version["is_altra"] and by_soc_id_cores["is_altra"]
 
 
 def test_two_socket_altra_is_not_mistaken_for_max():
-    two_sockets = plat.identify_soc("aarch64", n1(), "jep106:0a16:0001", [], NO_DMI, 160, 2)
-    by_smbios_cores = plat.identify_soc("aarch64", n1(), "jep106:0a16:0001",
+    two_sockets = socs.identify_soc("aarch64", n1(), "jep106:0a16:0001", [], NO_DMI, 160, 2)
+    by_smbios_cores = socs.identify_soc("aarch64", n1(), "jep106:0a16:0001",
                                         [{"manufacturer": "Ampere(R)", "version": None, "part": None,
                                           "core_count": 80}] * 2, NO_DMI, 160, 2)
     assert two_sockets["soc"] == by_smbios_cores["soc"] == "altra"
 
 
 def test_altra_from_dmi_family_only():
-    found = plat.identify_soc("aarch64", n1(), None, [], {"product_family": "Altra"}, 32, None)
+    found = socs.identify_soc("aarch64", n1(), None, [], {"product_family": "Altra"}, 32, None)
     assert (found["soc"], found["vendor"]) == ("altra", "ampere")
 
 
@@ -198,30 +200,30 @@ def test_altra_from_dmi_family_only():
                                         (n1(implementer=0xc0, part=0xac4), None),
                                         (n1(), "jep106:0a16:0004")])
 def test_ampereone(cpu, soc_id):
-    found = plat.identify_soc("aarch64", cpu, soc_id, [], NO_DMI, 192, None)
+    found = socs.identify_soc("aarch64", cpu, soc_id, [], NO_DMI, 192, None)
     assert (found["soc"], found["vendor"], found["is_altra"]) == ("ampereone", "ampere", False)
 
 
 def test_mediatek_soc_id_is_not_amazon():
     # jep106:0426 is MediaTek's JEP106 code (bank 5, 0x26), not Amazon's
-    found = plat.identify_soc("aarch64", n1(), "jep106:0426:8195", [], NO_DMI, 8, None)
+    found = socs.identify_soc("aarch64", n1(), "jep106:0426:8195", [], NO_DMI, 8, None)
     assert (found["soc"], found["vendor"]) == ("unknown", "mediatek")
 
 
 def test_generic_arm_soc_id_says_nothing():
-    found = plat.identify_soc("aarch64", n1(part=0xd40), "jep106:091e:0001", [], NO_DMI, 64, None)
+    found = socs.identify_soc("aarch64", n1(part=0xd40), "jep106:091e:0001", [], NO_DMI, 64, None)
     assert (found["soc"], found["vendor"]) == ("unknown", "arm")
 
 
 @pytest.mark.parametrize("part,soc", [(0xd08, "graviton"), (0xd0c, "graviton2"), (0xd40, "graviton3"),
                                       (0xd4f, "graviton4")])
 def test_graviton_generations_from_dmi(part, soc):
-    found = plat.identify_soc("aarch64", n1(part=part), None, [], {"sys_vendor": "Amazon EC2"}, 4, None)
+    found = socs.identify_soc("aarch64", n1(part=part), None, [], {"sys_vendor": "Amazon EC2"}, 4, None)
     assert found["soc"] == soc
 
 
 def test_graviton_from_smbios_strings():
-    found = plat.identify_soc("aarch64", n1(part=0xd40), None, smbios("AWS Graviton3", "N/A", "Amazon EC2"),
+    found = socs.identify_soc("aarch64", n1(part=0xd40), None, smbios("AWS Graviton3", "N/A", "Amazon EC2"),
                               NO_DMI, 4, 1)
     assert (found["soc"], found["vendor"]) == ("graviton3", "amazon")
 
@@ -229,7 +231,7 @@ def test_graviton_from_smbios_strings():
 @pytest.mark.parametrize("vendor_id,vendor", [("GenuineIntel", "intel"), ("AuthenticAMD", "amd"),
                                               ("HygonGenuine", "hygon"), ("Weird", "unknown"), (None, "unknown")])
 def test_x86_vendor_and_no_soc(vendor_id, vendor):
-    found = plat.identify_soc("x86_64", {"vendor_id": vendor_id}, None, [], NO_DMI, 2, None)
+    found = socs.identify_soc("x86_64", {"vendor_id": vendor_id}, None, [], NO_DMI, 2, None)
     assert (found["vendor"], found["soc"], found["is_altra"]) == (vendor, None, False)
 
 
