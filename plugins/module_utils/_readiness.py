@@ -439,27 +439,30 @@ def _makedumpfile_findings(facts: Dict[str, Any], caps: Dict[str, Dict[str, Any]
                 "or install a makedumpfile that reads this kernel." % storage.get("path"))
 
 
+# What kdump needs the kernel to be built with: (any of these symbols, finding id, severity, what is missing, fix).
+KERNEL_CONFIG_NEEDS = (
+    (("CONFIG_KEXEC", "CONFIG_KEXEC_FILE"), "kernel-config-no-kexec", "error",
+     "is built without CONFIG_KEXEC and CONFIG_KEXEC_FILE: no capture kernel can be loaded.",
+     "Boot a distribution kernel built with kexec support."),
+    (("CONFIG_CRASH_DUMP",), "kernel-config-no-crash-dump", "error", "is built without CONFIG_CRASH_DUMP.",
+     "Boot a kernel built with CONFIG_CRASH_DUMP=y (every major distribution kernel is)."),
+    (("CONFIG_PROC_VMCORE",), "kernel-config-no-proc-vmcore", "error",
+     "is built without CONFIG_PROC_VMCORE: the capture kernel cannot expose /proc/vmcore.",
+     "Boot a kernel built with CONFIG_PROC_VMCORE=y."),
+    (("CONFIG_MAGIC_SYSRQ",), "kernel-config-no-magic-sysrq", "warning",
+     "is built without CONFIG_MAGIC_SYSRQ: the crash test cannot use sysrq-c.",
+     "Boot a kernel with CONFIG_MAGIC_SYSRQ=y to run the crash_test role."),
+)
+
+
 def _kernel_config_findings(facts: Dict[str, Any], out: _Findings) -> None:
     config = facts["kernel"].get("config")
     if config is None:
         return
     release = facts["kernel"].get("release") or "this kernel"
-    if not (config_enabled(config, "CONFIG_KEXEC") or config_enabled(config, "CONFIG_KEXEC_FILE")):
-        out.add("kernel-config-no-kexec", "error",
-                "%s is built without CONFIG_KEXEC and CONFIG_KEXEC_FILE: no capture kernel can be loaded." % release,
-                "Boot a distribution kernel built with kexec support.")
-    if not config_enabled(config, "CONFIG_CRASH_DUMP"):
-        out.add("kernel-config-no-crash-dump", "error",
-                "%s is built without CONFIG_CRASH_DUMP." % release,
-                "Boot a kernel built with CONFIG_CRASH_DUMP=y (every major distribution kernel is).")
-    if not config_enabled(config, "CONFIG_PROC_VMCORE"):
-        out.add("kernel-config-no-proc-vmcore", "error",
-                "%s is built without CONFIG_PROC_VMCORE: the capture kernel cannot expose /proc/vmcore." % release,
-                "Boot a kernel built with CONFIG_PROC_VMCORE=y.")
-    if not config_enabled(config, "CONFIG_MAGIC_SYSRQ"):
-        out.add("kernel-config-no-magic-sysrq", "warning",
-                "%s is built without CONFIG_MAGIC_SYSRQ: the crash test cannot use sysrq-c." % release,
-                "Boot a kernel with CONFIG_MAGIC_SYSRQ=y to run the crash_test role.")
+    for symbols, ident, severity, missing, fix in KERNEL_CONFIG_NEEDS:
+        if not any(config_enabled(config, symbol) for symbol in symbols):
+            out.add(ident, severity, "%s %s" % (release, missing), fix)
 
 
 def _software_findings(facts: Dict[str, Any], out: _Findings) -> None:

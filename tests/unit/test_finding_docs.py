@@ -5,6 +5,7 @@ import re
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._assessment import ROLE_FINDINGS
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel import CAUSE_FIXES
+from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import KERNEL_CONFIG_NEEDS
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCES = [os.path.join(REPO, "plugins", "module_utils"), os.path.join(REPO, "roles", "kdump")]
@@ -20,7 +21,8 @@ def emitted_ids():
                     with open(os.path.join(directory, name)) as handle:
                         for match in EMITTED_RE.finditer(handle.read()):
                             found.add(match.group(1) or match.group(2))
-    return found | set("crashkernel-" + cause for cause in CAUSE_FIXES) | set(ROLE_FINDINGS)
+    return found | set("crashkernel-" + cause for cause in CAUSE_FIXES) | set(ROLE_FINDINGS) | set(
+        need[1] for need in KERNEL_CONFIG_NEEDS)
 
 
 def documented_ids():

@@ -380,6 +380,7 @@ def test_errors_come_first():
 def test_every_finding_id_is_documented():
     with open(os.path.join(REPO, "plugins", "module_utils", "_readiness.py")) as handle:
         emitted = set(re.findall(r'\.add\(\s*"([a-z0-9-]+)"', handle.read()))
+    emitted |= set(need[1] for need in rd.KERNEL_CONFIG_NEEDS)
     with open(os.path.join(REPO, "docs", "facts.md")) as handle:
         documented = set(re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", handle.read()))
     assert {s[0] for s in SCENARIOS} | {"input-missing"} <= emitted
