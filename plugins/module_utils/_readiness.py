@@ -24,7 +24,8 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
     MODEL_ARM64_519, MODEL_ARM64_LEGACY, RHEL9_HIGH_LOW_BUILD, kernel_model, parse_kernel_release,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import reserve
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import KEXEC_TOOLS_MULTI_REGION, TABLE_ALTRA
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import KEXEC_TOOLS_MULTI_REGION
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.tables import TABLE_ALTRA
 from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import config_enabled
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import decimal, format_size, is_arm64, version_tuple
 

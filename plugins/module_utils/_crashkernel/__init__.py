@@ -10,6 +10,7 @@ the host. One concern per file:
 - syntax.py: the strict parser for operator input and the canonical format (``parse``, ``format_value``);
 - kernel.py: kernel behaviour models by release, and the kernel's own step-by-step parsing (``_k_*``);
 - reserve.py: what a kernel reserves for a command line (``reserve``: resolve the request, then place it);
+- tables.py: the sizing tables (Altra seed, kdump-utils, Debian);
 - plan.py: policies and the plan for one host (``plan``).
 
 Two parsers live here on purpose: ``parse`` is strict (operator input: it refuses what the kernel would refuse
@@ -43,10 +44,13 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import (  # noqa: F401
     LOW_LIMIT_FLOOR, check_regions, predicted_regions, reserve, select_range,
 )
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.tables import (  # noqa: F401
+    ALTRA_LOW, TABLE_ALTRA, TABLE_DEBIAN, TABLE_DEBIAN_13_X86, TABLE_KDUMP_UTILS, debian_table,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.plan import (  # noqa: F401
-    ALTRA_LOW, ARM64_LOW_FLOOR, CAPTURE_KERNEL_FLOOR, CAUSE_FIXES, KEXEC_TOOLS_MULTI_REGION, OVERLAPS_SHOWN,
-    PLAN_EMPTY_FINDINGS, PRESETS, TABLE_ALTRA, TABLE_DEBIAN, TABLE_DEBIAN_13_X86, TABLE_KDUMP_UTILS, X86_LOW_FLOOR,
-    debian_table, overlap_warnings, overlapping_ranges, parse_low, parse_policy, parse_table, plan,
+    ARM64_LOW_FLOOR, CAPTURE_KERNEL_FLOOR, CAUSE_FIXES, KEXEC_TOOLS_MULTI_REGION, OVERLAPS_SHOWN,
+    PLAN_EMPTY_FINDINGS, PRESETS, X86_LOW_FLOOR,
+    overlap_warnings, overlapping_ranges, parse_low, parse_policy, parse_table, plan,
 )
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
     MAX_RAM, brief as _brief, kernel_words, quoted, release_arch, version_tuple,
 )
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MIB
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
     COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, PAGE_SIZES, U64_MASK, _get,
 )
@@ -28,45 +28,14 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
     normalize_arch,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import _reserve, select_range
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.tables import (
+    ALTRA_LOW, TABLE_ALTRA, TABLE_KDUMP_UTILS, debian_table,
+)
 
 
 PRESETS = ("altra", "kdump-utils", "debian")
 KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
 OVERLAPS_SHOWN = 5  # overlapping range pairs named in a warning; the rest are counted
-
-
-# Sizing tables, (start, end or None, size) in bytes; sources in docs/crashkernel.md.
-TABLE_ALTRA = [(512 * MIB, 12 * GIB, 128 * MIB), (12 * GIB, 64 * GIB, 256 * MIB),
-               (64 * GIB, 128 * GIB, 512 * MIB), (128 * GIB, None, 768 * MIB)]
-
-
-ALTRA_LOW = 16 * MIB
-
-
-TABLE_KDUMP_UTILS = {
-    "aarch64": [(2 * GIB, 4 * GIB, 256 * MIB), (4 * GIB, 64 * GIB, 320 * MIB), (64 * GIB, None, 576 * MIB)],
-    "x86_64": [(2 * GIB, 64 * GIB, 256 * MIB), (64 * GIB, None, 512 * MIB)],
-}
-
-
-TABLE_DEBIAN: Dict[str, List[Tuple[int, Optional[int], int]]] = {
-    "aarch64": [(2 * GIB, 4 * GIB, 320 * MIB), (4 * GIB, 32 * GIB, 512 * MIB), (32 * GIB, 64 * GIB, 1024 * MIB),
-                (64 * GIB, 128 * GIB, 2048 * MIB), (128 * GIB, None, 4096 * MIB)],
-    "x86_64": [(384 * MIB, None, 128 * MIB)],
-}
-
-
-# kdump-tools 1.10 (Debian 13) raised the amd64 default after OOMs in a 2 GiB guest; the arm64 table is unchanged.
-TABLE_DEBIAN_13_X86: List[Tuple[int, Optional[int], int]] = [(512 * MIB, None, 192 * MIB)]
-
-
-def debian_table(facts: Dict[str, Any], arch: str) -> List[Tuple[int, Optional[int], int]]:
-    """The table kdump-tools' grub.d snippet writes on this host's Debian release (12's when unknown)."""
-    software = _get(facts, "software") or {}
-    major = str(software.get("version") or "").split(".", 1)[0]
-    if arch == "x86_64" and software.get("distro") == "debian" and major.isdigit() and int(major) >= 13:
-        return TABLE_DEBIAN_13_X86
-    return TABLE_DEBIAN[arch]
 
 
 CAUSE_FIXES = {
