@@ -256,16 +256,8 @@ def detect_mlx5(tree: Any) -> Optional[bool]:
     return None
 
 
-def platform_facts(tree: Any,
-                   kernel: Dict[str, Any],
-                   live_arch: Optional[str] = None,
-                   live_page_size: Optional[int] = None,
-                   resource_names: Optional[List[str]] = None) -> Dict[str, Any]:
-    """The `platform` facts of a host tree (a HostTree).
-
-    kernel: the `kernel` facts (release, config). resource_names: /proc/iomem names (an SMMU hint).
-    """
-    cpuinfo_text = tree.read_text("proc/cpuinfo", record=True)
+def _cpu(tree: Any, cpuinfo_text: Optional[str]) -> Dict[str, Any]:
+    """CPU 0's identity from /proc/cpuinfo, completed or contradicted by its sysfs MIDR."""
     cpu = parse_cpuinfo(cpuinfo_text)
     midr_file = "sys/devices/system/cpu/cpu0/regs/identification/midr_el1"
     midr = parse_midr(tree.read_line(midr_file))
@@ -276,13 +268,11 @@ def platform_facts(tree: Any,
         tree.implausible.append((midr_file, "MIDR 0x%02x/0x%03x, but /proc/cpuinfo's first CPU is 0x%02x/0x%03x" % (
             midr["implementer"], midr["part"], cpu["implementer"] or 0, cpu["part"] or 0)))
         cpu.update({"implementer": None, "variant": None, "part": None, "revision": None})
-    arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), kernel.get("release"), cpu)
-    why = arch_contradiction(arch, kernel.get("release"), cpu)
-    if why:
-        tree.implausible.append(("proc/sys/kernel/arch", why))
-        arch = None
-    if arch is None:
-        arch = live_arch
+    return cpu
+
+
+def _cpu_count(tree: Any, cpu: Dict[str, Any]) -> Optional[int]:
+    """Online CPUs from sysfs, cross-checked with /proc/cpuinfo (which lists the online ones)."""
     online = tree.read_value("sys/devices/system/cpu/online") if tree.exists("sys/devices/system/cpu/online") \
         else None
     cpu_count = parse_cpu_list(online)
@@ -295,17 +285,15 @@ def platform_facts(tree: Any,
         cpu_count = None
     elif cpu_count is None:
         cpu_count = cpu["processors"] if 0 < cpu["processors"] <= MAX_CPUS else None
+    return cpu_count
 
-    dmidecode = parse_dmidecode(tree.read_text("sos_commands/hardware/dmidecode"))
-    smbios = _smbios_processors(tree, dmidecode)
-    populated = [p for p in smbios if p.get("populated") is not False]
-    sockets = len(populated) or None
-    dmi = _dmi_ids(tree, dmidecode)
 
+def _soc_id(tree: Any, is_arm: bool, cpu: Dict[str, Any],
+            populated: List[Dict[str, Any]]) -> Tuple[List[Tuple[str, str]], Optional[str], Optional[str], Optional[str]]:
+    """(sysfs SOC_IDs, the SOC_ID, its source soc0 or smbios, why the SOC_ID cannot be believed or None)."""
     sysfs_ids = _soc_ids_from_sysfs(tree)
     soc_id = sysfs_ids[0][1] if sysfs_ids else None
     soc_id_source = "soc0" if soc_id else None
-    is_arm = is_arm64(arch)
     soc_id_why = soc_id_contradiction([value for _rel, value in sysfs_ids], cpu, populated[0] if populated else {}) \
         if sysfs_ids else None
     if soc_id_why:
@@ -320,7 +308,33 @@ def platform_facts(tree: Any,
         if candidate and (populated[0].get("soc_id_flag") or known_family) \
                 and (populated[0]["processor_id"] & 0xffffffff) != midr_word:
             soc_id, soc_id_source = candidate, "smbios"
+    return sysfs_ids, soc_id, soc_id_source, soc_id_why
 
+
+def _agdi(tree: Any) -> Optional[bool]:
+    """An ACPI AGDI table exists (false on device-tree hosts, null when ACPI tables were not captured)."""
+    if tree.is_dir("sys/firmware/acpi/tables"):
+        return tree.exists("sys/firmware/acpi/tables/AGDI")
+    return False if tree.is_dir("proc/device-tree") else None
+
+
+def _arch(tree: Any, release: Optional[str], cpu: Dict[str, Any]) -> Optional[str]:
+    """The architecture the tree's own files name, None when they contradict each other."""
+    arch = arch_from(tree.read_line("proc/sys/kernel/arch"), tree.read_line("uname"), release, cpu)
+    why = arch_contradiction(arch, release, cpu)
+    if why:
+        tree.implausible.append(("proc/sys/kernel/arch", why))
+        return None
+    return arch
+
+
+def _identity(tree: Any, arch: Optional[str], cpu: Dict[str, Any],
+              soc_ids: Tuple[List[Tuple[str, str]], Optional[str], Optional[str], Optional[str]],
+              populated: List[Dict[str, Any]], dmi: Dict[str, Optional[str]], cpu_count: Optional[int]) -> Dict[str, Any]:
+    """The SoC identity (vendor, soc, is_altra, evidence), all null when the sources contradict each other."""
+    sysfs_ids, soc_id, soc_id_source, soc_id_why = soc_ids
+    is_arm = is_arm64(arch)
+    sockets = len(populated) or None
     identity = identify_soc(arch, cpu, soc_id, populated, dmi, cpu_count, sockets)
     vendors_why = None if soc_id_why or not is_arm else vendor_contradiction(vendor_claims(
         soc_id, sysfs_ids[0][0] if sysfs_ids and soc_id_source == "soc0" else "sys/firmware/dmi", cpu,
@@ -335,11 +349,35 @@ def platform_facts(tree: Any,
         identity = {"vendor": None, "soc": None, "is_altra": None, "evidence": ["contradictory: " + soc_id_why]}
     if soc_id and soc_id_source == "smbios":
         identity["evidence"].append("SOC_ID read from the SMBIOS processor ID")
+    return identity
+
+
+def platform_facts(tree: Any,
+                   kernel: Dict[str, Any],
+                   live_arch: Optional[str] = None,
+                   live_page_size: Optional[int] = None,
+                   resource_names: Optional[List[str]] = None) -> Dict[str, Any]:
+    """The `platform` facts of a host tree (a HostTree).
+
+    kernel: the `kernel` facts (release, config). resource_names: /proc/iomem names (an SMMU hint).
+    """
+    cpuinfo_text = tree.read_text("proc/cpuinfo", record=True)
+    cpu = _cpu(tree, cpuinfo_text)
+    arch = _arch(tree, kernel.get("release"), cpu) or live_arch
+    cpu_count = _cpu_count(tree, cpu)
+
+    dmidecode = parse_dmidecode(tree.read_text("sos_commands/hardware/dmidecode"))
+    smbios = _smbios_processors(tree, dmidecode)
+    populated = [p for p in smbios if p.get("populated") is not False]
+    sockets = len(populated) or None
+    dmi = _dmi_ids(tree, dmidecode)
+
+    is_arm = is_arm64(arch)
+    sysfs_ids, soc_id, soc_id_source, soc_id_why = _soc_id(tree, is_arm, cpu, populated)
+
+    identity = _identity(tree, arch, cpu, (sysfs_ids, soc_id, soc_id_source, soc_id_why), populated, dmi, cpu_count)
     first = populated[0] if populated else {}
-    if tree.is_dir("sys/firmware/acpi/tables"):
-        agdi: Optional[bool] = tree.exists("sys/firmware/acpi/tables/AGDI")
-    else:
-        agdi = False if tree.is_dir("proc/device-tree") else None
+    agdi = _agdi(tree)
     page_size = live_page_size
     if page_size is None:
         page_size, page_why = page_size_from(kernel.get("config"), kernel.get("release"), arch)
