@@ -165,15 +165,12 @@ def _high_ignored(predict: Predictor) -> bool:
         and knowing["region"] != "none"
 
 
-def capabilities(facts: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
-    """high_low_reservation, kexec_multiple_regions, kexec_file_crash: {supported, why}."""
-    kernel, software = facts["kernel"], facts["software"]
-    arch = facts["platform"].get("arch")
-    version = kernel.get("version")
-    release = kernel.get("release") or ""
-    regions, has_low, has_high = _regions_split(facts)
+def _high_low_reservation(facts: Dict[str, Any]) -> Dict[str, Any]:
+    """Whether this kernel reserves crashkernel=X,high with a low region: evidence first, then the release."""
+    arch, version = facts["platform"].get("arch"), facts["kernel"].get("version")
+    release = facts["kernel"].get("release") or ""
+    regions, _has_low, has_high = _regions_split(facts)
     arm64 = _is_arm64(facts)
-
     if arch == "x86_64":
         high_low = _supported(True, "x86_64 has had crashkernel=X,high and ,low since Linux 3.9")
     elif not arm64:
@@ -191,7 +188,14 @@ def capabilities(facts: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     else:
         high_low = _supported(False, "arm64 %s predates 5.19 and /proc/iomem shows no region above the low limit "
                                      "(a backport would prove itself with one)" % release)
+    return high_low
 
+
+def _kexec_multiple_regions(facts: Dict[str, Any]) -> Dict[str, Any]:
+    """Whether kexec-tools loads an arm64 capture kernel across the high and the low region."""
+    software, arch = facts["software"], facts["platform"].get("arch")
+    _regions, has_low, has_high = _regions_split(facts)
+    arm64 = _is_arm64(facts)
     kexec_version = version_tuple(software.get("kexec_tools_version"))
     loaded = facts["reservation"].get("kexec_crash_loaded")
     if arch == "x86_64":
@@ -210,7 +214,14 @@ def capabilities(facts: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
     else:
         multi = _supported(False, "kexec-tools %s < 2.0.24 loads arm64 crash kernels into one region only"
                            % software["kexec_tools_version"])
+    return multi
 
+
+def _kexec_file_crash(facts: Dict[str, Any]) -> Dict[str, Any]:
+    """Whether kexec_file_load (kexec -s) can load a capture kernel here."""
+    kernel = facts["kernel"]
+    version, release = kernel.get("version"), kernel.get("release") or ""
+    arm64 = _is_arm64(facts)
     config = kernel.get("config")
     kexec_file = config_enabled(config, "CONFIG_KEXEC_FILE")
     if kexec_file is None:
@@ -225,8 +236,13 @@ def capabilities(facts: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
         file_crash = _supported(None, "kernel release unknown")
     else:
         file_crash = _supported(None, "arm64 %s predates 5.6: kexec_file_load crash support needs a backport" % release)
-    return {"high_low_reservation": high_low, "kexec_multiple_regions": multi, "kexec_file_crash": file_crash,
-            "makedumpfile_reads_kernel": makedumpfile_reads_kernel(facts)}
+    return file_crash
+
+
+def capabilities(facts: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+    """high_low_reservation, kexec_multiple_regions, kexec_file_crash: {supported, why}."""
+    return {"high_low_reservation": _high_low_reservation(facts), "kexec_multiple_regions": _kexec_multiple_regions(facts),
+            "kexec_file_crash": _kexec_file_crash(facts), "makedumpfile_reads_kernel": makedumpfile_reads_kernel(facts)}
 
 
 def makedumpfile_reads_kernel(facts: Dict[str, Any]) -> Dict[str, Any]:
@@ -322,6 +338,30 @@ def _last_plain(tokens: List[str]) -> str:
     return plain[-1] if plain else "crashkernel="
 
 
+def _plain_low_only_findings(kernel: Dict[str, Any], tokens: List[str], reserved: Optional[bool],
+                             low_bytes: Optional[int], predict: Predictor, out: _Findings) -> None:
+    # upstream arm64 5.19-6.1 places a plain crashkernel=X low or not at all. RHEL 9 and vendor backports,
+    # which the engine plans like 5.19 to stay safe, may fall back like 6.2+, so they are not accused here.
+    # With no low RAM at all the engine says low-memory-short exactly when a plain value is what counts.
+    upstream = predict.upstream_model()
+    if upstream is not None and upstream["name"] == MODEL_ARM64_519 and upstream["rhel"] is None:
+        low_only = predict(low_ram=0, low_margin=0, model=MODEL_ARM64_519)
+        size = predict.asked(MODEL_ARM64_519)
+        if low_only is not None and low_only["cause"] == "low-memory-short" and size:
+            token = _last_plain(tokens)
+            if reserved is False:
+                out.add("plain-crashkernel-low-only", "error",
+                        "%s is a plain reservation: arm64 %s searches only below the low limit and does not fall "
+                        "back above it, and nothing got reserved." % (token, kernel.get("release")),
+                        "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto), then reboot."
+                        % _fmt(size))
+            elif reserved is None and low_bytes is not None and size > low_bytes // 4:
+                out.add("plain-crashkernel-low-only", "warning",
+                        "%s must fit below the low limit on arm64 %s (no fallback above it), where only %s of RAM "
+                        "lies." % (token, kernel.get("release"), _fmt(low_bytes)),
+                        "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto)." % _fmt(size))
+
+
 def _arm64_findings(facts: Dict[str, Any],
                     caps: Dict[str, Dict[str, Any]],
                     predict: Predictor,
@@ -360,26 +400,7 @@ def _arm64_findings(facts: Dict[str, Any],
                     "Boot a kernel with arm64 ,high/,low support (upstream 5.19+, RHEL 9, Ampere LTS) or keep the "
                     "reservation small enough for low RAM.")
 
-    # upstream arm64 5.19-6.1 places a plain crashkernel=X low or not at all. RHEL 9 and vendor backports,
-    # which the engine plans like 5.19 to stay safe, may fall back like 6.2+, so they are not accused here.
-    # With no low RAM at all the engine says low-memory-short exactly when a plain value is what counts.
-    upstream = predict.upstream_model()
-    if upstream is not None and upstream["name"] == MODEL_ARM64_519 and upstream["rhel"] is None:
-        low_only = predict(low_ram=0, low_margin=0, model=MODEL_ARM64_519)
-        size = predict.asked(MODEL_ARM64_519)
-        if low_only is not None and low_only["cause"] == "low-memory-short" and size:
-            token = _last_plain(tokens)
-            if reserved is False:
-                out.add("plain-crashkernel-low-only", "error",
-                        "%s is a plain reservation: arm64 %s searches only below the low limit and does not fall "
-                        "back above it, and nothing got reserved." % (token, kernel.get("release")),
-                        "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto), then reboot."
-                        % _fmt(size))
-            elif reserved is None and low_bytes is not None and size > low_bytes // 4:
-                out.add("plain-crashkernel-low-only", "warning",
-                        "%s must fit below the low limit on arm64 %s (no fallback above it), where only %s of RAM "
-                        "lies." % (token, kernel.get("release"), _fmt(low_bytes)),
-                        "Use crashkernel=%s,high crashkernel=16M,low (or kdump_crashkernel: auto)." % _fmt(size))
+    _plain_low_only_findings(kernel, tokens, reserved, low_bytes, predict, out)
 
     if version is not None and _older(version, ARM64_LINEAR_MAP_FIXED) and (reserved or tokens):
         out.add("arm64-linear-map-cost", "info",

@@ -90,6 +90,34 @@ def _smbios_vendor(manufacturer: Optional[str], version: Optional[str]) -> Optio
     return None
 
 
+def _from_soc_id(soc_id: Optional[str], evidence: List[str]) -> Tuple[Optional[str], Optional[str]]:
+    """(vendor, soc) an SMCCC SOC_ID names, each None when it does not."""
+    vendor: Optional[str] = None
+    soc: Optional[str] = None
+    if soc_id:
+        family = ":".join(soc_id.split(":")[:2])
+        if soc_id in SOC_IDS:
+            soc = SOC_IDS[soc_id]
+            evidence.append("SOC_ID %s" % soc_id)
+        if family in SOC_ID_FAMILIES:
+            vendor = SOC_ID_FAMILIES[family]
+            if soc is None:
+                evidence.append("SOC_ID family %s" % family)
+    return vendor, soc
+
+
+def _more_cores_than_altra(first: Dict[str, Any], cpu_count: Optional[int], sockets: Optional[int],
+                           evidence: List[str]) -> bool:
+    """SOC_ID and DMI say "Altra" for both models: more cores per socket than an Altra has make it an Altra Max."""
+    cores = first.get("core_count") if first else None
+    if cores is None and cpu_count:
+        cores = cpu_count // (sockets or 1)
+    if cores is not None and cores > ALTRA_CORES:
+        evidence.append("%d cores per socket (Altra has at most %d)" % (cores, ALTRA_CORES))
+        return True
+    return False
+
+
 def identify_soc(arch: Optional[str],
                  cpu: Dict[str, Any],
                  soc_id: Optional[str],
@@ -107,17 +135,7 @@ def identify_soc(arch: Optional[str],
         return {"vendor": x86_vendor, "soc": None, "is_altra": False,
                 "evidence": ["cpuinfo vendor_id %s" % vendor_id] if vendor_id else []}
 
-    vendor: Optional[str] = None
-    soc: Optional[str] = None
-    if soc_id:
-        family = ":".join(soc_id.split(":")[:2])
-        if soc_id in SOC_IDS:
-            soc = SOC_IDS[soc_id]
-            evidence.append("SOC_ID %s" % soc_id)
-        if family in SOC_ID_FAMILIES:
-            vendor = SOC_ID_FAMILIES[family]
-            if soc is None:
-                evidence.append("SOC_ID family %s" % family)
+    vendor, soc = _from_soc_id(soc_id, evidence)
     first = smbios[0] if smbios else {}
     smbios_soc = _smbios_soc(first.get("version"), first.get("part")) if first else None
     smbios_vendor = _smbios_vendor(first.get("manufacturer"), first.get("version")) if first else None
@@ -145,14 +163,8 @@ def identify_soc(arch: Optional[str],
         evidence.append("MIDR 0x%02x/0x%03x" % (implementer, part))
     if vendor is None:
         vendor = IMPLEMENTERS.get(implementer, "unknown") if implementer is not None else "unknown"
-    if soc == "altra" and smbios_soc is None:
-        # SOC_ID and DMI say "Altra" for both models: the core count per socket decides
-        cores = first.get("core_count") if first else None
-        if cores is None and cpu_count:
-            cores = cpu_count // (sockets or 1)
-        if cores is not None and cores > ALTRA_CORES:
-            soc = "altra_max"
-            evidence.append("%d cores per socket (Altra has at most %d)" % (cores, ALTRA_CORES))
+    if soc == "altra" and smbios_soc is None and _more_cores_than_altra(first, cpu_count, sockets, evidence):
+        soc = "altra_max"
     if soc is None:
         soc = "unknown"
         if implementer is not None:
