@@ -179,6 +179,32 @@ class GrubBackend(Backend):
                        "loader reads, such as /boot/grub/grub.cfg" % parent
         return None
 
+    def _plan_dropin(self, spec: ArgSpec, plan: Plan, before: Tuple[str, str], variable: str,
+                     overrides: Dict[str, Optional[str]]) -> None:
+        """The drop-in's new text in overrides (none when the defaults already give the request)."""
+        rel = self._dropin_rel()
+        folder = os.path.join(self.files.root, os.path.dirname(rel).lstrip("/"))
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise BootloaderError("grub_dropin: %s is not a directory, so no drop-in can be written there; "
+                                  "remove that file, or set grub_dropin to a file in a directory grub-mkconfig "
+                                  "sources" % folder)
+        current = self.files.read(rel)
+        previous = parse_dropin(current)
+        if current is not None and previous is None:
+            raise BootloaderError(
+                "grub_dropin: %s exists and was not written by this module; choose another grub_dropin "
+                "or remove that file" % self.files.path(rel))
+        before_tokens = split_cmdline(before[0] + " " + before[1])
+        if previous is None and managed_tokens(before_tokens, spec.keys) == spec.tokens:
+            # already right without a drop-in: create none (no change, no regeneration)
+            plan.check_keys, plan.expected = spec.keys, spec.tokens
+        else:
+            keys, tokens = merge_dropin(previous, spec)
+            new_text = render_dropin(keys, tokens, variable)
+            if new_text != current:
+                overrides[rel] = new_text
+            plan.check_keys, plan.expected = keys, tokens
+
     def plan(self, spec: ArgSpec) -> Plan:
         plan = Plan(self.name)
         variable = str(self.options.get("grub_cmdline_variable") or "GRUB_CMDLINE_LINUX_DEFAULT")
@@ -186,28 +212,7 @@ class GrubBackend(Backend):
         before = self.evaluate({})
         overrides: Dict[str, Optional[str]] = OrderedDict()
         if method == "dropin":
-            rel = self._dropin_rel()
-            folder = os.path.join(self.files.root, os.path.dirname(rel).lstrip("/"))
-            if os.path.lexists(folder) and not os.path.isdir(folder):
-                raise BootloaderError("grub_dropin: %s is not a directory, so no drop-in can be written there; "
-                                      "remove that file, or set grub_dropin to a file in a directory grub-mkconfig "
-                                      "sources" % folder)
-            current = self.files.read(rel)
-            previous = parse_dropin(current)
-            if current is not None and previous is None:
-                raise BootloaderError(
-                    "grub_dropin: %s exists and was not written by this module; choose another grub_dropin "
-                    "or remove that file" % self.files.path(rel))
-            before_tokens = split_cmdline(before[0] + " " + before[1])
-            if previous is None and managed_tokens(before_tokens, spec.keys) == spec.tokens:
-                # already right without a drop-in: create none (no change, no regeneration)
-                plan.check_keys, plan.expected = spec.keys, spec.tokens
-            else:
-                keys, tokens = merge_dropin(previous, spec)
-                new_text = render_dropin(keys, tokens, variable)
-                if new_text != current:
-                    overrides[rel] = new_text
-                plan.check_keys, plan.expected = keys, tokens
+            self._plan_dropin(spec, plan, before, variable, overrides)
         else:
             current = self.files.read(GRUB_DEFAULTS)
             new_text = edit_grub_defaults(current, spec.keys, spec.tokens, variable)
@@ -484,23 +489,9 @@ def check_command_option(option: str, given: object) -> None:
                               "got %s (a string is not split: no shell runs it)" % (option, brief(repr(given))))
 
 
-def run(params: Dict[str, object], runner: Runner, check_mode: bool = False) -> Dict[str, object]:
-    """Validate, plan, and (unless check_mode) apply. Returns the module result; raises BootloaderError."""
-    spec = validate_args(params.get("args"), str(params.get("state") or "present"),
-                         params.get("remove_args"), params.get("repeatable_keys"))  # type: ignore
-    for option in ("grub_mkconfig_command", "grubby_command"):
-        check_command_option(option, params.get(option))
-    check_grub_dropin(params.get("grub_dropin"))
-    files = Files(str(params.get("root") or "/"))
-    if not os.path.isdir(files.root):
-        raise BootloaderError("root: %s is not a directory" % files.root)
-    name = str(params.get("backend") or "auto")
-    if name == "auto":
-        name = detect_backend(files)
-    if name not in BACKEND_CLASSES:
-        raise BootloaderError("backend: %r is not one of auto, %s" % (name, ", ".join(BACKENDS)))
-    backend = BACKEND_CLASSES[name](files, runner, params)
-    plan = backend.plan(spec)
+def _refuse_or_warn(plan: Plan, spec: ArgSpec, files: Files) -> None:
+    """Refuse a plan whose next boot would not read the request as asked (a stray crashkernel=, a write through a
+    link, a command line the kernel cuts); add the warnings of one that is safe."""
     stray = _stray_after(plan) if "crashkernel" in spec.keys else []
     if stray:
         raise BootloaderError(
@@ -521,6 +512,26 @@ def run(params: Dict[str, object], runner: Runner, check_mode: bool = False) -> 
             raise BootloaderError("%s, so arguments at its end would be lost; nothing was changed. Fix: remove "
                                   "arguments the host does not need (remove_args)" % cut)
         plan.warnings.append(cut)
+
+
+def run(params: Dict[str, object], runner: Runner, check_mode: bool = False) -> Dict[str, object]:
+    """Validate, plan, and (unless check_mode) apply. Returns the module result; raises BootloaderError."""
+    spec = validate_args(params.get("args"), str(params.get("state") or "present"),
+                         params.get("remove_args"), params.get("repeatable_keys"))  # type: ignore
+    for option in ("grub_mkconfig_command", "grubby_command"):
+        check_command_option(option, params.get(option))
+    check_grub_dropin(params.get("grub_dropin"))
+    files = Files(str(params.get("root") or "/"))
+    if not os.path.isdir(files.root):
+        raise BootloaderError("root: %s is not a directory" % files.root)
+    name = str(params.get("backend") or "auto")
+    if name == "auto":
+        name = detect_backend(files)
+    if name not in BACKEND_CLASSES:
+        raise BootloaderError("backend: %r is not one of auto, %s" % (name, ", ".join(BACKENDS)))
+    backend = BACKEND_CLASSES[name](files, runner, params)
+    plan = backend.plan(spec)
+    _refuse_or_warn(plan, spec, files)
     if plan.changed and not check_mode:
         backend.apply(plan)
     running = read_running_cmdline(files)
