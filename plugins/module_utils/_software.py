@@ -391,10 +391,9 @@ def _service_state(tree: Any, service: str, runner: Optional[Runner]) -> Tuple[O
     return enabled, active
 
 
-def _use_kdump(tree: Any) -> Optional[bool]:
+def _use_kdump(defaults_text: Optional[str]) -> Optional[bool]:
     """Whether kdump-tools' init script goes on: [ "$USE_KDUMP" -ne 0 ] || exit 0 (unset or not a number stops
     it); None without a readable /etc/default/kdump-tools (kdump-config-missing says so)."""
-    defaults_text = config_text(tree, "etc/default/kdump-tools")
     if defaults_text is None:
         return None
     value = shell_assignments(defaults_text).get("USE_KDUMP", "").strip()
@@ -423,6 +422,7 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
     kdump_package = {"debian": "kdump-tools", "suse": "kdump",
                      "redhat": "kdump-utils" if split else "kexec-tools"}.get(family)
     service, config_file = KDUMP_LAYOUT.get(family, (None, None))
+    config = config_text(tree, config_file) if config_file else None  # Debian's is /etc/default/kdump-tools
     enabled, active = _service_state(tree, service, runner) if service else (None, None)
 
     compressions: Optional[List[str]] = None
@@ -444,8 +444,8 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         "service_enabled": enabled,
         "service_active": active,
         "config_file": config_file,
-        "config_file_present": config_text(tree, config_file) is not None if config_file else None,
-        "use_kdump": _use_kdump(tree) if family == "debian" else None,
+        "config_file_present": config is not None if config_file else None,
+        "use_kdump": _use_kdump(config) if family == "debian" else None,
         "systemd_running": _systemd_running(tree) if tree.live else None,
         "makedumpfile_compressions": compressions,
         "kallsyms_copy_has_text": bool(kallsyms_has_text(tree.read_text(KALLSYMS_FIX_COPY)))
