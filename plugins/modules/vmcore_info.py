@@ -213,7 +213,8 @@ latest:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vmcore import VmcoreError, vmcore_report
+from ansible_collections.fleetops.kdump.plugins.module_utils._vmcore.common import VmcoreError
+from ansible_collections.fleetops.kdump.plugins.module_utils._vmcore.crash_dir import vmcore_report
 
 
 def main():

@@ -18,6 +18,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from helpers import vmcore_builders  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vmcore
+from ansible_collections.fleetops.kdump.plugins.module_utils._vmcore import (
+    compressed_file, crash_dir, flattened, kdump_compressed,
+)
 from ansible_collections.fleetops.kdump.plugins.modules import vmcore_info
 
 build = vmcore_builders()
@@ -248,7 +251,7 @@ DAMAGED = [
 
 
 def test_past_the_counting_limit_the_first_descriptor_must_be_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(vmcore, "BITMAP_CHECK_LIMIT", 1)
+    monkeypatch.setattr(kdump_compressed, "BITMAP_CHECK_LIMIT", 1)
     image = bytes(kdump())
     whole = vmcore.inspect_dump_file(write_file(tmp_path / "whole", image))
     assert whole["checked"][-1] == "first_page_descriptor" and whole["problems"] == []
@@ -258,14 +261,14 @@ def test_past_the_counting_limit_the_first_descriptor_must_be_written(tmp_path, 
 
 
 def test_a_flattened_stream_too_long_to_rebuild_is_not_called_complete(tmp_path, monkeypatch):
-    monkeypatch.setattr(vmcore, "FLAT_VIEW_LIMIT", 4)
+    monkeypatch.setattr(flattened, "FLAT_VIEW_LIMIT", 4)
     result = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.flat", build.flatten(bytes(kdump()))))
     assert result["problems"] == ["the stream has more than 4 segments, too many to rebuild here, so the dump they "
                                   "rebuild was not checked; rebuild it with makedumpfile -R and check the result"]
 
 
 def test_a_compressed_file_too_large_to_read_to_its_end_is_not_called_complete(tmp_path, monkeypatch):
-    monkeypatch.setattr(vmcore, "OUTER_CHECK_LIMIT", 1 << 30)
+    monkeypatch.setattr(compressed_file, "OUTER_CHECK_LIMIT", 1 << 30)
     path = write_file(tmp_path / "dump.202411251810.gz", gzip.compress(bytes(kdump()))[:2000])
     os.truncate(path, (1 << 30) + 4096)  # sparse: a cut stream followed by holes
     result = vmcore.inspect_dump_file(path)
@@ -276,7 +279,7 @@ def test_a_compressed_file_too_large_to_read_to_its_end_is_not_called_complete(t
 
 @pytest.mark.parametrize("bad_page, found", [(3, True), (1, False)])
 def test_past_the_page_data_limit_pages_spread_evenly_are_read(tmp_path, monkeypatch, bad_page, found):
-    monkeypatch.setattr(vmcore, "PAGE_DATA_CHECK_LIMIT", 2)  # 6 pages: pages 1, 4 and 6 (every 3rd and the last)
+    monkeypatch.setattr(kdump_compressed, "PAGE_DATA_CHECK_LIMIT", 2)  # 6 pages: pages 1, 4 and 6 (every 3rd and the last)
     result = vmcore.inspect_dump_file(write_file(tmp_path / "dump", flip_page_byte(kdump(), bad_page)))
     assert result["checked"][-1] == "page_data_sample"
     assert [problem.startswith("the zlib data of page 4 of 6 does not decompress") for problem in
@@ -350,9 +353,9 @@ def test_a_reader_that_raises_damages_only_that_file(tmp_path, monkeypatch, erro
 
     def broken(*args, **kwargs):
         raise error
-    monkeypatch.setattr(vmcore, "inspect_elf", broken)
+    monkeypatch.setattr(crash_dir, "inspect_elf", broken)
     result = report(tmp_path)
-    monkeypatch.setattr(vmcore, "inspect_elf", real)
+    monkeypatch.setattr(crash_dir, "inspect_elf", real)
     assert_good_one_listed(result)
     bad = [dump for dump in result["dumps"] if dump["name"] == "dump." + BAD_STAMP][0]
     assert bad["complete"] is False and "cannot be read as a dump (%s" % type(error).__name__ in bad["problems"][0]
@@ -516,7 +519,7 @@ def test_a_flattened_elf_core_gives_its_kernel_log(tmp_path):
 
 
 def test_a_small_file_that_expands_like_a_bomb_is_not_read_to_its_end_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setattr(vmcore, "OUTER_BOMB_FLOOR", 1 << 20)
+    monkeypatch.setattr(compressed_file, "OUTER_BOMB_FLOOR", 1 << 20)
     compressor = bz2.BZ2Compressor()
     data = compressor.compress(bytes(kdump())) + compressor.compress(bytes(64 << 20)) + compressor.flush()
     found = vmcore.inspect_dump_file(write_file(tmp_path / "vmcore.bz2", data))

@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from helpers import vmcore_builders  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.fleetops.kdump.plugins.module_utils import _vmcore as vmcore  # noqa: E402
+from ansible_collections.fleetops.kdump.plugins.module_utils._vmcore import crash_dir, kdump_compressed  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "vmcores")
@@ -183,7 +184,7 @@ def test_split_dump_checks_the_descriptors_of_its_pfn_range(tmp_path):
 
 
 def test_count_bits_counts_set_bits_across_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(vmcore, "READ_CHUNK", 3)
+    monkeypatch.setattr(kdump_compressed, "READ_CHUNK", 3)
     path = write(str(tmp_path / "bits"), b"\xff\x01\x80\x00\x0f\xf0\x55")
     with open(path, "rb") as handle:
         assert vmcore.count_bits(handle, 1, 5) == 1 + 1 + 0 + 4 + 4
@@ -368,7 +369,7 @@ def test_dmesg_crash_line(tmp_path, text, line):
 
 
 def test_dmesg_is_read_from_its_tail(tmp_path, monkeypatch):
-    monkeypatch.setattr(vmcore, "DMESG_READ_LIMIT", 64)
+    monkeypatch.setattr(crash_dir, "DMESG_READ_LIMIT", 64)
     text = "[ 1.0] sysrq: Trigger a crash\n" + "x" * 200 + "\n[ 2.0] end\n"
     assert vmcore.dmesg_crash_line(write(str(tmp_path / "dmesg"), text)) is None
 
