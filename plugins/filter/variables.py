@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Role input filters: unknown_variables, crash_test_input_problems and role_input_problems, documented in their
-.yml files."""
+"""Role input filters: unknown_variables, crash_test_input_problems, crash_test_dump_dir and role_input_problems,
+documented in their .yml files."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -14,9 +14,10 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._assessment import 
 from ansible_collections.fleetops.kdump.plugins.module_utils._variables import (
     accepted_findings_problems,
     as_given_problems,
+    crash_test_dump_dir,
     crash_test_input_problems,
-    dump_dir_problem,
     spec_options,
+    target_problems,
     unknown_variables as _unknown_variables,
     warning_text,
 )
@@ -52,12 +53,7 @@ def role_input_problems(values, argument_specs, unacceptable=UNACCEPTABLE_FINDIN
     errors = []
     for spec in argument_specs:
         errors.extend(problem for problem in as_given_problems(spec, values) if problem not in errors)
-    target = values.get("kdump_target") if isinstance(values.get("kdump_target"), dict) else {}
-    for name, value in (("kdump_path", values.get("kdump_path")),
-                        ("kdump_target.path", target.get("path") if target.get("type", "local") == "local" else None)):
-        why = dump_dir_problem(name, value) if value is not None else None
-        if why:
-            errors.append(why)
+    errors.extend(problem for problem in target_problems(values) if problem not in errors)
     accepted = accepted_findings_problems(values.get("kdump_accept_findings"), [str(item) for item in unacceptable])
     display = Display()
     for warning in accepted["warnings"]:
@@ -70,4 +66,4 @@ class FilterModule(object):
 
     def filters(self):
         return {"unknown_variables": unknown_variables, "crash_test_input_problems": crash_test_input_problems,
-                "role_input_problems": role_input_problems}
+                "crash_test_dump_dir": crash_test_dump_dir, "role_input_problems": role_input_problems}

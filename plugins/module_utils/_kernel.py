@@ -49,7 +49,7 @@ def crashkernel_tokens(cmdline: Optional[str]) -> List[str]:
     'crashkernel=16', and so do words after '--'), as the crashkernel engine models; only a space ends a
     value (a tab stays in it, and the kernel refuses the value there)."""
     tokens: List[str] = []
-    for token in (cmdline or "").split(" "):
+    for token in kernel_words(cmdline or ""):
         token = token.strip("'\"")
         found = token.find("crashkernel=")
         if found >= 0:

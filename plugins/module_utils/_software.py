@@ -15,7 +15,8 @@ import re
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import version_tuple
+from ansible_collections.fleetops.kdump.plugins.module_utils._dump_target import dump_target
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import shell_assignments, version_tuple
 from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import kallsyms_has_text
 
 
@@ -49,26 +50,6 @@ def parse_os_release(text: Optional[str]) -> Dict[str, str]:
         key, sep, value = line.strip().partition("=")
         if sep and key and not key.startswith("#"):
             values[key] = value.strip().strip("'\"")
-    return values
-
-
-_SHELL_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
-
-
-def shell_assignments(text: Optional[str]) -> Dict[str, str]:
-    """NAME=value lines of a sourced shell defaults file (/etc/default/kdump-tools) as sh reads them without
-    expansion: a quoted value up to its closing quote, a bare one up to a space or ';' (a comment starts after a space)."""
-    values: Dict[str, str] = {}
-    for line in (text or "").splitlines():
-        match = _SHELL_ASSIGN_RE.match(line)
-        if match is None:
-            continue
-        rest = match.group(2)
-        if rest[:1] in ("'", '"'):
-            end = rest.find(rest[0], 1)
-            values[match.group(1)] = rest[1:end] if end > 0 else rest[1:]
-        else:
-            values[match.group(1)] = re.split(r"[\s;]", rest, 1)[0]
     return values
 
 
@@ -446,6 +427,7 @@ def software_facts(tree: Any, runner: Optional[Runner] = None, release: Optional
         "config_file": config_file,
         "config_file_present": config is not None if config_file else None,
         "use_kdump": _use_kdump(config) if family == "debian" else None,
+        "dump_target": dump_target(family, config),
         "systemd_running": _systemd_running(tree) if tree.live else None,
         "makedumpfile_compressions": compressions,
         "kallsyms_copy_has_text": bool(kallsyms_has_text(tree.read_text(KALLSYMS_FIX_COPY)))

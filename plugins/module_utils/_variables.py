@@ -139,6 +139,30 @@ def shell_word_problem(name: str, value: Any, example: str) -> Optional[str]:
     return None
 
 
+def absolute_word_problem(name: str, value: Any, example: str) -> Optional[str]:
+    """Why a file path the role hands to a shell on the host is not one absolute plain word, or None."""
+    if isinstance(value, str) and not value.startswith("/"):
+        return "%s %s is relative; give an absolute path such as %s" % (name, brief(repr(value)), example)
+    return shell_word_problem(name, value, example)
+
+
+def target_problems(values: Dict[str, Any]) -> List[str]:
+    """What is wrong with kdump_path and the paths of kdump_target: where dumps go, and the ssh key."""
+    given = values.get("kdump_target")
+    target: Dict[str, Any] = given if isinstance(given, dict) else {}
+    local = target.get("type", "local") == "local"
+    checks = [("kdump_path", values.get("kdump_path"), local, "/var/crash"),
+              ("kdump_target.path", target.get("path"), local, "/var/crash"),
+              ("kdump_target.ssh_key", target.get("ssh_key"), False, "/root/.ssh/kdump_id_rsa")]
+    problems = []
+    for name, value, is_dump_dir, example in checks:
+        why = None if value is None else (dump_dir_problem(name, value) if is_dump_dir else None) \
+            or absolute_word_problem(name, value, example)
+        if why:
+            problems.append(why)
+    return problems
+
+
 def marker_dir_problem(value: Any) -> Optional[str]:
     """Why crash_test_marker_dir cannot hold the crash marker across the crash's reboot, or None."""
     return persistent_dir_problem("crash_test_marker_dir", value, "/var/tmp", "the marker that tells new dumps "
@@ -154,13 +178,40 @@ def dump_dir_problem(name: str, value: Any) -> Optional[str]:
     return persistent_dir_problem(name, value, "/var/crash", "the dump")
 
 
-def crash_test_input_problems(marker_dir: Any, formats: Any, dump_path: Any = "/var/crash") -> List[str]:
-    """What is wrong with the crash test's own inputs, before anything on the host is read or changed."""
+def crash_test_input_problems(marker_dir: Any, formats: Any, dump_path: Any = None) -> List[str]:
+    """What is wrong with the crash test's own inputs, before anything on the host is read or changed.
+    dump_path None: crash_test_path is unset, and crash_test_dump_dir takes the service's from the facts."""
     problems = [why for why in (
-        dump_dir_problem("crash_test_path", dump_path) or shell_word_problem("crash_test_path", dump_path, "/var/crash"),
+        None if dump_path is None else dump_dir_problem("crash_test_path", dump_path)
+        or shell_word_problem("crash_test_path", dump_path, "/var/crash"),
         marker_dir_problem(marker_dir) or shell_word_problem("crash_test_marker_dir", marker_dir, "/var/tmp"),
     ) if why]
     if not isinstance(formats, (list, tuple)) or not formats:
         problems.append("crash_test_formats is %s, so no dump could pass; list the formats that count, e.g. "
                         "[kdump_compressed] (or leave the default: all three)" % brief(repr(formats)))
     return problems
+
+
+def crash_test_dump_dir(given: Any, target: Any) -> Dict[str, Optional[str]]:
+    """{path, source, problem}: where the crash test looks for the new dump. crash_test_path when given
+    (crash_test_input_problems checked it); else the directory the kdump service writes to, from the facts
+    (software.dump_target), when that is on this host."""
+    if given is not None and given != "":
+        return {"path": given, "source": "crash_test_path", "problem": None}
+    target = target if isinstance(target, dict) else {}
+    kind, path, location = target.get("type"), target.get("path"), target.get("location")
+    fix = "set crash_test_path to the directory where this host can read the new dump"
+    if kind is None:
+        problem: Optional[str] = "crash_test_path is not set and the kdump service's dump directory is unknown (its " \
+                                 "configuration could not be read: facts software.dump_target.type is null); apply " \
+                                 "fleetops.kdump.kdump first, or %s" % fix
+    elif kind != "local":
+        problem = "crash_test_path is not set and the kdump service sends dumps to a %s target (%s, directory %s), " \
+                  "which this host does not see; %s" % (kind, location, path, fix)
+    elif not isinstance(path, str):
+        problem = "crash_test_path is not set and the kdump service's dump directory is not an absolute path; " \
+                  "fix its configuration, or %s" % fix
+    else:
+        problem = dump_dir_problem("the kdump service's dump directory", path) or shell_word_problem(
+            "the kdump service's dump directory", path, "/var/crash")
+    return {"path": path if problem is None else None, "source": "facts", "problem": problem}

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import re
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 # Units, and sizes as the kernel's memparse() suffixes (lib/cmdline.c) write them, largest first.
 MIB = 1 << 20
@@ -60,10 +60,61 @@ def human_size(value: Optional[int]) -> str:
     return "%d bytes" % value
 
 
+# Command-line words. The kernel splits its command line two ways, so there are two splitters:
+# - parse_args()/next_arg() (lib/cmdline.c), for every parameter: ASCII whitespace separates and double
+#   quotes group ("a b" is one word); split_cmdline keeps the quotes, as the boot loader files write them.
+# - parse_crashkernel() (kernel/crash_reserve.c) finds "crashkernel=" by substring search in the whole line
+#   and ends its value at a space only: a tab or newline stays inside the value; kernel_words splits so.
+ASCII_SPACE = " \t\n\r\v\f"
+
+
+def split_cmdline(text: Optional[str]) -> List[str]:
+    """Split a kernel command line like next_arg() does: ASCII whitespace separates (not Python's Unicode
+    whitespace: a no-break space stays inside its word), double quotes group."""
+    tokens: List[str] = []
+    current: List[str] = []
+    in_quote = False
+    for char in text or "":
+        if char == '"':
+            in_quote = not in_quote
+        if char in ASCII_SPACE and not in_quote:
+            if current:
+                tokens.append("".join(current))
+                current = []
+            continue
+        current.append(char)
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
 def kernel_words(text: str) -> List[str]:
     """Words of a command line as the kernel's crashkernel parser sees them: a value ends at a space only,
     so a tab, newline or Unicode space stays inside its word (and the kernel reads or refuses it there)."""
     return [word for word in text.strip(" \n").split(" ") if word]
+
+
+# A NAME=value line of a sourced shell file (/etc/default/grub, /etc/default/kdump-tools), read without a shell.
+# What follows '=' is read by the file's own reader: the grub one refuses what it could not rewrite, the
+# kdump-tools one keeps what sh would assign without expansion.
+SHELL_ASSIGNMENT_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def shell_assignments(text: Optional[str]) -> Dict[str, str]:
+    """NAME=value lines of a sourced shell defaults file (/etc/default/kdump-tools) as sh reads them without
+    expansion: a quoted value up to its closing quote, a bare one up to a space or ';' (a comment starts after a space)."""
+    values: Dict[str, str] = {}
+    for line in (text or "").splitlines():
+        match = SHELL_ASSIGNMENT_RE.match(line)
+        if match is None:
+            continue
+        rest = match.group(2)
+        if rest[:1] in ("'", '"'):
+            end = rest.find(rest[0], 1)
+            values[match.group(1)] = rest[1:end] if end > 0 else rest[1:]
+        else:
+            values[match.group(1)] = re.split(r"[\s;]", rest, 1)[0]
+    return values
 
 
 def brief(text: str, limit: int = 120) -> str:

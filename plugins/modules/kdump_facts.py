@@ -151,9 +151,14 @@ ansible_facts:
             - C(systemd_running) (null for a captured tree), C(makedumpfile_compressions) (the optional compressions
               C(makedumpfile -v) reports enabled; null when unknown), C(kallsyms_copy_has_text) (the copy that
               the kdump role's C(kdump_kallsyms_text_fix) writes has a C(_text) line; null without the copy).
+            - C(dump_target), where the service sends dumps, read from its configuration file - C(type) (local,
+              ssh, nfs, raw, device, other; null when unknown), C(path) (the directory on that target; null when
+              the configuration gives no absolute one) and C(location) (user@host, the export or the device).
+              The crash_test role looks for dumps in C(path) when the target is local.
           type: dict
           sample: {family: debian, distro: debian, version: "12", kexec_tools_version: 2.0.25,
-                   kdump_package: kdump-tools, service: kdump-tools, service_enabled: true}
+                   kdump_package: kdump-tools, service: kdump-tools, service_enabled: true,
+                   dump_target: {type: local, path: /var/crash, location: null}}
         capabilities:
           description:
             - C(high_low_reservation), C(kexec_multiple_regions), C(kexec_file_crash),

@@ -23,14 +23,15 @@ and the tests use.
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import ASCII_SPACE, split_cmdline  # noqa: F401
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (  # noqa: F401
     BACKENDS, BLS_ENTRY_DIRS, BootloaderError, CRASHKERNEL_SLOTS, DEFAULT_GRUB_DROPIN, DROPIN_MARKER, GRUB_DEFAULTS,
     GRUB_DROPIN_DIR, GRUB_VARIABLES, KERNEL_CMDLINE, LOADER_CONFS, PROC_CMDLINE, Plan, REPEATABLE_KEYS, RESERVED_KEYS,
     Runner, SBIN_DIRS,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.tokens import (  # noqa: F401
-    ASCII_SPACE, ArgSpec, arg_key, crashkernel_slot, crashkernel_warnings, edit_tokens, join_cmdline, managed_tokens,
-    normalize_key, shell_words, split_cmdline, stray_crashkernel, validate_args,
+    ArgSpec, arg_key, crashkernel_slot, crashkernel_warnings, edit_tokens, join_cmdline, managed_tokens,
+    normalize_key, shell_words, stray_crashkernel, validate_args,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.files import (  # noqa: F401
     Files, read_running_cmdline,

@@ -15,14 +15,14 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import COMMAND_LINE_SIZE
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief, quoted
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import brief, quoted, split_cmdline
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BACKENDS, BLS_ENTRY_DIRS, BootloaderError, DEFAULT_GRUB_DROPIN, GRUB_DEFAULTS, GRUB_DROPIN_DIR, GRUB_VARIABLES,
     KERNEL_CMDLINE, LOADER_CONFS, PROC_CMDLINE, Plan, Runner, _UNSAFE_CHARS,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.tokens import (
     ArgSpec, _stray_after, _view_value, arg_key, crashkernel_warnings, edit_tokens, join_cmdline, managed_tokens,
-    split_cmdline, validate_args,
+    validate_args,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.files import (
     Files, _encode, _find_program, _run, read_running_cmdline,

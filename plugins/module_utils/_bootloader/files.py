@@ -19,11 +19,11 @@ from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._hostfiles import HostTree, open_regular
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MAX_CMDLINE, split_cmdline
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BootloaderError, PROC_CMDLINE, Runner, SBIN_DIRS,
 )
-from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.tokens import join_cmdline, split_cmdline
+from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.tokens import join_cmdline
 
 
 # files

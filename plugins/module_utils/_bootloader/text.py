@@ -13,11 +13,12 @@ from collections import OrderedDict
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import SHELL_ASSIGNMENT_RE, split_cmdline
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common import (
     BootloaderError, DROPIN_MARKER, GRUB_DEFAULTS, GRUB_VARIABLES,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.tokens import (
-    ArgSpec, arg_key, edit_tokens, join_cmdline, managed_tokens, normalize_key, shell_words, split_cmdline,
+    ArgSpec, arg_key, edit_tokens, join_cmdline, managed_tokens, normalize_key, shell_words,
 )
 
 
@@ -166,7 +167,6 @@ def edit_grub_defaults(text: Optional[str], keys: Sequence[str], desired: Sequen
     return "".join(lines)
 
 
-_ANY_ASSIGN_RE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _EXPANSION_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _DROPIN_TARGET_RE = re.compile(r'^(GRUB_CMDLINE_LINUX(?:_DEFAULT)?)="\$\{fleetops_kdump_out\}', re.M)
 
@@ -203,7 +203,7 @@ def read_grub_defaults(sources: Sequence[Tuple[str, str]]) -> Tuple[str, str]:
             stripped = line.strip()
             if not stripped or stripped.startswith("#"):
                 continue
-            match = _ANY_ASSIGN_RE.match(line)
+            match = SHELL_ASSIGNMENT_RE.match(line)
             if match is None:
                 raise _needs_a_shell(path, number, line)
             name = match.group(1)

@@ -25,29 +25,6 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._bootloader.common 
 
 # tokens
 
-def split_cmdline(text: Optional[str]) -> List[str]:
-    """Split a kernel command line like the kernel does: ASCII whitespace separates (not Python's Unicode
-    whitespace: a no-break space stays inside its word), double quotes group."""
-    tokens: List[str] = []
-    current: List[str] = []
-    in_quote = False
-    for char in text or "":
-        if char == '"':
-            in_quote = not in_quote
-        if char in ASCII_SPACE and not in_quote:
-            if current:
-                tokens.append("".join(current))
-                current = []
-            continue
-        current.append(char)
-    if current:
-        tokens.append("".join(current))
-    return tokens
-
-
-ASCII_SPACE = " \t\n\r\v\f"
-
-
 def shell_words(value: str) -> List[str]:
     """Words of an unquoted shell value as sh splits it (space, tab, newline; not Unicode spaces)."""
     return [word for word in re.split(r"[ \t\n]+", value) if word]

@@ -13,7 +13,9 @@ import re
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB, brief as _brief, canonical_arch, release_version
+from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
+    GIB, MIB, brief as _brief, canonical_arch, release_version, split_cmdline,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
     CRASHKERNEL, CrashkernelError, U64_MASK,
 )
@@ -272,7 +274,7 @@ def _k_parse(cmdline: str,
 def swiotlb_size(cmdline: str, areas: bool = True) -> int:
     """swiotlb_size_or_default() after the swiotlb= early params (kernel/dma/swiotlb.c)."""
     nslabs = X86_SWIOTLB_DEFAULT >> IO_TLB_SHIFT
-    for word in cmdline.split():
+    for word in split_cmdline(cmdline):
         if not word.startswith("swiotlb="):
             continue
         arg = word[len("swiotlb="):]

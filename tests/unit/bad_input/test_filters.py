@@ -412,6 +412,17 @@ TYPED_SPECS = [{"argument_specs": {"main": {"options": {
     ({"kdump_accept_findings": ["kexec no text"]}, ["item 1 is 'kexec no text', not a finding id"], []),
     ({"kdump_accept_findings": ["input-implausible"]}, [], ["lists input-implausible, which cannot be accepted"]),
     ({"kdump_unknown": "x"}, [], []),
+    # paths the role hands to a shell on the host: one absolute word each (one rule, _variables.shell_word_problem)
+    ({"kdump_path": "/var/crash dumps"}, ["kdump_path '/var/crash dumps' holds a space"], []),
+    ({"kdump_path": "/var/crash~"}, ["kdump_path '/var/crash~' holds '~'"], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "path": "/var/crash", "ssh_key": "/root/.ssh/k"}}, [], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "path": "/tmp/x"}}, [], []),  # on the server: not ours
+    ({"kdump_target": {"type": "nfs", "location": "s:/e", "path": "crash"}}, ["kdump_target.path 'crash' is relative"],
+     []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "ssh_key": "id_rsa"}},
+     ["kdump_target.ssh_key 'id_rsa' is relative; give an absolute path such as /root/.ssh/kdump_id_rsa"], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "ssh_key": "/root/a;b"}}, ["holds ';'"], []),
+    ({"kdump_path": "/var/crash", "kdump_target": {"type": "local", "path": "/var/crash"}}, [], []),
 ])
 def test_role_inputs_are_checked_as_the_role_reads_them(values, errors, warnings):
     found = F["role_input_problems"](values, TYPED_SPECS, ["input-implausible"])

@@ -183,6 +183,15 @@ GUARD_HOSTS = {
                         {"id": "crashkernel-missing", "severity": "error", "message": "no crashkernel= argument",
                          "fix": "apply role kdump"}])},
                    "Refuse unless a capture kernel is loaded", "crashkernel-missing: no crashkernel= argument"),
+    # crash_test_path unset: the service's own directory, unless the service sends dumps off the host
+    "dump_on_server": ({"crash_test_confirm": True, "crash_test_refresh_facts": False, "crash_test_path": None,
+                        "fake_kdump": dict(kdump_facts(), software={"dump_target": {
+                            "type": "ssh", "path": "/var/crash", "location": "kdump@dumps"}})},
+                       "Refuse unless the new dump can be found on the host",
+                       "sends dumps to a ssh target (kdump@dumps, directory /var/crash)"),
+    "dump_dir_unknown": ({"crash_test_confirm": True, "crash_test_refresh_facts": False, "crash_test_path": None,
+                          "fake_kdump": kdump_facts()},
+                         "Refuse unless the new dump can be found on the host", "dump directory is unknown"),
 }
 
 
@@ -320,6 +329,10 @@ def simulated_run(tmp_path_factory):
         # an older dump from an earlier crash, which must not be taken for the new one
         debian_dump(str(crash_dir), mtime=time.time() - 86400, stamp="202401010000")
     hosts["wrong_format"]["crash_test_formats"] = ["kdump_compressed"]
+    # "pass" sets no crash_test_path: the role looks where the facts say the service writes (the real path of
+    # the host's sim_dir, which run_playbook links to a directory under /var/tmp)
+    hosts["pass"].update(crash_test_path=None, fake_kdump=dict(kdump_facts(), software={"dump_target": {
+        "type": "local", "path": os.path.join(MARKER_TOP, "%s-pass" % tmp_path.name, "crash"), "location": None}}))
     # "no_return" stops answering once the trigger task ran (it creates the host's async job directory):
     # its connection turns into ssh to a closed port
     hosts["no_return"].update(
