@@ -109,8 +109,9 @@ def _message(link: Optional[str], ev: Dict[str, Any], settings: Dict[str, Any], 
         hint = (" %d dump(s) did appear (%s) dated before the crash: the clock of the capture kernel (RTC) is wrong."
                 % (len(unseen), ", ".join(str(item) for item in unseen))) if unseen else ""
         return ("no_new_dump: %s rebooted but %s has no dump newer than the crash marker. The capture kernel did not "
-                "save one (see the kdump log of that boot), or saved it elsewhere (crash_test_path must match "
-                "kdump.conf path / KDUMP_COREDIR).%s" % (host, settings["path"], hint))
+                "save one (see the kdump log of that boot), or saved it elsewhere (a crash_test_path set by hand must "
+                "name the directory of kdump.conf path / KDUMP_COREDIR / KDUMP_SAVEDIR).%s"
+                % (host, settings["path"], hint))
     if link == "wrong_format":
         return "wrong_format: %s is %s, not one of %s. %s" % (
             path, dump.get("format"), ", ".join(settings["formats"]), problems)
