@@ -151,13 +151,13 @@ def target_problems(values: Dict[str, Any]) -> List[str]:
     given = values.get("kdump_target")
     target: Dict[str, Any] = given if isinstance(given, dict) else {}
     local = target.get("type", "local") == "local"
-    checks = [("kdump_path", values.get("kdump_path"), local, "/var/crash"),
+    checks = [("kdump_path", values.get("kdump_path"), True, "/var/crash"),
               ("kdump_target.path", target.get("path"), local, "/var/crash"),
               ("kdump_target.ssh_key", target.get("ssh_key"), False, "/root/.ssh/kdump_id_rsa")]
     problems = []
     for name, value, is_dump_dir, example in checks:
-        why = None if value is None else (dump_dir_problem(name, value) if is_dump_dir else None) \
-            or absolute_word_problem(name, value, example)
+        why = None if value is None else (
+            dump_dir_problem(name, value) if is_dump_dir else absolute_word_problem(name, value, example))
         if why:
             problems.append(why)
     return problems
@@ -170,20 +170,20 @@ def marker_dir_problem(value: Any) -> Optional[str]:
 
 
 def dump_dir_problem(name: str, value: Any) -> Optional[str]:
-    """Why kdump_path (or a local target's path) cannot receive dumps, or None: the root directory, or a
-    directory that does not survive the reboot that follows the capture."""
+    """Why kdump_path (or a local target's path) cannot receive dumps, or None: the root directory, a
+    directory that does not survive the reboot that follows the capture, or not one plain shell word."""
     if isinstance(value, str) and value.startswith("/") and posixpath.normpath(value) in ("/", "//"):
         return "%s %s is the root directory; dumps fill the file system they land on: use a directory of its " \
                "own such as /var/crash" % (name, brief(repr(value)))
-    return persistent_dir_problem(name, value, "/var/crash", "the dump")
+    return persistent_dir_problem(name, value, "/var/crash", "the dump") or shell_word_problem(
+        name, value, "/var/crash")
 
 
 def crash_test_input_problems(marker_dir: Any, formats: Any, dump_path: Any = None) -> List[str]:
     """What is wrong with the crash test's own inputs, before anything on the host is read or changed.
     dump_path None: crash_test_path is unset, and crash_test_dump_dir takes the service's from the facts."""
     problems = [why for why in (
-        None if dump_path is None else dump_dir_problem("crash_test_path", dump_path)
-        or shell_word_problem("crash_test_path", dump_path, "/var/crash"),
+        None if dump_path is None else dump_dir_problem("crash_test_path", dump_path),
         marker_dir_problem(marker_dir) or shell_word_problem("crash_test_marker_dir", marker_dir, "/var/tmp"),
     ) if why]
     if not isinstance(formats, (list, tuple)) or not formats:
@@ -212,6 +212,5 @@ def crash_test_dump_dir(given: Any, target: Any) -> Dict[str, Optional[str]]:
         problem = "crash_test_path is not set and the kdump service's dump directory is not an absolute path; " \
                   "fix its configuration, or %s" % fix
     else:
-        problem = dump_dir_problem("the kdump service's dump directory", path) or shell_word_problem(
-            "the kdump service's dump directory", path, "/var/crash")
+        problem = dump_dir_problem("the kdump service's dump directory", path)
     return {"path": path if problem is None else None, "source": "facts", "problem": problem}

@@ -417,6 +417,8 @@ TYPED_SPECS = [{"argument_specs": {"main": {"options": {
     ({"kdump_path": "/var/crash~"}, ["kdump_path '/var/crash~' holds '~'"], []),
     ({"kdump_target": {"type": "ssh", "location": "k@d", "path": "/var/crash", "ssh_key": "/root/.ssh/k"}}, [], []),
     ({"kdump_target": {"type": "ssh", "location": "k@d", "path": "/tmp/x"}}, [], []),  # on the server: not ours
+    # kdump_path is a dump directory whatever the target (as before target paths had their own rule)
+    ({"kdump_path": "/tmp/crash", "kdump_target": {"type": "ssh", "location": "k@d"}}, ["is under /tmp"], []),
     ({"kdump_target": {"type": "nfs", "location": "s:/e", "path": "crash"}}, ["kdump_target.path 'crash' is relative"],
      []),
     ({"kdump_target": {"type": "ssh", "location": "k@d", "ssh_key": "id_rsa"}},
