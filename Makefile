@@ -6,7 +6,7 @@ export VENV
 BIN := $(abspath $(VENV))/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup test test-matrix lint sanity units build-doc vm-test test-arm64 demo changelog clean
+.PHONY: setup test test-matrix test-fleet lint sanity units build-doc vm-test test-arm64 demo changelog clean
 
 setup:
 	@tools/setup
@@ -16,11 +16,16 @@ test: setup
 	@tools/stage sanity $(MAKE) --no-print-directory sanity
 	@tools/stage build-and-doc $(MAKE) --no-print-directory build-doc
 	@printf "\n===== unit + VM tests (pytest; its summary is the last line) =====\n"
-	@$(PYTEST) -m "not vm_matrix"
+	@$(PYTEST) -m "not vm_matrix and not vm_fleet"
 
 # Every VM scenario: Debian 13 and 12, amd64 and arm64 (Altra, RAM above 4 GiB), and the 6.12 reservation test.
 test-matrix: setup
 	@$(PYTEST) -m "vm or vm_matrix" tests/integration
+
+# The fleet scenario: rolling rollout over three Debian 13 amd64 guests and a dump server, faults injected
+# (tests/integration/test_fleet.py; numbers in build/fleet/fleet-summary.json and the README).
+test-fleet: setup
+	@$(PYTEST) -s -m vm_fleet tests/integration/test_fleet.py
 
 # ansible-lint --offline installs nothing, so it resolves fleetops.kdump.* through the checkout's own link.
 COLLECTION_LINK := build/collections/ansible_collections/fleetops/kdump

@@ -34,8 +34,9 @@ UNSUPPORTED_DISTRIBUTION = "unsupported-distribution"
 FAILURE_ACTION_UNSUPPORTED = "failure-action-unsupported"
 COMPRESSION_UNSUPPORTED = "compression-unsupported"
 SSH_KEY_MISSING = "ssh-key-missing"
+DUMP_TARGET_UNREACHABLE = "dump-target-unreachable"
 ROLE_FINDINGS = (UNSUPPORTED_DISTRIBUTION, POLICY_INVALID, FAILURE_ACTION_UNSUPPORTED, COMPRESSION_UNSUPPORTED,
-                 SSH_KEY_MISSING)
+                 SSH_KEY_MISSING, DUMP_TARGET_UNREACHABLE)
 # kdump_accept_findings cannot waive these: the role's findings about its input, contradictory host data,
 # and the plan refusals (accepting one would call the host ready with nothing reserved).
 UNACCEPTABLE_FINDINGS = ("input-implausible",) + ROLE_FINDINGS + PLAN_EMPTY_FINDINGS
@@ -59,6 +60,8 @@ INPUT_DEFAULTS = {
     "copy_fallback": False,
     "capture_unit": "",
     "copy_fallback_in_place": None,
+    "target_server": "",
+    "target_probe": None,  # {rc, command, output} of the role's login to the ssh target, None: not tried
 }
 
 
@@ -76,6 +79,29 @@ def _ids(items: List[Finding]) -> List[str]:
 
 def _role_finding(ident: str, message: str, fix: str) -> Finding:
     return {"id": ident, "severity": "error", "message": message, "fix": fix}
+
+
+def _ssh_target_findings(inputs: Dict[str, Any]) -> List[Finding]:
+    key, location, server = inputs["ssh_key"], inputs["target_location"], inputs["target_server"]
+    how = ("authorizes it on the dump server %s (kdump_target.server)" % server if server else
+           "sends it with the distribution's propagate command (kdump-config / kdumpctl propagate), which needs root "
+           "to be able to log in to %s already" % location)
+    out: List[Finding] = []
+    if inputs["ssh_key_exists"] is False:
+        out.append({"id": SSH_KEY_MISSING, "severity": "warning",
+                    "message": "kdump_target.ssh_key %s does not exist on the host yet; the rollout creates it and %s."
+                               % (key, how),
+                    "fix": "Nothing to do, or create and authorize the key yourself (ssh-keygen -t ed25519 -N \"\" "
+                           "-f %s; ssh-copy-id)." % key})
+    probe = inputs["target_probe"]
+    if isinstance(probe, dict) and probe.get("rc") != 0:
+        out.append(_role_finding(
+            DUMP_TARGET_UNREACHABLE, "The host cannot log in to its dump target %s as the capture kernel will (%s: "
+            "exit %s, %s)." % (location, probe.get("command"), probe.get("rc"), probe.get("output") or "no output"),
+            "Make the target reachable from the host: the server up and listening on kdump_target.port, the key "
+            "%s authorized for %s there (kdump_target.server lets the role do it), the server's host key in root's "
+            "known_hosts, and the directory writable; then run the rollout again." % (key, location.split("@")[0])))
+    return out
 
 
 def role_findings(facts: Dict[str, Any], inputs: Dict[str, Any], plan_error: Optional[str] = None) -> List[Finding]:
@@ -105,11 +131,8 @@ def role_findings(facts: Dict[str, Any], inputs: Dict[str, Any], plan_error: Opt
                                  "without it." % compression,
                                  "Set kdump_compression to lzo (if enabled), zlib or none; makedumpfile -v lists "
                                  "what it supports."))
-    if target == "ssh" and inputs["ssh_key_exists"] is False:
-        key = inputs["ssh_key"]
-        out.append(_role_finding(SSH_KEY_MISSING, "kdump_target.ssh_key %s does not exist on the host." % key,
-                                 'Create it (ssh-keygen -t ed25519 -N "" -f %s) and authorize it on %s (ssh-copy-id, '
-                                 "kdumpctl propagate or kdump-config propagate)." % (key, inputs["target_location"])))
+    if target == "ssh":
+        out += _ssh_target_findings(inputs)
     return out
 
 

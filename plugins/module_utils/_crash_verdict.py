@@ -30,6 +30,9 @@ EVIDENCE_DEFAULTS: Dict[str, Any] = {
     "latest": None,
     "all_dumps": [],
     "wait_seconds": None,
+    "capture_loaded": None,  # kexec_crash_loaded before the crash
+    "reserved_bytes": None,  # the crash kernel reservation before the crash
+    "estimate_bytes": None,  # what the auto policy plans for this host
 }
 SETTINGS_DEFAULTS: Dict[str, Any] = {
     "path": "",
@@ -38,6 +41,7 @@ SETTINGS_DEFAULTS: Dict[str, Any] = {
     "timeout": 0,
     "reconnect_delay": 0,
     "trigger_delay": 0,
+    "dump_host": None,  # inventory name of the ssh target's server the dumps were looked for on; None: the host
 }
 _EPOCH_RE = re.compile(r"^[0-9]+$")
 
@@ -81,6 +85,33 @@ def broken_link(dump: Optional[Dict[str, Any]], settings: Dict[str, Any]) -> Opt
     return None
 
 
+def _mib(value: Any) -> str:
+    return "%.0f MiB" % (value / float(MIB)) if isinstance(value, int) and not isinstance(value, bool) else "unknown"
+
+
+def _no_new_dump_message(ev: Dict[str, Any], settings: Dict[str, Any]) -> str:
+    host = ev["host"]
+    before = set(entry.get("path") for entry in ev["dumps_before"] if isinstance(entry, dict))
+    unseen = [entry.get("path") for entry in ev["all_dumps"] if isinstance(entry, dict)
+              and entry.get("path") not in before]
+    hint = (" %d dump(s) did appear (%s) dated before the crash: the clock of the capture kernel (RTC) is wrong."
+            % (len(unseen), ", ".join(str(item) for item in unseen))) if unseen else ""
+    where = "%s on %s" % (settings["path"], settings["dump_host"]) if settings["dump_host"] else settings["path"]
+    loaded = {True: "was loaded", False: "was not loaded"}.get(ev["capture_loaded"], "may not have been loaded")
+    back = "after %s s" % ev["wait_seconds"] if ev["wait_seconds"] is not None else "again"
+    reserved, estimate = ev["reserved_bytes"], ev["estimate_bytes"]
+    small = isinstance(reserved, int) and isinstance(estimate, int) and reserved < estimate
+    return ("no_new_dump: the capture kernel %s, %s came back %s, but %s has no dump newer than the crash marker. "
+            "Reserved %s for the capture kernel, against %s that the auto policy plans for this host%s. %s"
+            "(a crash_test_path set by hand must name the directory of kdump.conf path / KDUMP_COREDIR / "
+            "KDUMP_SAVEDIR).%s"
+            % (loaded, host, back, where, _mib(reserved), _mib(estimate),
+               ": too little for the capture kernel to boot and save a dump is the likely cause" if small else "",
+               "Raise kdump_crashkernel, then look at the kdump log of the capture boot on the console " if small else
+               "The capture kernel did not save one (see the kdump log of that boot on the console), or saved it "
+               "elsewhere ", hint))
+
+
 def _message(link: Optional[str], ev: Dict[str, Any], settings: Dict[str, Any], dump: Dict[str, Any]) -> str:
     host, path = ev["host"], dump.get("path") or ""
     problems = "; ".join(dump.get("problems") or [])
@@ -103,15 +134,7 @@ def _message(link: Optional[str], ev: Dict[str, Any], settings: Dict[str, Any], 
                 "before the dump was finished. Raise crash_test_reconnect_delay (now %s s) or keep sshd out of the "
                 "kdump environment." % (host, settings["reconnect_delay"]))
     if link == "no_new_dump":
-        before = set(entry.get("path") for entry in ev["dumps_before"] if isinstance(entry, dict))
-        unseen = [entry.get("path") for entry in ev["all_dumps"] if isinstance(entry, dict)
-                  and entry.get("path") not in before]
-        hint = (" %d dump(s) did appear (%s) dated before the crash: the clock of the capture kernel (RTC) is wrong."
-                % (len(unseen), ", ".join(str(item) for item in unseen))) if unseen else ""
-        return ("no_new_dump: %s rebooted but %s has no dump newer than the crash marker. The capture kernel did not "
-                "save one (see the kdump log of that boot), or saved it elsewhere (a crash_test_path set by hand must "
-                "name the directory of kdump.conf path / KDUMP_COREDIR / KDUMP_SAVEDIR).%s"
-                % (host, settings["path"], hint))
+        return _no_new_dump_message(ev, settings)
     if link == "wrong_format":
         return "wrong_format: %s is %s, not one of %s. %s" % (
             path, dump.get("format"), ", ".join(settings["formats"]), problems)

@@ -160,6 +160,14 @@ def target_problems(values: Dict[str, Any]) -> List[str]:
             dump_dir_problem(name, value) if is_dump_dir else absolute_word_problem(name, value, example))
         if why:
             problems.append(why)
+    port = target.get("port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        problems.append("kdump_target.port %s is not a TCP port; give a number from 1 to 65535 (22 unless the "
+                        "target's sshd listens elsewhere)" % brief(repr(port)))
+    server = target.get("server")
+    if server is not None and not (isinstance(server, str) and re.match(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]*$", server)):
+        problems.append("kdump_target.server %s is not an inventory host name; give the dump server's name as the "
+                        "inventory spells it, or leave it unset" % brief(repr(server)))
     return problems
 
 
@@ -192,25 +200,35 @@ def crash_test_input_problems(marker_dir: Any, formats: Any, dump_path: Any = No
     return problems
 
 
-def crash_test_dump_dir(given: Any, target: Any) -> Dict[str, Optional[str]]:
-    """{path, source, problem}: where the crash test looks for the new dump. crash_test_path when given
+def crash_test_dump_dir(given: Any, target: Any, dump_host: Any = None) -> Dict[str, Optional[str]]:
+    """{path, source, host, problem}: where the crash test looks for the new dump. crash_test_path when given
     (crash_test_input_problems checked it); else the directory the kdump service writes to, from the facts
-    (software.dump_target), when that is on this host."""
+    (software.dump_target): on this host, or for an ssh target on dump_host (host: its inventory name)."""
     if given is not None and given != "":
-        return {"path": given, "source": "crash_test_path", "problem": None}
+        return {"path": given, "source": "crash_test_path", "host": None, "problem": None}
     target = target if isinstance(target, dict) else {}
     kind, path, location = target.get("type"), target.get("path"), target.get("location")
     fix = "set crash_test_path to the directory where this host can read the new dump"
-    if kind is None:
-        problem: Optional[str] = "crash_test_path is not set and the kdump service's dump directory is unknown (its " \
-                                 "configuration could not be read: facts software.dump_target.type is null); apply " \
-                                 "fleetops.kdump.kdump first, or %s" % fix
+    if dump_host not in (None, "") and kind != "ssh":
+        problem: Optional[str] = "crash_test_dump_host is %s but the kdump service writes dumps to a %s target, not " \
+                                 "to an ssh server; leave crash_test_dump_host unset" % (brief(repr(dump_host)), kind)
+    elif dump_host not in (None, ""):
+        problem = None if isinstance(path, str) and path.startswith("/") else \
+            "the ssh target's dump directory is not an absolute path (facts software.dump_target.path is %s); fix " \
+            "the kdump service's configuration" % brief(repr(path))
+        return {"path": path if problem is None else None, "source": "facts", "host": str(dump_host),
+                "problem": problem}
+    elif kind is None:
+        problem = "crash_test_path is not set and the kdump service's dump directory is unknown (its " \
+                  "configuration could not be read: facts software.dump_target.type is null); apply " \
+                  "fleetops.kdump.kdump first, or %s" % fix
     elif kind != "local":
         problem = "crash_test_path is not set and the kdump service sends dumps to a %s target (%s, directory %s), " \
-                  "which this host does not see; %s" % (kind, location, path, fix)
+                  "which this host does not see; %s%s" % (kind, location, path, fix, (
+                      ", or name the dump server's inventory host in crash_test_dump_host" if kind == "ssh" else ""))
     elif not isinstance(path, str):
         problem = "crash_test_path is not set and the kdump service's dump directory is not an absolute path; " \
                   "fix its configuration, or %s" % fix
     else:
         problem = dump_dir_problem("the kdump service's dump directory", path)
-    return {"path": path if problem is None else None, "source": "facts", "problem": problem}
+    return {"path": path if problem is None else None, "source": "facts", "host": None, "problem": problem}

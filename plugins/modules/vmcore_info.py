@@ -41,6 +41,13 @@ options:
       - Omit to report every dump; an empty string is refused, so a variable that came out empty never lets old
         dumps pass as new.
     type: raw
+  dir_prefix:
+    description:
+      - Only look in the crash directories under O(path) whose name starts with this, and not at dumps directly
+        in O(path). A dump server keeps every host's dumps side by side, as kdump-tools names them with
+        C(HOSTTAG=hostname) (C(<hostname>-<stamp>)); give C(<hostname>-) to see one host's.
+    type: str
+    version_added: 0.3.0
   root:
     description:
       - Directory to treat as the host's C(/), for reading a captured tree (tests, sosreports).
@@ -223,12 +230,13 @@ def main():
             path=dict(type="path", default="/var/crash"),
             newer_than=dict(type="raw"),
             root=dict(type="path", default="/"),
+            dir_prefix=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     try:
         report = vmcore_report(root=module.params["root"], path=module.params["path"],
-                               newer_than=module.params["newer_than"])
+                               newer_than=module.params["newer_than"], dir_prefix=module.params["dir_prefix"])
     except VmcoreError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **report)

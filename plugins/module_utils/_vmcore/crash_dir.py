@@ -250,14 +250,15 @@ def _not_a_file(root: str, real_dir: str, name: str) -> Dict[str, Any]:
     }
 
 
-def find_dumps(root: str, crash_dir: str) -> List[Dict[str, Any]]:
-    """Every dump in crash_dir and its direct subdirectories (one per crash), oldest first."""
+def find_dumps(root: str, crash_dir: str, dir_prefix: Optional[str] = None) -> List[Dict[str, Any]]:
+    """Every dump in crash_dir and its direct subdirectories (one per crash), oldest first; with dir_prefix,
+    only those in subdirectories whose name starts with it (a dump server's <host>-<stamp> directories)."""
     real_top = under_root(root, crash_dir)
     dumps = []
-    places = [(real_top, False)]
+    places = [] if dir_prefix else [(real_top, False)]
     for entry in _list_dir(real_top):
         full = os.path.join(real_top, entry)
-        if os.path.isdir(full) and not os.path.islink(full):
+        if os.path.isdir(full) and not os.path.islink(full) and entry.startswith(dir_prefix or ""):
             places.append((full, True))
     for real_dir, per_crash_dir in places:
         siblings = Listing(_list_dir(real_dir))
@@ -321,10 +322,14 @@ def resolve_newer_than(value: Any, root: str = "/") -> Optional[float]:
     return info.st_mtime
 
 
-def vmcore_report(root: str = "/", path: str = "/var/crash", newer_than: Any = None) -> Dict[str, Any]:
+def vmcore_report(root: str = "/", path: str = "/var/crash", newer_than: Any = None,
+                  dir_prefix: Optional[str] = None) -> Dict[str, Any]:
     """The vmcore_info result: dumps newer than newer_than (all when None), oldest first, and the latest."""
     if not path.startswith("/") or "\x00" in path:
         raise VmcoreError("path: %r must be an absolute path such as /var/crash" % path)
+    if dir_prefix is not None and (not dir_prefix or "/" in dir_prefix or "\x00" in dir_prefix):
+        raise VmcoreError("dir_prefix: %s must be the start of a directory name, such as web-1- (no '/')"
+                          % quoted(dir_prefix))
     if not os.path.isdir(root):
         raise VmcoreError("root: %s is not a directory" % root)
     threshold = resolve_newer_than(newer_than, root)
@@ -332,7 +337,7 @@ def vmcore_report(root: str = "/", path: str = "/var/crash", newer_than: Any = N
     exists = os.path.exists(real_top)
     if exists and not os.path.isdir(real_top):
         raise VmcoreError("path: %s is not a directory; point it at the kdump dump directory" % path)
-    dumps = find_dumps(root, path) if exists else []
+    dumps = find_dumps(root, path, dir_prefix) if exists else []
     if threshold is not None:
         dumps = [dump for dump in dumps if (dump["mtime"] or 0.0) > threshold]
     return {

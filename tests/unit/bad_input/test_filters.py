@@ -425,6 +425,11 @@ TYPED_SPECS = [{"argument_specs": {"main": {"options": {
      ["kdump_target.ssh_key 'id_rsa' is relative; give an absolute path such as /root/.ssh/kdump_id_rsa"], []),
     ({"kdump_target": {"type": "ssh", "location": "k@d", "ssh_key": "/root/a;b"}}, ["holds ';'"], []),
     ({"kdump_path": "/var/crash", "kdump_target": {"type": "local", "path": "/var/crash"}}, [], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@10.0.2.2", "port": 40022, "server": "dumpsrv"}}, [], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "port": 0}}, ["kdump_target.port 0 is not a TCP port"], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "port": 70000}}, ["from 1 to 65535"], []),
+    ({"kdump_target": {"type": "ssh", "location": "k@d", "server": "dump srv"}},
+     ["kdump_target.server 'dump srv' is not an inventory host name"], []),
 ])
 def test_role_inputs_are_checked_as_the_role_reads_them(values, errors, warnings):
     found = F["role_input_problems"](values, TYPED_SPECS, ["input-implausible"])

@@ -185,9 +185,11 @@ def test_role_findings_about_the_target_and_the_distribution():
     facts = host("debian13-amd64-qemu")
     result = assess(facts, target_type="ssh", failure_action="dump_to_rootfs", ssh_key="/k", ssh_key_exists=False,
                     target_location="dump@collector")
-    assert {"failure-action-unsupported", "ssh-key-missing"} <= set(ids(result["blocking"]))
-    assert "dump@collector" in [item for item in result["blocking"] if item["id"] == "ssh-key-missing"][0]["fix"]
-    assert "ssh-key-missing" not in ids(assess(facts, target_type="ssh", ssh_key_exists=None)["blocking"])
+    assert ids(result["blocking"]) == ["failure-action-unsupported"]
+    # the rollout creates a missing key, so it only warns, and says how the key gets authorized
+    warning = [item for item in result["warnings"] if item["id"] == "ssh-key-missing"][0]
+    assert "dump@collector" in warning["message"] and "propagate" in warning["message"]
+    assert "ssh-key-missing" not in ids(assess(facts, target_type="ssh", ssh_key_exists=None)["warnings"])
     facts["software"]["family"] = "gentoo"
     result = assess(facts)
     assert ids(result["blocking"]) == ["unsupported-distribution"]
@@ -221,3 +223,21 @@ def test_findings_left_after_the_rollout():
     assert "kexec-no-text-symbol" in ids(assessment.findings_left(arm64, dict(DEBIAN)))
     arm64["software"].update(systemd_running=True, kallsyms_copy_has_text=True)
     assert "kexec-no-text-symbol" not in ids(assessment.findings_left(arm64, dict(DEBIAN)))
+
+
+def test_a_dump_target_the_host_cannot_log_in_to_blocks():
+    facts = host("debian13-amd64-qemu")
+    probe = {"rc": 255, "command": "ssh -i /root/.ssh/k -o BatchMode=yes kdumper@10.0.2.2 mkdir -p /srv/crash",
+             "output": "ssh: connect to host 10.0.2.2 port 2222: Connection refused"}
+    result = assess(facts, target_type="ssh", target_location="kdumper@10.0.2.2", ssh_key="/root/.ssh/k",
+                    ssh_key_exists=True, target_server="dumpsrv", target_probe=probe)
+    finding = {item["id"]: item for item in result["blocking"]}["dump-target-unreachable"]
+    assert "Connection refused" in finding["message"] and "exit 255" in finding["message"]
+    assert "kdumper" in finding["fix"] and result["ready"] is False
+    accepted = assess(facts, target_type="ssh", target_location="kdumper@10.0.2.2", ssh_key_exists=True,
+                      target_probe=probe, accept_findings=["dump-target-unreachable"])
+    assert "dump-target-unreachable" in ids(accepted["blocking"])  # cannot be waived
+    reached = assess(facts, target_type="ssh", target_location="kdumper@10.0.2.2", ssh_key_exists=True,
+                     target_probe=dict(probe, rc=0, output=""))
+    assert "dump-target-unreachable" not in ids(reached["blocking"])
+    assert "dump-target-unreachable" not in ids(assess(facts, target_type="ssh", target_probe=None)["blocking"])

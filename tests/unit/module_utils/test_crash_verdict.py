@@ -93,3 +93,19 @@ def test_unreadable_clock_lines_leave_the_timings_unknown():
 def test_wrong_arguments_are_refused(ev, settings, words):
     with pytest.raises(VerdictError, match=words.replace("(", r"\(").replace(")", r"\)")):
         verdict(ev, settings)
+
+
+def test_no_new_dump_names_the_evidence_and_a_reservation_below_the_plan():
+    mib = 1024 * 1024
+    small = verdict(evidence(latest=None, new_dumps=[], capture_loaded=True, reserved_bytes=96 * mib,
+                             estimate_bytes=256 * mib, wait_seconds=142),
+                    dict(SETTINGS, dump_host="dumpsrv", path="/srv/crash"))
+    assert small["failed_link"] == "no_new_dump"
+    for words in ("capture kernel was loaded", "came back after 142 s", "/srv/crash on dumpsrv", "Reserved 96 MiB",
+                  "256 MiB that the auto policy plans", "too little", "Raise kdump_crashkernel"):
+        assert words in small["message"], (words, small["message"])
+    enough = verdict(evidence(latest=None, new_dumps=[], capture_loaded=True, reserved_bytes=256 * mib,
+                              estimate_bytes=256 * mib), SETTINGS)
+    assert "too little" not in enough["message"] and "did not save one" in enough["message"]
+    unknown = verdict(evidence(latest=None, new_dumps=[]), SETTINGS)["message"]
+    assert "may not have been loaded" in unknown and "Reserved unknown" in unknown

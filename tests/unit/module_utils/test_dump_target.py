@@ -65,3 +65,16 @@ def test_the_crash_test_looks_where_the_service_writes(given, found, expected):
         assert result["problem"] is None
     else:
         assert all(word in result["problem"] for word in words), result["problem"]
+
+
+def test_an_ssh_target_is_read_on_the_dump_server():
+    result = crash_test_dump_dir(None, target("ssh", "/srv/crash", "kdumper@10.0.2.2"), "dumpsrv")
+    assert result == {"path": "/srv/crash", "source": "facts", "host": "dumpsrv", "problem": None}
+    assert crash_test_dump_dir(None, target("local", "/var/crash"), None)["host"] is None
+    wrong = crash_test_dump_dir(None, target("local", "/var/crash"), "dumpsrv")
+    assert wrong["path"] is None and "crash_test_dump_host" in wrong["problem"] and "local" in wrong["problem"]
+    relative = crash_test_dump_dir(None, target("ssh", None, "k@d"), "dumpsrv")
+    assert relative["path"] is None and "not an absolute path" in relative["problem"]
+    assert "crash_test_dump_host" in crash_test_dump_dir(None, target("ssh", "/srv", "k@d"))["problem"]
+    # crash_test_path set by hand wins, read on the host
+    assert crash_test_dump_dir("/mnt/dumps", target("ssh", "/srv", "k@d"), "dumpsrv")["host"] is None

@@ -390,6 +390,18 @@ def test_debian_layout(tmp_path):
     assert report["latest"] == dump
 
 
+def test_a_dump_server_is_read_one_host_at_a_time(tmp_path):
+    # kdump-tools with SSH and HOSTTAG=hostname: <hostname>-<stamp> directories of several hosts side by side
+    for stamp in ("fleet-1-202612041400", "fleet-10-202612041401", "fleet-2-202612041402"):
+        debian_tree(tmp_path, stamp=stamp)
+    mine = vmcore.vmcore_report(root=str(tmp_path), dir_prefix="fleet-1-")["dumps"]
+    assert [dump["dir"] for dump in mine] == ["/var/crash/fleet-1-202612041400"]
+    assert len(vmcore.vmcore_report(root=str(tmp_path))["dumps"]) == 3
+    for bad in ("", "a/b", "x\x00"):
+        with pytest.raises(vmcore.VmcoreError, match="dir_prefix"):
+            vmcore.vmcore_report(root=str(tmp_path), dir_prefix=bad)
+
+
 def test_debian_fallback_copy_of_proc_vmcore(tmp_path):
     crash = tmp_path / "var" / "crash" / DEBIAN_STAMP
     write(str(crash / ("vmcore." + DEBIAN_STAMP)), build.build_elf_core())
