@@ -134,7 +134,7 @@ def test_el10_and_fedora_use_kdump_utils_and_el9_kexec_tools():
 # --- Debian -----------------------------------------------------------------------------------------
 
 DEBIAN_KEYS = ["USE_KDUMP", "KDUMP_COREDIR", "KDUMP_FAIL_CMD", "MAKEDUMP_ARGS", "KDUMP_CMDLINE_APPEND", "SSH",
-               "SSH_KEY", "NFS", "KDUMP_KERNEL", "KDUMP_INITRD", "KDUMP_DUMP_DMESG"]
+               "SSH_KEY", "NFS", "KDUMP_KERNEL", "KDUMP_INITRD", "KDUMP_DUMP_DMESG", "HOSTTAG"]
 
 
 def test_debian_defaults_on_arm64(tmp_path):
@@ -189,6 +189,9 @@ def test_debian_ssh_and_nfs_targets(tmp_path):
     assert ssh["SSH"] == "dump@collector.example"
     assert ssh["SSH_KEY"] == "/root/.ssh/kdump_ed25519"
     assert ssh["KDUMP_COREDIR"] == "/var/crash" and ssh["NFS"] == "<unset>"
+    # remote crash directories are <hostname>-<stamp>: hosts behind one NAT address (10.0.2.15) never collide
+    assert ssh["HOSTTAG"] == "hostname"
+    assert source_shell(render("kdump-tools.j2", "debian"), tmp_path, DEBIAN_KEYS)["HOSTTAG"] == "<unset>"
     nfs = source_shell(render("kdump-tools.j2", "debian", overrides={
         "kdump_path": "/dumps", "kdump_target": {"type": "nfs", "location": "filer:/export/"}}), tmp_path, DEBIAN_KEYS)
     assert nfs["NFS"] == "filer:/export/dumps"
@@ -208,6 +211,27 @@ def test_debian_file_is_a_valid_systemd_environment_file():
             key, dummy, value = line.partition("=")
             assert key.isupper() and (value.isdigit() or (value.startswith('"') and value.endswith('"'))), line
             assert '"' not in value[1:-1], line
+
+
+@pytest.mark.parametrize("family, argv", [
+    ("debian", ["kdump-config", "propagate"]), ("redhat", ["kdumpctl", "propagate"]), ("suse", [])])
+def test_each_family_names_its_propagate_command(family, argv):
+    assert resolve("__kdump_propagate_argv", family) == argv
+
+
+@pytest.mark.parametrize("port, known_name", [(None, "10.0.2.2"), (22, "10.0.2.2"), (40022, "[10.0.2.2]:40022")])
+def test_ssh_target_login_is_made_as_the_capture_kernel_makes_it(port, known_name):
+    target = {"type": "ssh", "location": "kdumper@10.0.2.2", "path": "/srv/crash", "ssh_key": "/root/.ssh/k"}
+    if port is not None:
+        target["port"] = port
+    overrides = {"kdump_target": target, "ansible_check_mode": False}
+    assert resolve("__kdump_ssh_known_name", "debian", overrides=overrides) == known_name
+    assert resolve("__kdump_ssh_probe_argv", "debian", overrides=overrides) == [
+        "ssh", "-i", "/root/.ssh/k", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "kdumper@10.0.2.2",
+        "mkdir -p /srv/crash"]
+    # check mode logs in without creating the directory
+    assert resolve("__kdump_ssh_probe_argv", "debian", overrides=dict(overrides, ansible_check_mode=True))[-1] == "true"
+    assert resolve("__kdump_ssh_user", "debian", overrides=overrides) == "kdumper"
 
 
 # --- RHEL family ------------------------------------------------------------------------------------
