@@ -15,6 +15,11 @@
      (vmcore_info delegated there).
   G  playbooks/audit.yml shows the fleet: per host status, reserved vs planned, crash test results (read from
      the jsonfile fact cache, where crash_test_result is kept).
+  E  fleet-1's dump server cannot be reached (nothing listens on the target port): the login probe blocks it
+     with dump-target-unreachable before its kdump configuration or boot loader changes; no reboot, and the
+     later batches do not run.
+  H  the audit of a degraded fleet: fleet-2 asks for more than its RAM (blocked, with the finding), fleet-3
+     is shut down (unreachable), fleet-1 done with its passed crash test.
 
 All guest traffic stays on this machine: guests reach each other only through QEMU user networking
 (10.0.2.2 is this machine's loopback). Numbers go to build/fleet/fleet-summary.json and the closing summary.
@@ -25,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -59,12 +65,54 @@ def test_recap_parser():
                            "localhost": {"ok": 1, "changed": 0, "unreachable": 0, "failed": 0}}
 
 
+def detection_seconds(timeline, task, host):
+    """Seconds from the start of the last `task` before `host` failed to its failure, from a playbook timeline
+    of (seconds, line); None when the host did not fail or the task never started."""
+    begun = None
+    for seconds, line in timeline:
+        if line.startswith("TASK [") and task in line:
+            begun = seconds
+        elif line.startswith("fatal: [%s]" % host):
+            return None if begun is None else round(seconds - begun, 1)
+    return None
+
+
+def test_detection_seconds():
+    timeline = [(1.0, "TASK [r : Reboot the host] ***"), (2.0, "ok: [fleet-1]"),
+                (50.0, "TASK [r : Reboot the host] ***"), (480.5, "fatal: [fleet-2]: FAILED! => "),
+                (481.0, "fatal: [fleet-3]: FAILED! => ")]
+    assert detection_seconds(timeline, "Reboot the host", "fleet-2") == 430.5
+    assert detection_seconds(timeline, "Reboot the host", "fleet-9") is None
+    assert detection_seconds(timeline, "Crash", "fleet-2") is None
+
+
+def capture_console(text):
+    """The lines of a guest's serial console after its last sysrq crash that tell why the capture kernel gave no
+    dump (memory, panic, kdump-tools), at most 20."""
+    start = text.rfind("sysrq: Trigger a crash")
+    if start < 0:
+        return []
+    words = ("Out of memory", "oom-kill", "Kernel panic", "Killed process", "kdump-tools", "kdump:", "not syncing",
+             "Cannot allocate", "-ENOMEM")
+    lines = [line.strip() for line in text[start:].splitlines() if any(word in line for word in words)]
+    return lines[:20]
+
+
+def test_capture_console():
+    text = ("boot\n[ 1.0] Out of memory: early\n[ 9.0] sysrq: Trigger a crash\n[ 0.0] Linux version 6.12\n"
+            "[ 3.1] Out of memory: Killed process 201 (systemd-udevd)\n[ 4.0] Kernel panic - not syncing: OOM\n")
+    assert capture_console(text) == [
+        "[ 3.1] Out of memory: Killed process 201 (systemd-udevd)", "[ 4.0] Kernel panic - not syncing: OOM"]
+    assert capture_console("no crash here\n") == []
+
+
 class Fleet:
     def __init__(self, state_dir, log):
         self.state_dir = state_dir
         self.log = log
         self.state = {}
         self.summary = {"phases": {}, "faults": {}}
+        self.timelines = {}
         self.started = time.monotonic()
 
     def note(self, text):
@@ -113,10 +161,25 @@ class Fleet:
     def fingerprint(self, name):
         return self.run_file(name, os.path.join(REPO, "molecule", "default", "fingerprint.sh"))
 
+    def untouched(self, name):
+        """What must not change on a host a failed rollout stops at: its boot id (no reboot), boot files,
+        kdump configuration, packages and /etc (the fingerprint)."""
+        return {"boot_id": self.ssh(name, "cat /proc/sys/kernel/random/boot_id").stdout.strip(),
+                "boot_files": self.boot_files(name), "fingerprint": self.fingerprint(name)}
+
+    def keep_console(self, name):
+        """Copy the guest's serial console log to build/fleet/<name>-console.log; returns its text."""
+        path = self.state.get(name, {}).get("console_log")
+        if not path or not os.path.exists(path):
+            return ""
+        shutil.copyfile(path, os.path.join(OUT, "%s-console.log" % name))
+        with open(path, errors="replace") as handle:
+            return handle.read()
+
     def boot_files(self, name):
         return self.run_file(name, os.path.join(HERE, "boot-files.sh"))
 
-    def inventory(self, path, host_vars, ssh_target=False):
+    def inventory(self, path, host_vars, ssh_target=False, target_port=None):
         server = self.state[SERVER]
         hosts = {}
         for name in FLEET + [SERVER]:
@@ -125,7 +188,7 @@ class Fleet:
                                 "ansible_user": state["user"],
                                 "ansible_ssh_private_key_file": state["identity_file"]},
                                **host_vars.get(name, {}))
-        target = {"type": "ssh", "location": "kdumper@10.0.2.2", "port": server["port"], "path": "/srv/crash",
+        target = {"type": "ssh", "location": "kdumper@10.0.2.2", "port": target_port or server["port"], "path": "/srv/crash",
                   "server": SERVER}
         data = {"all": {
             "vars": {"ansible_become": True, "ansible_python_interpreter": "/usr/bin/python3"},
@@ -150,13 +213,19 @@ class Fleet:
                                     "-o ServerAliveCountMax=3")
         log_path = os.path.join(OUT, "%s.log" % label)
         started = time.monotonic()
+        timeline = []
         with open(log_path, "w") as log:
-            rc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", inventory, "--limit", limit,
-                                 os.path.join(REPO, "playbooks", playbook)] + list(extra),
-                                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+            proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", inventory, "--limit", limit,
+                                     os.path.join(REPO, "playbooks", playbook)] + list(extra),
+                                    cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    universal_newlines=True, errors="replace")
+            for line in proc.stdout:
+                timeline.append((time.monotonic() - started, line.rstrip("\n")))
+                log.write(line)
+            rc = proc.wait()
         seconds = round(time.monotonic() - started, 1)
-        with open(log_path, errors="replace") as handle:
-            text = handle.read()
+        self.timelines[label] = timeline
+        text = "\n".join(line for _, line in timeline)
         self.summary["phases"][label] = {"playbook": playbook, "rc": rc, "seconds": seconds, "recap": recap(text)}
         self.note("%s: ansible-playbook %s exit %d after %.0f s (log %s)" % (label, playbook, rc, seconds, log_path))
         return rc, text
@@ -187,7 +256,8 @@ def test_fleet_rollout_with_faults(tmp_path, e2e_summary, cannot_run):
         cannot_run("the test VM image is built with debootstrap, which needs root")
     if not os.path.exists(os.path.join(BIN, "ansible-playbook")):
         cannot_run("ansible-playbook is not installed next to %s (make setup)" % sys.executable)
-    os.makedirs(OUT, exist_ok=True)
+    shutil.rmtree(OUT, ignore_errors=True)  # the fact cache of an earlier run holds its crash test results
+    os.makedirs(OUT)
     state_dir = str(tmp_path / "guests")
     with open(os.path.join(OUT, "fleet.log"), "w") as log:
         fleet = Fleet(state_dir, log)
@@ -197,6 +267,7 @@ def test_fleet_rollout_with_faults(tmp_path, e2e_summary, cannot_run):
             with open(os.path.join(OUT, "fleet-summary.json"), "w") as handle:
                 json.dump(fleet.summary, handle, indent=2, sort_keys=True)
             for name in FLEET + [SERVER]:
+                fleet.keep_console(name)
                 fleet.testvm("down", "--name", name, "--keep-logs", timeout=300)
             e2e_summary.extend(["fleet: %s" % line for line in json.dumps(fleet.summary["faults"]).split("\n")])
 
@@ -228,6 +299,8 @@ def run_scenario(fleet, inventory):
     boot_after = fleet.boot_files("fleet-1")
     fleet.summary["faults"]["bootloader_update_fails"] = {
         "host": "fleet-1", "rc": rc, "seconds_to_failure": round(time.monotonic() - t0, 1),
+        "seconds_from_task_start": detection_seconds(fleet.timelines["A-bootloader-fault"],
+                                                     "Write the crashkernel arguments", "fleet-1"),
         "message": first_line_with(messages, "files were restored"),
         "hook_output": first_line_with(messages, "fleet test fault"),
         "boot_files_restored": boot_after == boot_before,
@@ -246,6 +319,9 @@ def run_scenario(fleet, inventory):
     rc, text = fleet.playbook("B-host-does-not-return", "rollout.yml", inventory)
     messages = failure_messages(text, "fleet-2")
     fault_b = {"host": "fleet-2", "rc": rc, "seconds_to_failure": round(time.monotonic() - t0, 1),
+               "seconds_from_reboot": detection_seconds(fleet.timelines["B-host-does-not-return"],
+                                                        "Reboot the host", "fleet-2"),
+               "reboot_timeout": REBOOT_TIMEOUT,
                "message": first_line_with(messages, "host_did_not_return"),
                "canary_done": fleet.summary["phases"]["B-host-does-not-return"]["recap"].get("fleet-1", {}).get(
                    "failed") == 0,
@@ -271,7 +347,10 @@ def run_scenario(fleet, inventory):
     messages = failure_messages(text, "fleet-3")
     fault_c = {"host": "fleet-3", "crashkernel": SMALL_CRASHKERNEL, "rc": rc,
                "seconds_to_failure": round(time.monotonic() - t0, 1),
-               "message": first_line_with(messages, "no_new_dump") or (messages[:1] or [None])[0]}
+               "seconds_from_crash": detection_seconds(fleet.timelines["C-crash-test-small"],
+                                                       "Trigger the kernel crash", "fleet-3"),
+               "message": first_line_with(messages, "no_new_dump") or (messages[:1] or [None])[0],
+               "capture_console": capture_console(fleet.keep_console("fleet-3"))}
     fleet.summary["faults"]["crash_produces_no_dump"] = fault_c
     fleet.note("C: %s" % json.dumps(fault_c))
     assert rc != 0 and fault_c["message"] and fault_c["message"].find("no_new_dump") >= 0, messages
@@ -314,3 +393,50 @@ def run_scenario(fleet, inventory):
     assert all(rows[name]["status"] == "done" for name in FLEET), fleet.summary["audit"]
     assert rows["fleet-1"]["crash_test"]["passed"] is True
     assert rows["fleet-3"]["crash_test"]["failed_link"] == "no_new_dump"
+
+    # E: the dump server cannot be reached (nothing listens on the target port): fleet-1 is blocked with a
+    # finding before its kdump configuration or boot loader changes, is not rebooted, and the rollout stops
+    before_e = {name: fleet.untouched(name) for name in FLEET}
+    fleet.inventory(inventory, {}, ssh_target=True, target_port=closed_port())
+    t0 = time.monotonic()
+    rc, text = fleet.playbook("E-dump-server-unreachable", "rollout.yml", inventory)
+    messages = failure_messages(text, "fleet-1")
+    after_e = {name: fleet.untouched(name) for name in FLEET}
+    fault_e = {"host": "fleet-1", "rc": rc, "seconds_to_failure": round(time.monotonic() - t0, 1),
+               "message": first_line_with(messages, "dump-target-unreachable"),
+               "untouched": {name: {key: before_e[name][key] == after_e[name][key] for key in before_e[name]}
+                             for name in FLEET},
+               "recap": fleet.summary["phases"]["E-dump-server-unreachable"]["recap"]}
+    fleet.summary["faults"]["dump_server_unreachable"] = fault_e
+    fleet.note("E: %s" % json.dumps(fault_e))
+    assert rc != 0 and fault_e["message"], messages
+    assert all(all(checks.values()) for checks in fault_e["untouched"].values()), fault_e["untouched"]
+    assert set(fault_e["recap"]) & set(FLEET) == {"fleet-1"}, "later batches ran: %s" % fault_e["recap"]
+
+    # H: the audit of a fleet that is not all well: fleet-2 asks for more than its RAM (blocked with the
+    # finding), fleet-3 is down (unreachable), fleet-1 is done with its crash test
+    fleet.keep_console("fleet-3")
+    fleet.testvm("down", "--name", "fleet-3", "--keep-logs", timeout=300)
+    fleet.inventory(inventory, {"fleet-2": {"kdump_crashkernel": "4G"}}, ssh_target=True)
+    report_dir = os.path.join(OUT, "audit-degraded")
+    rc, text = fleet.playbook("H-audit-degraded", "audit.yml", inventory, "-e", "audit_report_dir=%s" % report_dir)
+    with open(os.path.join(report_dir, "kdump-audit.json")) as handle:
+        report = json.load(handle)
+    rows = {row["host"]: row for row in report["hosts"]}
+    fleet.summary["audit_degraded"] = {
+        "rc": rc, "totals": report["totals"],
+        "hosts": {h: {"status": rows[h]["status"], "blocking": [f["id"] for f in rows[h].get("blocking", [])],
+                      "error": rows[h].get("error")} for h in rows},
+        "table": text.partition("TASK [Show the table]")[2].partition("\nTASK [")[0].strip().splitlines()[1:]}
+    fleet.note("H: %s" % json.dumps(fleet.summary["audit_degraded"]))
+    assert rows["fleet-1"]["status"] == "done" and rows["fleet-1"]["crash_test"]["passed"] is True
+    assert rows["fleet-2"]["status"] == "blocked" and rows["fleet-2"]["blocking"], rows["fleet-2"]
+    assert rows["fleet-3"]["status"] == "unreachable", rows["fleet-3"]
+    assert report["totals"]["blocked"] == 1 and report["totals"]["unreachable"] == 1, report["totals"]
+
+
+def closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
