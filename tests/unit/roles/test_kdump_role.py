@@ -227,8 +227,8 @@ def test_ssh_target_login_is_made_as_the_capture_kernel_makes_it(port, known_nam
     overrides = {"kdump_target": target, "ansible_check_mode": False}
     assert resolve("__kdump_ssh_known_name", "debian", overrides=overrides) == known_name
     assert resolve("__kdump_ssh_probe_argv", "debian", overrides=overrides) == [
-        "ssh", "-i", "/root/.ssh/k", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "kdumper@10.0.2.2",
-        "mkdir -p /srv/crash"]
+        "ssh", "-i", "/root/.ssh/k", "-p", str(port or 22), "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
+        "kdumper@10.0.2.2", "mkdir -p /srv/crash"]
     # check mode logs in without creating the directory
     assert resolve("__kdump_ssh_probe_argv", "debian", overrides=dict(overrides, ansible_check_mode=True))[-1] == "true"
     assert resolve("__kdump_ssh_user", "debian", overrides=overrides) == "kdumper"
@@ -308,3 +308,17 @@ def test_suse_remote_targets(tmp_path, target, savedir):
 
 def test_suse_offers_only_the_failure_actions_it_has():
     assert sorted(resolve("__kdump_failure_actions", "suse")) == ["reboot", "shell"]
+
+
+def test_a_dump_target_that_fails_the_login_leaves_roots_ssh_config_alone():
+    """root's ssh config (the target's port) is written only after the login probe passed, except before
+    propagate (no kdump_target.server), which cannot be given a port any other way."""
+    with open(os.path.join(ROLE, "tasks", "ssh_target.yml")) as handle:
+        tasks = yaml.safe_load(handle)
+    names = [task["name"] for task in tasks]
+    stop = names.index("Stop when the host cannot log in to its dump target")
+    port_writes = [i for i, task in enumerate(tasks) if task.get("ansible.builtin.include_tasks") == "ssh_port.yml"]
+    before = [tasks[i] for i in port_writes if i < stop]
+    assert port_writes[-1] > stop and "when" not in tasks[port_writes[-1]]
+    assert all("__kdump_ssh_server | length == 0" in task["when"] for task in before), before
+    assert not any("blockinfile" in str(task) for task in tasks), "port writes go through ssh_port.yml"
