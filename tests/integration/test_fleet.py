@@ -162,9 +162,10 @@ class Fleet:
         return self.run_file(name, os.path.join(REPO, "molecule", "default", "fingerprint.sh"))
 
     def untouched(self, name):
-        """What must not change on a host a failed rollout stops at: its boot id (no reboot), boot files,
-        kdump configuration, packages and /etc (the fingerprint)."""
+        """What must not change on a host a failed rollout stops at: its boot id (no reboot), root's ssh config
+        (the dump target's port), boot files, kdump configuration, packages and /etc (the fingerprint)."""
         return {"boot_id": self.ssh(name, "cat /proc/sys/kernel/random/boot_id").stdout.strip(),
+                "root_ssh_config": self.ssh(name, "md5sum < /root/.ssh/config 2>/dev/null || echo none").stdout,
                 "boot_files": self.boot_files(name), "fingerprint": self.fingerprint(name)}
 
     def keep_console(self, name):
