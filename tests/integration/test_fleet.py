@@ -226,7 +226,7 @@ class Fleet:
             rc = proc.wait()
         seconds = round(time.monotonic() - started, 1)
         self.timelines[label] = timeline
-        text = "\n".join(line for _, line in timeline)
+        text = "\n".join(entry[1] for entry in timeline)
         self.summary["phases"][label] = {"playbook": playbook, "rc": rc, "seconds": seconds, "recap": recap(text)}
         self.note("%s: ansible-playbook %s exit %d after %.0f s (log %s)" % (label, playbook, rc, seconds, log_path))
         return rc, text
