@@ -138,6 +138,15 @@ class HostTree:
             return None
         return lines[0]
 
+    def size(self, rel: str) -> Optional[int]:
+        """Size in bytes of a regular file, None when it is absent or not a regular file."""
+        path = self.path(rel)
+        try:
+            info = os.stat(path) if path is not None else None
+        except (OSError, IOError):
+            return None
+        return info.st_size if info is not None and stat.S_ISREG(info.st_mode) else None
+
     def exists(self, rel: str) -> bool:
         path = self.path(rel)
         return path is not None and os.path.exists(path)

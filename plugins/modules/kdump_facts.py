@@ -173,6 +173,24 @@ ansible_facts:
               root-less writers, as df), C(size_bytes).
           type: dict
           sample: {path: /var/crash, measured_at: /var/crash, free_bytes: 6442450944, size_bytes: 16106127360}
+        capture:
+          description:
+            - What the capture kernel must fit into its reservation, the inputs of a size estimate.
+              C(kernel_image) and C(kernel_image_bytes) (the memory the kernel takes once loaded, from the image
+              header, x86 C(init_size) or arm64 C(image_size), also through a gzip or EFI zboot wrapper; null when
+              the header does not say), C(kdump_initrd) and C(kdump_initrd_bytes) (kdump-tools', kdumpctl's or
+              SUSE's kdump initrd for the running release; null until it is built), C(loaded_modules_bytes) (the
+              static size of the loaded modules, /proc/modules), C(luks2_devices) (open LUKS2 device-mapper
+              names), C(luks2_argon_bytes) (the largest Argon2 memory of their key slots, from
+              C(cryptsetup luksDump) on live hosts, which the capture kernel needs to unlock them) and
+              C(tool_suggested_bytes) (kdump-tools' "crashkernel suggested size" from C(kdump-config show), live
+              Debian-family hosts only, else null).
+          type: dict
+          version_added: 0.3.0
+          sample: {kernel_image: /boot/vmlinuz-6.12.117+deb13-amd64, kernel_image_bytes: 58650624,
+                   kdump_initrd: /var/lib/kdump/initrd.img-6.12.117+deb13-amd64, kdump_initrd_bytes: 35651584,
+                   loaded_modules_bytes: 8810496, luks2_devices: [], luks2_argon_bytes: null,
+                   tool_suggested_bytes: null}
         findings:
           description: Broken or risky links of the kdump chain, errors first. Ids are listed in docs/facts.md.
           type: list
@@ -198,10 +216,31 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._platform import pl
 from ansible_collections.fleetops.kdump.plugins.module_utils._smbios import installed_memory
 from ansible_collections.fleetops.kdump.plugins.module_utils._readiness import capabilities, findings
 from ansible_collections.fleetops.kdump.plugins.module_utils._kernel import kallsyms_text, kernel_facts
+from ansible_collections.fleetops.kdump.plugins.module_utils._capture_size import capture_facts, luks2_backing_devices
 from ansible_collections.fleetops.kdump.plugins.module_utils._software import software_facts
 from ansible_collections.fleetops.kdump.plugins.module_utils._storage import storage_facts
 
 DMESG_FILES = ("var/log/dmesg", "sos_commands/kernel/dmesg")
+
+
+def kdump_config_show(tree, runner):
+    """kdump-tools' `kdump-config show` output on the live system (it prints a suggested crashkernel size)."""
+    if runner is None or not tree.exists("usr/sbin/kdump-config"):
+        return None
+    rc, out, _err = runner(["kdump-config", "show"])
+    return out if rc == 0 else None
+
+
+def luks_dumps(tree, runner):
+    """`cryptsetup luksDump` of each device behind an open LUKS2 device, on the live system."""
+    if runner is None:
+        return []
+    outputs = []
+    for device in luks2_backing_devices(tree):
+        rc, out, _err = runner(["cryptsetup", "luksDump", device])
+        if rc == 0:
+            outputs.append(out)
+    return outputs
 
 
 def gather_facts(root="/", runner=None, dump_path=None):
@@ -239,6 +278,8 @@ def gather_facts(root="/", runner=None, dump_path=None):
         "reservation": reservation,
         "software": software_facts(tree, runner if live else None, release=kernel.get("release")),
         "storage": storage_facts(dump_path) if live else None,
+        "capture": capture_facts(tree, kernel.get("release"), kdump_config_show(tree, runner if live else None),
+                                 luks_dumps(tree, runner if live else None)),
     }
     facts["capabilities"] = capabilities(facts)
     facts["findings"] = findings(facts, facts["capabilities"], tree.missing + tree.unreadable, live=live,

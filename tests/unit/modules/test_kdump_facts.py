@@ -370,3 +370,45 @@ def test_ansible_cli_classifies_a_fixture():
                          timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     assert '"soc": "graviton2"' in out.stdout and '"virtualization": "amazon"' in out.stdout
+
+
+def test_kdump_config_show_runs_only_where_kdump_tools_is_installed(tmp_path):
+    calls = []
+
+    def runner(argv):
+        calls.append(argv)
+        return (0, "crashkernel suggested size: 212M\n", "") if len(calls) == 1 else (1, "", "not ready")
+
+    tree = kdump_facts.HostTree(str(tmp_path))
+    assert kdump_facts.kdump_config_show(tree, runner) is None and calls == []
+    os.makedirs(str(tmp_path / "usr" / "sbin"))
+    (tmp_path / "usr" / "sbin" / "kdump-config").write_text("#!/bin/sh\n")
+    assert kdump_facts.kdump_config_show(tree, runner) == "crashkernel suggested size: 212M\n"
+    assert calls == [["kdump-config", "show"]]
+    assert kdump_facts.kdump_config_show(tree, runner) is None  # a failing show suggests nothing
+    assert kdump_facts.kdump_config_show(tree, None) is None  # a captured tree runs nothing
+
+
+def test_captured_trees_have_capture_facts_without_a_kernel_image():
+    facts = kdump_facts.gather_facts(os.path.join(HOSTS, "debian13-amd64-qemu"))
+    # the captured tree holds no kernel image or kdump initrd (tools/capture-host-tree copies text files)
+    assert facts["capture"] == {"kernel_image": None, "kernel_image_bytes": None, "kdump_initrd": None,
+                                "kdump_initrd_bytes": None, "loaded_modules_bytes": 8810496, "luks2_devices": [],
+                                "luks2_argon_bytes": None, "tool_suggested_bytes": None}
+
+
+def test_luks_dumps_run_cryptsetup_for_each_backing_device_of_a_live_host(tmp_path):
+    calls = []
+
+    def runner(argv):
+        calls.append(argv)
+        return (0, "Memory:     1048576\n", "") if argv[-1] == "/dev/sda3" else (1, "", "not a LUKS device")
+
+    for name, slave in (("dm-0", "sda3"), ("dm-1", "sdb1")):
+        os.makedirs(str(tmp_path / "sys" / "block" / name / "dm"))
+        os.makedirs(str(tmp_path / "sys" / "block" / name / "slaves" / slave))
+        (tmp_path / "sys" / "block" / name / "dm" / "uuid").write_text("CRYPT-LUKS2-%s-x\n" % name)
+    tree = kdump_facts.HostTree(str(tmp_path))
+    assert kdump_facts.luks_dumps(tree, runner) == ["Memory:     1048576\n"]
+    assert calls == [["cryptsetup", "luksDump", "/dev/sda3"], ["cryptsetup", "luksDump", "/dev/sdb1"]]
+    assert kdump_facts.luks_dumps(tree, None) == []
