@@ -6,7 +6,7 @@ export VENV
 BIN := $(abspath $(VENV))/bin
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: setup test test-matrix test-fleet lint sanity units build-doc vm-test test-arm64 demo changelog clean
+.PHONY: setup test test-matrix test-fleet test-calibrate lint sanity units build-doc vm-test test-arm64 demo changelog clean
 
 setup:
 	@tools/setup
@@ -16,7 +16,7 @@ test: setup
 	@tools/stage sanity $(MAKE) --no-print-directory sanity
 	@tools/stage build-and-doc $(MAKE) --no-print-directory build-doc
 	@printf "\n===== unit + VM tests (pytest; its summary is the last line) =====\n"
-	@$(PYTEST) -m "not vm_matrix and not vm_fleet"
+	@$(PYTEST) -m "not vm_matrix and not vm_fleet and not vm_calibrate"
 
 # Every VM scenario: Debian 13 and 12, amd64 and arm64 (Altra, RAM above 4 GiB), and the 6.12 reservation test.
 test-matrix: setup
@@ -26,6 +26,12 @@ test-matrix: setup
 # (tests/integration/test_fleet.py; numbers in build/fleet/fleet-summary.json and the README).
 test-fleet: setup
 	@$(PYTEST) -s -m vm_fleet tests/integration/test_fleet.py
+
+# Calibration on every VM platform: the smallest working reservation, the estimate plan crash-tested, the
+# search's bound (tests/integration/test_calibrate.py; numbers in build/calibrate/*/summary.json and the README).
+# One platform: make test-calibrate PYTEST_ARGS='-k trixie-amd64'
+test-calibrate: setup
+	@$(PYTEST) -s -m vm_calibrate tests/integration/test_calibrate.py $(PYTEST_ARGS)
 
 # ansible-lint --offline installs nothing, so it resolves fleetops.kdump.* through the checkout's own link.
 COLLECTION_LINK := build/collections/ansible_collections/fleetops/kdump

@@ -28,18 +28,21 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.kernel
     normalize_arch,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.reserve import _reserve, select_range
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.estimate import (
+    below_estimate, estimate, estimate_args, total_bytes,
+)
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.tables import (
     ALTRA_LOW, TABLE_ALTRA, TABLE_KDUMP_UTILS, debian_table,
 )
 
 
-PRESETS = ("altra", "kdump-utils", "debian")
+PRESETS = ("altra", "kdump-utils", "debian", "estimate")
 KEXEC_TOOLS_MULTI_REGION = (2, 0, 24)
 OVERLAPS_SHOWN = 5  # overlapping range pairs named in a warning; the rest are counted
 
 
 CAUSE_FIXES = {
-    "no-crashkernel": "Set kdump_crashkernel to a preset (auto, altra, kdump-utils, debian) or a size such as '512M'.",
+    "no-crashkernel": "Set kdump_crashkernel to a preset (auto, altra, kdump-utils, debian, estimate) or a size such as '512M'.",
     "invalid": "Correct the crashkernel= value; the reason quotes the kernel's complaint.",
     "no-range-match": "Add a range that covers this host's RAM, or set an explicit size such as "
                       "kdump_crashkernel: '256M'.",
@@ -118,12 +121,12 @@ def parse_policy(policy: Any) -> Dict[str, Any]:
         if text.lower() in ("auto",) + PRESETS:
             return {"kind": "preset", "name": text.lower(), "tokens": None, "table": None}
         if text == "":
-            raise CrashkernelError("kdump_crashkernel is empty; use auto, a preset (altra, kdump-utils, debian), a "
+            raise CrashkernelError("kdump_crashkernel is empty; use auto, a preset (altra, kdump-utils, debian, estimate), a "
                                    "size such as '512M', or a table of ranges")
         try:
             tokens = parse(text)
         except CrashkernelError as exc:
-            raise CrashkernelError("kdump_crashkernel: %r is neither a preset (auto, altra, kdump-utils, debian) "
+            raise CrashkernelError("kdump_crashkernel: %r is neither a preset (auto, altra, kdump-utils, debian, estimate) "
                                    "nor a valid crashkernel value: %s" % (_brief(policy), exc))
         if not tokens:
             raise CrashkernelError("kdump_crashkernel: %r holds no crashkernel value; write e.g. '512M', "
@@ -145,7 +148,7 @@ def parse_policy(policy: Any) -> Dict[str, Any]:
         raise CrashkernelError("kdump_crashkernel: %d is a bare number, which the kernel would read as bytes; did "
                                "you mean '%dM'? (YAML reads an unquoted 512 as a number: write '512M')"
                                % (policy, policy))
-    raise CrashkernelError("kdump_crashkernel: %s is not usable; use auto, a preset (altra, kdump-utils, debian), "
+    raise CrashkernelError("kdump_crashkernel: %s is not usable; use auto, a preset (altra, kdump-utils, debian, estimate), "
                            "a size string such as '512M' (not a bare number), or a list of {min, max, size}"
                            % (quoted(policy),))
 
@@ -275,7 +278,7 @@ def _host(facts: Dict[str, Any], policy_name: str) -> Union[Tuple[str, str], Dic
         if not isinstance(_get(facts, "platform", name), (bool, type(None))):
             return ("facts-incomplete", "platform.%s is %r; true, false or null (unknown) is "
                     "expected." % (name, _get(facts, "platform", name)))
-    if arch == "aarch64" and policy_name == "auto" and _get(facts, "platform", "is_altra") is None:
+    if arch == "aarch64" and policy_name in ("auto", "estimate") and _get(facts, "platform", "is_altra") is None:
         return ("facts-incomplete", "platform.is_altra is unknown (see input-implausible), so "
                 "auto cannot choose between the altra and kdump-utils policies.")
     try:
@@ -314,10 +317,12 @@ def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
         return _reserve(" ".join([base_cmdline] + args).strip(), ram, low_ram, LOW_MARGIN, page_size, model)
 
     policy_name = spec["name"]
-    if spec["kind"] == "preset" and policy_name == "auto":
-        policy_name = "altra" if arch == "aarch64" and _get(facts, "platform", "is_altra") is True else "kdump-utils"
-        findings.append(_finding("crashkernel-policy-auto", "info", "kdump_crashkernel is auto: %s picked %s." % (
-            "an Ampere Altra/Altra Max host" if policy_name == "altra" else "this %s host" % arch, policy_name)))
+    auto_name = "altra" if arch == "aarch64" and _get(facts, "platform", "is_altra") is True else "kdump-utils"
+    if spec["kind"] == "preset" and policy_name in ("auto", "estimate"):
+        findings.append(_finding("crashkernel-policy-auto", "info", "kdump_crashkernel is %s: %s picked %s." % (
+            policy_name, "an Ampere Altra/Altra Max host" if auto_name == "altra" else "this %s host" % arch,
+            auto_name)))
+        policy_name = auto_name
 
     if spec["kind"] == "explicit":
         tokens = list(spec["tokens"])
@@ -327,11 +332,19 @@ def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
         args = format_args(_last_of_each_kind(tokens))
     else:
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
+    table_expected = predict(args) if spec["kind"] == "preset" else predict(_table_args(
+        {"kind": "preset"}, auto_name, facts, arch, ram, low_ram, low_override, model, predict, []))
+    estimated = estimate(facts)
+    if spec["name"] == "estimate":
+        args = estimate_args(args, table_expected, estimated, findings)
+        policy_name = "estimate"
 
     expected = predict(args)
     findings.extend(_command_line_findings(words, base_cmdline, args, expected))
     findings.extend(_check_expected(expected, args, arch, ram, low_ram, model, facts))
-    return {"args": args, "expected": expected, "policy": policy_name, "findings": findings}
+    findings.extend(below_estimate(estimated, expected, _get(facts, "reservation", "total_bytes")))
+    return {"args": args, "expected": expected, "policy": policy_name, "findings": findings,
+            "table_bytes": total_bytes(table_expected), "estimate": estimated}
 
 
 def _policy_table(spec: Dict[str, Any], policy_name: str, facts: Dict[str, Any], arch: str,

@@ -96,3 +96,40 @@ def test_markdown_and_screen(audit):
     assert "**blocking** `crashkernel-size-exceeds-ram`" in markdown
     assert "| fresh-debian | ready | x86_64 |" in markdown
     assert "hosts 5: ready 2 (already done 1), blocked 1, unreachable/failed 2" in audit["output"]
+
+
+def tree_with_capture_files(tmp_path, name, initrd_mib):
+    """debian13-amd64-qemu plus the Debian 13 kernel image's header and a kdump initrd of initrd_mib MiB."""
+    import shutil
+    root = tmp_path / name
+    shutil.copytree(os.path.join(FIXTURES, "debian13-amd64-qemu"), str(root), symlinks=True)
+    release = (root / "proc" / "sys" / "kernel" / "osrelease").read_text().strip()
+    head = os.path.join(REPO, "tests", "fixtures", "kernel-images", "vmlinuz-6.12.117+deb13-amd64.head")
+    shutil.copyfile(head, str(root / "boot" / ("vmlinuz-" + release)))
+    (root / "var" / "lib" / "kdump").mkdir(parents=True, exist_ok=True)
+    with open(str(root / "var" / "lib" / "kdump" / ("initrd.img-" + release)), "wb") as handle:
+        handle.truncate(initrd_mib * MIB)
+    return str(root)
+
+
+def test_the_report_shows_table_estimate_planned_and_reserved(tmp_path):
+    hosts = {
+        "small-initrd": dict(local("debian13-amd64-qemu", kdump_crashkernel="estimate"),
+                             kdump_facts_root=tree_with_capture_files(tmp_path, "small", 40)),
+        "large-initrd": dict(local("debian13-amd64-qemu", kdump_crashkernel="estimate"),
+                             kdump_facts_root=tree_with_capture_files(tmp_path, "large", 100)),
+        "no-initrd": local("debian13-amd64-qemu", kdump_crashkernel="estimate"),
+    }
+    result = run_audit(tmp_path, hosts)
+    rows = {row["host"]: row for row in result["json"]["hosts"]}
+    # 55.9 MiB image + 8.4 MiB modules + 3 x initrd + 16 MiB, up to a MiB
+    assert (rows["small-initrd"]["table_mib"], rows["small-initrd"]["estimate_mib"],
+            rows["small-initrd"]["planned_mib"]) == (256.0, 201.0, 256.0), result["output"][-3000:]
+    assert (rows["large-initrd"]["estimate_mib"], rows["large-initrd"]["planned_mib"]) == (381.0, 381.0)
+    assert rows["large-initrd"]["plan_args"] == ["crashkernel=381M"]
+    assert (rows["no-initrd"]["estimate_mib"], rows["no-initrd"]["planned_mib"]) == (None, 256.0)
+    assert "crashkernel-estimate-unavailable" in [item["id"] for item in rows["no-initrd"]["warnings"]]
+    assert "| large-initrd | ready | x86_64 | - | debian 13 | 6.12.118+deb13-amd64 | 3066 | 256.0 | 381.0 | 381.0 | 0.0 |" \
+        in result["markdown"]
+    assert "| no-initrd | ready | x86_64 | - | debian 13 | 6.12.118+deb13-amd64 | 3066 | 256.0 | - | 256.0 | 0.0 |" \
+        in result["markdown"]
