@@ -3,7 +3,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The size estimate of one host's capture kernel, from its `capture` facts, after kdumpctl's `estimate`
 (kdump-utils): kernel image memory + loaded modules + 3 x kdump initrd + 16 MiB runtime + LUKS2 Argon2 memory,
-rounded up to a MiB. The `estimate` policy plans max(the table auto uses, this estimate)."""
+rounded up to a MiB; and the distribution tool's own suggestion where it prints one (kdump-tools 1.10's
+`kdump-config show`, sized from the memory its capture environment used when it last ran).
+
+The `estimate` policy plans what the evidence says: with a tool suggestion, max(the estimate, the suggestion),
+which replaces the table (both measure this host's own capture kernel and initrd; the table guesses from RAM
+alone); without one, max(the table auto uses, the estimate), as kdumpctl recommends."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -55,7 +60,10 @@ def estimate(facts: Dict[str, Any]) -> Dict[str, Any]:
     total: Optional[int] = None
     if not missing:
         total = -(-sum(int(term["bytes"]) for term in terms) // MIB) * MIB
-    return {"bytes": total, "terms": terms, "missing": missing, "notes": notes}
+    suggested = _size_fact(capture, "tool_suggested_bytes")
+    known = [value for value in (total, suggested) if value is not None]
+    return {"bytes": total, "terms": terms, "missing": missing, "notes": notes, "tool_suggested_bytes": suggested,
+            "needed_bytes": max(known) if known else None}
 
 
 def describe(result: Dict[str, Any]) -> str:
@@ -63,6 +71,8 @@ def describe(result: Dict[str, Any]) -> str:
     parts = " + ".join("%s %s" % (term["name"], human_size(term["bytes"]))
                        for term in result["terms"] if term["bytes"] is not None)
     text = "%s = %s" % (human_size(result["bytes"]), parts) if result["bytes"] is not None else parts
+    if result.get("tool_suggested_bytes") is not None:
+        text += "; kdump-config show suggests %s" % human_size(result["tool_suggested_bytes"])
     return text + ("; " + "; ".join(result["notes"]) if result["notes"] else "")
 
 
@@ -78,35 +88,41 @@ def _finding(fid: str, severity: str, message: str, fix: str = "") -> Dict[str, 
 
 def estimate_args(args: List[str], table_expected: Dict[str, Any], result: Dict[str, Any],
                   findings: List[Dict[str, str]]) -> List[str]:
-    """The `estimate` policy: the table's args when they reserve at least the estimate, else the estimate as a
-    fixed size (the high part of a high+low plan grows, its low region stays)."""
+    """The `estimate` policy: with a tool suggestion, max(estimate, suggestion) as a fixed size; else the table's
+    args when they reserve at least the estimate, else the estimate as a fixed size (in a high+low plan the high
+    part takes the difference, the low region stays)."""
     table = total_bytes(table_expected)
-    if result["bytes"] is None:
+    need, suggested = result["needed_bytes"], result["tool_suggested_bytes"]
+    if need is None:
         findings.append(_finding(
             "crashkernel-estimate-unavailable", "warning",
-            "kdump_crashkernel is estimate, but %s %s unknown, so the table's %s is planned." % (
-                " and ".join(result["missing"]), "is" if len(result["missing"]) == 1 else "are", human_size(table)),
+            "kdump_crashkernel is estimate, but %s %s unknown and no tool suggests a size, so the table's %s is "
+            "planned." % (" and ".join(result["missing"]), "is" if len(result["missing"]) == 1 else "are",
+                          human_size(table)),
             "The kdump initrd exists once the kdump service has loaded the capture kernel: run the rollout again "
             "after the first one, which replans from the estimate."))
         return args
-    if table is None or result["bytes"] <= table:
+    if table is None or need == table or suggested is None and need < table:
         findings.append(_finding("crashkernel-estimate", "info", "The estimate is %s, within the table's %s, so "
                                  "the table is planned." % (describe(result), human_size(table))))
         return args
     high = [arg for arg in args if arg.endswith(",high")]
     low = table_expected.get("low_size") or 0
-    if high:
-        planned = [CRASHKERNEL + format_size(result["bytes"] - low) + ",high"] + [arg for arg in args if arg not in high]
+    if high and need > low:
+        planned = [CRASHKERNEL + format_size(need - low) + ",high"] + [arg for arg in args if arg not in high]
     else:
-        planned = [CRASHKERNEL + format_size(result["bytes"])]
-    findings.append(_finding("crashkernel-estimate", "info", "The estimate is %s, above the table's %s, so %s is "
-                             "planned." % (describe(result), human_size(table), " ".join(planned))))
+        planned = [CRASHKERNEL + format_size(need)]
+    why = ("the distribution tool measured this host's capture environment, so %s replaces the table's %s"
+           % (human_size(need), human_size(table)) if suggested is not None else "above the table's %s"
+           % human_size(table))
+    findings.append(_finding("crashkernel-estimate", "info", "The estimate is %s: %s, and %s is planned."
+                             % (describe(result), why, " ".join(planned))))
     return planned
 
 
 def below_estimate(result: Dict[str, Any], expected: Dict[str, Any], reserved: Any) -> List[Dict[str, str]]:
     """A warning when the planned or the running reservation is below the estimate (kdumpctl warns the same)."""
-    need = result["bytes"]
+    need = result["needed_bytes"]
     if need is None:
         return []
     planned = total_bytes(expected)
@@ -119,7 +135,7 @@ def below_estimate(result: Dict[str, Any], expected: Dict[str, Any], reserved: A
         return []
     text = " and ".join(short)
     return [_finding("crashkernel-below-estimate", "warning",
-                     "%s, below the estimate of %s: the capture kernel may run out of memory before it writes a "
-                     "dump." % (text[0].upper() + text[1:], describe(result)),
+                     "%s, below %s (the estimate: %s): the capture kernel may run out of memory before it writes "
+                     "a dump." % (text[0].upper() + text[1:], human_size(need), describe(result)),
                      "Use kdump_crashkernel: estimate, or measure the smallest working size with "
                      "playbooks/calibrate.yml.")]

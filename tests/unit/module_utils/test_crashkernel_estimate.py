@@ -16,7 +16,7 @@ AMD64_IMAGE, ARM64_IMAGE = 58650624, 38797312
 
 
 def facts(arch="x86_64", release="6.12.48+deb13-amd64", total=3 * G, low=3 * G, altra=False, image=AMD64_IMAGE,
-          initrd=30 * M, modules=8 * M, luks=(), argon=None, reserved=None):
+          initrd=30 * M, modules=8 * M, luks=(), argon=None, reserved=None, suggested=None):
     return {
         "platform": {"arch": arch, "is_altra": altra, "page_size": 4096, "arm_smmu": False, "mlx5": False},
         "memory": {"total_bytes": total, "low_limit_bytes": 4 * G, "low_bytes": low},
@@ -25,7 +25,7 @@ def facts(arch="x86_64", release="6.12.48+deb13-amd64", total=3 * G, low=3 * G, 
         "capabilities": {"high_low_reservation": {"supported": None, "why": ""}},
         "reservation": {"total_bytes": reserved},
         "capture": {"kernel_image_bytes": image, "kdump_initrd_bytes": initrd, "loaded_modules_bytes": modules,
-                    "luks2_devices": list(luks), "luks2_argon_bytes": argon},
+                    "luks2_devices": list(luks), "luks2_argon_bytes": argon, "tool_suggested_bytes": suggested},
     }
 
 
@@ -108,9 +108,10 @@ def test_without_a_kdump_initrd_estimate_plans_the_table_and_warns():
 def test_a_plan_or_a_running_reservation_below_the_estimate_warns_under_any_policy():
     planned = finding(ck.plan(facts(), policy="128M"), "crashkernel-below-estimate")[0]
     assert planned["severity"] == "warning"
-    assert planned["message"].startswith("The plan reserves 128 MiB, below the estimate of 170 MiB = kernel image")
+    assert planned["message"].startswith("The plan reserves 128 MiB, below 170 MiB (the estimate: 170 MiB = kernel "
+                                         "image")
     running = finding(ck.plan(facts(reserved=96 * M)), "crashkernel-below-estimate")[0]
-    assert running["message"].startswith("The running kernel reserved 96 MiB, below the estimate of 170 MiB")
+    assert running["message"].startswith("The running kernel reserved 96 MiB, below 170 MiB (the estimate")
     both = finding(ck.plan(facts(reserved=96 * M), policy="128M"), "crashkernel-below-estimate")
     assert len(both) == 1 and "128 MiB and the running kernel reserved 96 MiB" in both[0]["message"]
     assert not finding(ck.plan(facts(reserved=256 * M)), "crashkernel-below-estimate")
@@ -125,3 +126,30 @@ def test_estimate_is_a_preset_and_refuses_unknown_altra_like_auto():
     assert ck.parse_policy("estimate")["kind"] == "preset"
     host = facts(arch="aarch64", release="6.12.48+deb13-arm64", total=6 * G, altra=None, image=ARM64_IMAGE)
     assert ck.plan(host, policy="estimate")["args"] == []
+
+
+def test_kdump_tools_suggestion_replaces_the_table():
+    # the Debian 13 amd64 test VM: kdump-config show said 175M, the estimate 113 MiB, the table 256 MiB
+    result = ck.plan(facts(initrd=11 * M, suggested=175 * M), policy="estimate")
+    assert result["args"] == ["crashkernel=175M"] and result["expected"]["size"] == 175 * M
+    assert result["estimate"]["needed_bytes"] == 175 * M and result["estimate"]["bytes"] == 113 * M
+    message = finding(result, "crashkernel-estimate")[0]["message"]
+    assert "kdump-config show suggests 175 MiB" in message and "replaces the table's 256 MiB" in message
+
+
+def test_the_larger_of_estimate_and_suggestion_counts():
+    assert ck.plan(facts(initrd=60 * M, suggested=175 * M), policy="estimate")["args"] == ["crashkernel=260M"]
+    assert ck.plan(facts(initrd=None, suggested=200 * M), policy="estimate")["args"] == ["crashkernel=200M"]
+    assert ck.plan(facts(suggested=256 * M), policy="estimate")["args"] == ["crashkernel=2G-64G:256M,64G-:512M"]
+
+
+def test_a_suggestion_on_altra_shrinks_the_high_region_and_keeps_the_low_one():
+    host = facts(arch="aarch64", release="6.12.48+deb13-arm64", total=6 * G, low=3 * G, altra=True,
+                 image=ARM64_IMAGE, initrd=10 * M, modules=4 * M, suggested=120 * M)
+    assert ck.plan(host, policy="estimate")["args"] == ["crashkernel=104M,high", "crashkernel=16M,low"]
+
+
+def test_below_the_suggestion_warns_too():
+    warning = finding(ck.plan(facts(suggested=300 * M)), "crashkernel-below-estimate")[0]
+    assert warning["message"].startswith("The plan reserves 256 MiB, below 300 MiB (the estimate: 170 MiB")
+    assert "kdump-config show suggests 300 MiB" in warning["message"]
