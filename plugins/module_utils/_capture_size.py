@@ -71,14 +71,15 @@ def kernel_image_bytes(data: Optional[bytes]) -> Optional[int]:
     return _arm64_image_size(data)
 
 
+def _luks2_blocks(tree: Any) -> List[str]:
+    """The sys/block names of the open LUKS2 device-mapper devices (dm uuid CRYPT-LUKS2-...)."""
+    return [block for block in tree.listdir("sys/block")
+            if (tree.read_line("sys/block/%s/dm/uuid" % block) or "").startswith("CRYPT-LUKS2-")]
+
+
 def luks2_devices(tree: Any) -> List[str]:
-    """Names of the open LUKS2 device-mapper devices (dm uuid CRYPT-LUKS2-...)."""
-    names = []
-    for block in tree.listdir("sys/block"):
-        uuid = tree.read_line("sys/block/%s/dm/uuid" % block)
-        if uuid and uuid.startswith("CRYPT-LUKS2-"):
-            names.append(tree.read_line("sys/block/%s/dm/name" % block) or block)
-    return names
+    """Names of the open LUKS2 device-mapper devices."""
+    return [tree.read_line("sys/block/%s/dm/name" % block) or block for block in _luks2_blocks(tree)]
 
 
 def loaded_modules_bytes(proc_modules: Optional[str]) -> Optional[int]:
@@ -92,12 +93,8 @@ def loaded_modules_bytes(proc_modules: Optional[str]) -> Optional[int]:
 
 def luks2_backing_devices(tree: Any) -> List[str]:
     """/dev paths that carry the open LUKS2 devices (the dm device's slaves), for cryptsetup luksDump."""
-    paths: List[str] = []
-    for block in tree.listdir("sys/block"):
-        uuid = tree.read_line("sys/block/%s/dm/uuid" % block)
-        if uuid and uuid.startswith("CRYPT-LUKS2-"):
-            paths.extend("/dev/" + slave for slave in tree.listdir("sys/block/%s/slaves" % block))
-    return sorted(set(paths))
+    return sorted(set("/dev/" + slave for block in _luks2_blocks(tree)
+                      for slave in tree.listdir("sys/block/%s/slaves" % block)))
 
 
 def argon_bytes(luks_dumps: List[str]) -> Optional[int]:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import re
 
-from typing import Any
+from typing import Any, Dict
 
 
 U64_MASK = (1 << 64) - 1
@@ -31,3 +31,7 @@ def _get(mapping: Any, *path: str) -> Any:
             return None
         node = node.get(key)
     return node
+
+
+def _finding(fid: str, severity: str, message: str, fix: str = "") -> Dict[str, str]:
+    return {"id": fid, "severity": severity, "message": message, "fix": fix}

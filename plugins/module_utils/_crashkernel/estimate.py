@@ -16,7 +16,7 @@ __metaclass__ = type
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import GIB, MIB, format_size, human_size
-from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CRASHKERNEL, _get
+from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import CRASHKERNEL, _finding, _get
 
 RUNTIME_BYTES = 16 * MIB         # kdumpctl's allowance for the capture kernel's own allocations
 INITRD_COPIES = 3                # the initrd image, its unpacked rootfs, and the page cache on top
@@ -80,10 +80,6 @@ def total_bytes(expected: Dict[str, Any]) -> Optional[int]:
     """What a reservation prediction reserves in all (high + low), None when it reserves nothing."""
     size = expected.get("size")
     return size + (expected.get("low_size") or 0) if isinstance(size, int) and size > 0 else None
-
-
-def _finding(fid: str, severity: str, message: str, fix: str = "") -> Dict[str, str]:
-    return {"id": fid, "severity": severity, "message": message, "fix": fix}
 
 
 def estimate_args(args: List[str], table_expected: Dict[str, Any], result: Dict[str, Any],

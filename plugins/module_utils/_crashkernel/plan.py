@@ -15,7 +15,7 @@ from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import (
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._vocab import MIB
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.common import (
-    COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, PAGE_SIZES, U64_MASK, _get,
+    COMMAND_LINE_SIZE, CRASHKERNEL, CrashkernelError, PAGE_SIZES, U64_MASK, _finding, _get,
 )
 from ansible_collections.fleetops.kdump.plugins.module_utils._crashkernel.sizes import (
     MIN_RAM, format_size, human_size, operator_size,
@@ -58,10 +58,6 @@ CAUSE_FIXES = {
     "arch-unsupported": "Set kdump_crashkernel by hand on this architecture; only aarch64 and x86_64 are modelled.",
     "kernel-unknown": "Gather the facts with fleetops.kdump.kdump_facts; kernel.release must be the uname -r text.",
 }
-
-
-def _finding(fid: str, severity: str, message: str, fix: str = "") -> Dict[str, str]:
-    return {"id": fid, "severity": severity, "message": message, "fix": fix}
 
 
 def parse_low(low: Any) -> Optional[int]:
@@ -332,14 +328,16 @@ def plan(facts: Any, policy: Any = "auto", low: Any = None) -> Dict[str, Any]:
         args = format_args(_last_of_each_kind(tokens))
     else:
         args = _table_args(spec, policy_name, facts, arch, ram, low_ram, low_override, model, predict, findings)
-    table_expected = predict(args) if spec["kind"] == "preset" else predict(_table_args(
+    expected = predict(args)
+    table_expected = expected if spec["kind"] != "explicit" else predict(_table_args(
         {"kind": "preset"}, auto_name, facts, arch, ram, low_ram, low_override, model, predict, []))
     estimated = estimate(facts)
     if spec["name"] == "estimate":
-        args = estimate_args(args, table_expected, estimated, findings)
+        planned = estimate_args(args, table_expected, estimated, findings)
+        if planned != args:
+            args, expected = planned, predict(planned)
         policy_name = "estimate"
 
-    expected = predict(args)
     findings.extend(_command_line_findings(words, base_cmdline, args, expected))
     findings.extend(_check_expected(expected, args, arch, ram, low_ram, model, facts))
     findings.extend(below_estimate(estimated, expected, _get(facts, "reservation", "total_bytes")))

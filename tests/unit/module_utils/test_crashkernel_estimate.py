@@ -153,3 +153,8 @@ def test_below_the_suggestion_warns_too():
     warning = finding(ck.plan(facts(suggested=300 * M)), "crashkernel-below-estimate")[0]
     assert warning["message"].startswith("The plan reserves 256 MiB, below 300 MiB (the estimate: 170 MiB")
     assert "kdump-config show suggests 300 MiB" in warning["message"]
+
+
+def test_a_table_policy_reports_its_own_table():
+    result = ck.plan(facts(), policy=[{"min": "2G", "size": "192M"}])
+    assert result["table_bytes"] == 192 * M and result["expected"]["size"] == 192 * M
